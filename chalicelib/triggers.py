@@ -1,0 +1,45 @@
+"""Which Lambda function handles which trigger: the one table app.py, infra/ and the local stack share.
+
+``OBJECT_TRIGGERS`` routes object-created events by key pattern (EventBridge wildcard syntax) to a
+function; ``SCHEDULES`` names the scheduled functions and their default rate.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ObjectTrigger:
+    function: str  # the @app.lambda_function name
+    pattern: str  # EventBridge "wildcard" pattern on the object key
+
+    def matches(self, key: str) -> bool:
+        return fnmatch.fnmatchcase(key, self.pattern)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    function: str
+    expression: str  # EventBridge rate()/cron() expression
+
+
+OBJECT_TRIGGERS: tuple[ObjectTrigger, ...] = (
+    ObjectTrigger("on_raw_object", "raw/*"),
+    ObjectTrigger("on_label_object", "labels/*"),
+    # Only inputs: batch outputs are written under batch/{model}/output/ and must not loop.
+    ObjectTrigger("on_batch_object", "batch/*/input/*"),
+)
+
+SCHEDULES: tuple[Schedule, ...] = (
+    Schedule("monitor", "rate(1 hour)"),
+)
+
+# Functions invoked asynchronously by other functions (Lambda async invoke on AWS).
+ASYNC_FUNCTIONS: tuple[str, ...] = ("train",)
+
+
+def functions_for_key(key: str) -> list[str]:
+    """The functions an object-created event for ``key`` is delivered to."""
+    return [t.function for t in OBJECT_TRIGGERS if t.matches(key)]

@@ -1,0 +1,1 @@
+"""DataOps gate: data contracts, validation of uploads, privacy rules, curated data, quarantine."""

@@ -1,0 +1,196 @@
+"""Deliver what moto queued to the handlers AWS would invoke.
+
+Two queues: bucket events (EventBridge envelopes routed by :mod:`chalicelib.triggers`) and
+asynchronous invocations (``{"function", "payload"}`` from :mod:`chalicelib.aws.invoke`). Like
+Lambda's asynchronous invokes, a failed delivery is retried (up to :data:`MAX_ATTEMPTS`).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from chalicelib.triggers import functions_for_key
+
+MAX_ATTEMPTS = 3
+Handler = Callable[[dict[str, Any], Any], Any]
+
+
+@dataclass
+class LambdaContext:
+    """The part of Lambda's context object that handlers and powertools read."""
+
+    function_name: str
+    timeout_seconds: int = 900
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    memory_limit_in_mb: int = 3008
+    invoked_function_arn: str = ""
+    _started: float = field(default_factory=time.monotonic)
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self.timeout_seconds - (time.monotonic() - self._started)) * 1000))
+
+
+@dataclass(frozen=True)
+class Delivery:
+    function: str
+    what: str  # the object key, or "invoke"
+    ok: bool
+    seconds: float
+    error: str = ""
+
+
+class Pump:
+    """Polls the queues and calls handlers on a small thread pool."""
+
+    def __init__(self, sqs: Any, handlers: Mapping[str, Handler], *, events_queue_url: str,
+                 invoke_queue_url: str, workers: int = 4,
+                 on_delivery: Callable[[Delivery], None] | None = None) -> None:
+        self._sqs = sqs
+        self._handlers = handlers
+        self._queues = {events_queue_url: self._route_object_event,
+                        invoke_queue_url: self._route_invocation}
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sluice-handler")
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._on_delivery = on_delivery
+        self.deliveries: list[Delivery] = []
+        self._delivered = threading.Condition()
+
+    def start(self) -> None:
+        for url, route in self._queues.items():
+            thread = threading.Thread(target=self._poll, args=(url, route), daemon=True,
+                                      name=f"sluice-pump-{url.rsplit('/', 1)[-1]}")
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def _poll(self, queue_url: str, route: Callable[[dict[str, Any]], list[tuple[str, str, dict]]]) -> None:
+        while not self._stop.is_set():
+            try:
+                messages = self._sqs.receive_message(
+                    QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1,
+                    VisibilityTimeout=900, AttributeNames=["ApproximateReceiveCount"],
+                ).get("Messages", [])
+            except Exception:  # the server is shutting down, or a passing fault
+                if self._stop.wait(0.5):
+                    return
+                continue
+            for message in messages:
+                self._pool.submit(self._deliver, queue_url, message, route)
+
+    def _deliver(self, queue_url: str, message: dict[str, Any],
+                 route: Callable[[dict[str, Any]], list[tuple[str, str, dict]]]) -> None:
+        attempt = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
+        failed = False
+        for function, what, event in route(json.loads(message["Body"])):
+            failed |= not self._call(function, what, event)
+        if failed and attempt < MAX_ATTEMPTS:
+            self._sqs.change_message_visibility(QueueUrl=queue_url,
+                                                ReceiptHandle=message["ReceiptHandle"],
+                                                VisibilityTimeout=attempt)
+            return
+        self._sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+    def _call(self, function: str, what: str, event: dict[str, Any]) -> bool:
+        handler = self._handlers.get(function)
+        started = time.perf_counter()
+        error = ""
+        if handler is None:
+            error = f"no handler named {function!r}"
+        else:
+            try:
+                handler(event, LambdaContext(function_name=function))
+            except Exception:
+                error = traceback.format_exc(limit=8)
+        delivery = Delivery(function, what, not error, time.perf_counter() - started, error)
+        with self._delivered:
+            self.deliveries.append(delivery)
+            self._delivered.notify_all()
+        if self._on_delivery:
+            self._on_delivery(delivery)
+        return not error
+
+    def wait_for(self, function: str, what: str | None = None, *, after: int = 0,
+                 timeout: float = 30.0) -> Delivery:
+        """The first delivery to ``function`` (for ``what``) at index ``after`` or later."""
+
+        def found() -> Delivery | None:
+            return next((d for d in self.deliveries[after:] if d.function == function
+                         and (what is None or d.what == what)), None)
+
+        with self._delivered:
+            if not self._delivered.wait_for(lambda: found() is not None, timeout=timeout):
+                raise TimeoutError(f"no delivery to {function} ({what or 'any'}) in {timeout:g} s")
+            return found()  # type: ignore[return-value]
+
+    @staticmethod
+    def _route_object_event(body: dict[str, Any]) -> list[tuple[str, str, dict]]:
+        key = body.get("detail", {}).get("object", {}).get("key", "")
+        return [(function, key, body) for function in functions_for_key(key)]
+
+    @staticmethod
+    def _route_invocation(body: dict[str, Any]) -> list[tuple[str, str, dict]]:
+        return [(body["function"], "invoke", body.get("payload", {}))]
+
+
+class Clock:
+    """Fires the scheduled handlers every ``interval`` seconds, as EventBridge schedules would."""
+
+    def __init__(self, handlers: Mapping[str, Handler], interval: float, *, region: str,
+                 on_delivery: Callable[[Delivery], None] | None = None) -> None:
+        self._handlers = handlers
+        self._interval = interval
+        self._region = region
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True, name="sluice-clock")
+        self._on_delivery = on_delivery
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def fire(self) -> list[Delivery]:
+        """Run every scheduled handler once, now."""
+        out = []
+        for name, handler in self._handlers.items():
+            started = time.perf_counter()
+            error = ""
+            try:
+                handler(scheduled_event(name, self._region), LambdaContext(function_name=name))
+            except Exception:
+                error = traceback.format_exc(limit=8)
+            delivery = Delivery(name, "schedule", not error, time.perf_counter() - started, error)
+            out.append(delivery)
+            if self._on_delivery:
+                self._on_delivery(delivery)
+        return out
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            self.fire()
+
+
+def scheduled_event(rule: str, region: str) -> dict[str, Any]:
+    """The event EventBridge sends for a schedule rule."""
+    return {
+        "version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event",
+        "source": "aws.events", "account": "123456789012",
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "region": region,
+        "resources": [f"arn:aws:events:{region}:123456789012:rule/{rule}"], "detail": {},
+    }

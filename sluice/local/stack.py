@@ -1,0 +1,197 @@
+"""``sluice up``: moto server + the template's resources + the Chalice API + event pump + clock."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import secrets
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from chalicelib import aws
+from chalicelib.triggers import ASYNC_FUNCTIONS, OBJECT_TRIGGERS, SCHEDULES
+from sluice.local.pump import Clock, Delivery, Pump
+from sluice.local.resources import LocalNames, create_resources
+
+REGION = "us-east-1"
+DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                     "AWS_SESSION_TOKEN": "testing"}
+
+
+@dataclass(frozen=True)
+class StackInfo:
+    """Where the running stack answers; what ``sluice env`` exports."""
+
+    api_url: str
+    aws_endpoint: str
+    region: str
+    bucket: str
+    table: str
+    topic_arn: str
+    glue_database: str
+    events_queue_url: str
+    invoke_queue_url: str
+    pii_key: str
+
+    def environment(self) -> dict[str, str]:
+        """Variables for boto3, the AWS CLI and the sluice CLI to reach this stack."""
+        return {
+            "AWS_ENDPOINT_URL": self.aws_endpoint, "AWS_REGION": self.region,
+            "AWS_DEFAULT_REGION": self.region, **DUMMY_CREDENTIALS,
+            "SLUICE_API": self.api_url, "SLUICE_BUCKET": self.bucket,
+        }
+
+    def handler_environment(self) -> dict[str, str]:
+        """Variables the Lambda handlers see, as the deployed functions would."""
+        return {
+            **self.environment(), "SLUICE_STAGE": "local", "SLUICE_TABLE": self.table,
+            "SLUICE_TOPIC_ARN": self.topic_arn, "SLUICE_GLUE_DATABASE": self.glue_database,
+            "SLUICE_INVOKE_MODE": "queue", "SLUICE_INVOKE_QUEUE_URL": self.invoke_queue_url,
+            "SLUICE_PII_KEY": self.pii_key,
+        }
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(asdict(self), indent=2))
+        path.chmod(0o600)  # holds the local PII key
+
+    @classmethod
+    def load(cls, path: Path) -> StackInfo:
+        return cls(**json.loads(path.read_text()))
+
+
+class LocalStack:
+    """The whole system in one process. Use as a context manager, or ``start()``/``stop()``."""
+
+    def __init__(self, project_dir: str | Path = ".", *, host: str = "127.0.0.1",
+                 api_port: int = 8000, aws_port: int = 5000, schedule_interval: float = 3600.0,
+                 on_delivery: Callable[[Delivery], None] | None = None,
+                 names: LocalNames | None = None) -> None:
+        self.project_dir = Path(project_dir).resolve()
+        self.host = host
+        self.api_port = api_port
+        self.aws_port = aws_port
+        self.schedule_interval = schedule_interval
+        self.on_delivery = on_delivery
+        self.names = names or LocalNames()
+        self.info: StackInfo | None = None
+        self.pump: Pump | None = None
+        self.clock: Clock | None = None
+        self._moto: Any = None
+        self._api: Any = None
+        self._api_thread: threading.Thread | None = None
+        self._saved_env: dict[str, str | None] = {}
+
+    def __enter__(self) -> LocalStack:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> StackInfo:
+        import logging
+
+        from moto.server import ThreadedMotoServer
+
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per moto request
+
+        self._moto = ThreadedMotoServer(ip_address=self.host, port=self.aws_port, verbose=False)
+        self._moto.start()
+        host, port = self._moto.get_host_and_port()
+        endpoint = f"http://{host}:{port}"
+        # moto keeps its state per process: start every stack from an empty world
+        import requests
+
+        requests.post(f"{endpoint}/moto-api/reset", timeout=10).raise_for_status()
+        self._set_env({**DUMMY_CREDENTIALS, "AWS_ENDPOINT_URL": endpoint, "AWS_REGION": REGION,
+                       "AWS_DEFAULT_REGION": REGION})
+        import boto3
+
+        session = boto3.session.Session(region_name=REGION)
+        resources = create_resources(session, endpoint, self.names)
+        app_module = self._import_app()
+        self._api = self._start_api(app_module.app)
+        self.info = StackInfo(
+            api_url=f"http://{self.host}:{self._api.server.server_address[1]}",
+            aws_endpoint=endpoint, region=REGION, bucket=resources.bucket, table=resources.table,
+            topic_arn=resources.topic_arn, glue_database=resources.glue_database,
+            events_queue_url=resources.events_queue_url,
+            invoke_queue_url=resources.invoke_queue_url, pii_key=secrets.token_hex(32),
+        )
+        self._set_env(self.info.handler_environment())
+        aws.reset()
+        handlers = app_module.app.handler_map
+        wanted = {t.function for t in OBJECT_TRIGGERS} | set(ASYNC_FUNCTIONS)
+        self.pump = Pump(session.client("sqs", endpoint_url=endpoint),
+                         {name: handlers[name] for name in wanted if name in handlers},
+                         events_queue_url=resources.events_queue_url,
+                         invoke_queue_url=resources.invoke_queue_url,
+                         on_delivery=self.on_delivery)
+        self.pump.start()
+        self.clock = Clock({s.function: handlers[s.function] for s in SCHEDULES if s.function in handlers},
+                           self.schedule_interval, region=REGION, on_delivery=self.on_delivery)
+        self.clock.start()
+        return self.info
+
+    def stop(self) -> None:
+        for part in (self.clock, self.pump):
+            if part is not None:
+                part.stop()
+        if self._api is not None:
+            self._api.shutdown()
+            self._api.server.server_close()
+        if self._api_thread is not None:
+            self._api_thread.join(timeout=5)
+        if self._moto is not None:
+            self._moto.stop()
+        self._restore_env()
+        aws.reset()
+
+    def _import_app(self) -> Any:
+        if str(self.project_dir) not in sys.path:
+            sys.path.insert(0, str(self.project_dir))
+        return importlib.import_module("app")
+
+    def _start_api(self, chalice_app: Any) -> Any:
+        from chalice.config import Config
+        from chalice.local import (
+            ChaliceRequestHandler,
+            CustomLocalChalice,
+            LocalChalice,
+            LocalDevServer,
+        )
+
+        class QuietHandler(ChaliceRequestHandler):
+            def log_message(self, *args: Any) -> None:  # the handlers log what matters
+                pass
+
+        config = Config.create(chalice_stage="local", app_name=chalice_app.app_name,
+                               project_dir=str(self.project_dir))
+        if not isinstance(chalice_app, LocalChalice):  # as chalice.local does: per-thread requests
+            CustomLocalChalice.__bases__ = (LocalChalice, chalice_app.__class__)
+            chalice_app.__class__ = CustomLocalChalice
+        server = LocalDevServer(chalice_app, config, self.host, self.api_port,
+                                handler_cls=QuietHandler)
+        self._api_thread = threading.Thread(target=server.server.serve_forever, daemon=True,
+                                            name="sluice-api")
+        self._api_thread.start()
+        return server
+
+    def _set_env(self, values: dict[str, str]) -> None:
+        for key, value in values.items():
+            self._saved_env.setdefault(key, os.environ.get(key))
+            os.environ[key] = value
+
+    def _restore_env(self) -> None:
+        for key, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        self._saved_env.clear()

@@ -1,0 +1,56 @@
+import json
+
+import pytest
+
+from chalicelib import __version__
+from chalicelib.api.http import decode_token, encode_token, error_response, json_body
+from chalicelib.errors import BadRequestError, ConflictError, NotFoundError, SluiceError
+
+
+def test_health_answers_with_status_and_version(client):
+    response = client.http.get("/health")
+    assert response.status_code == 200
+    assert response.json_body == {"status": "ok", "version": __version__, "stage": "local"}
+
+
+@pytest.mark.parametrize(("error", "status"), [
+    (BadRequestError("bad"), 400), (NotFoundError("gone"), 404), (ConflictError("moved"), 409),
+])
+def test_typed_errors_map_to_their_status_and_code(error, status):
+    response = error_response(error)
+    assert response.status_code == status
+    assert json.loads(response.body) == {"error": {"code": error.code, "message": error.message}}
+
+
+def test_an_unexpected_exception_is_a_500_that_hides_its_message():
+    response = error_response(RuntimeError("secret=hunter2"))
+    assert response.status_code == 500
+    assert "hunter2" not in response.body
+    assert json.loads(response.body)["error"]["code"] == "internal_error"
+
+
+def test_a_custom_code_overrides_the_class_code():
+    assert SluiceError("x", code="special").to_dict() == {"code": "special", "message": "x"}
+
+
+class _Request:
+    def __init__(self, raw: bytes) -> None:
+        self.raw_body = raw
+
+
+def test_json_body_rejects_missing_and_malformed_bodies_with_codes():
+    with pytest.raises(BadRequestError) as missing:
+        json_body(_Request(b""))
+    assert missing.value.code == "missing_body"
+    with pytest.raises(BadRequestError) as malformed:
+        json_body(_Request(b"{nope"))
+    assert malformed.value.code == "invalid_json"
+    assert json_body(_Request(b'{"a": 1}')) == {"a": 1}
+
+
+def test_continuation_tokens_round_trip_and_forgeries_are_rejected():
+    key = {"pk": "MODEL#m", "sk": "VERSION#0000000007"}
+    assert decode_token(encode_token(key)) == key
+    with pytest.raises(BadRequestError) as caught:
+        decode_token("not-a-token!")
+    assert caught.value.code == "invalid_token"
