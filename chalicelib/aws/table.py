@@ -1,0 +1,87 @@
+"""The state table: one DynamoDB table, ``pk``/``sk`` keys and one index ``gsi1`` (``gsi1pk``/``gsi1sk``).
+
+Each feature owns its key prefixes (documented in its store module). Helpers here do what every
+store needs: an atomic counter for version numbers and one page of a Query.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.aws.clients import resource
+from chalicelib.settings import Settings, get_settings
+
+GSI1 = "gsi1"
+
+
+def table(settings: Settings | None = None) -> Any:
+    """The boto3 ``Table`` resource of the state table."""
+    settings = settings or get_settings()
+    return resource("dynamodb", settings).Table(settings.table)
+
+
+def next_number(pk: str, counter: str, settings: Settings | None = None) -> int:
+    """Atomically increment the counter item ``(pk, COUNTER#counter)`` and return the new value.
+
+    Concurrent callers always get distinct numbers (an ``ADD`` update is atomic).
+    """
+    out = table(settings).update_item(
+        Key={"pk": pk, "sk": f"COUNTER#{counter}"},
+        UpdateExpression="ADD #n :one",
+        ExpressionAttributeNames={"#n": "value"},
+        ExpressionAttributeValues={":one": 1},
+        ReturnValues="UPDATED_NEW",
+    )
+    return int(out["Attributes"]["value"])
+
+
+def query_page(key_condition: Any, *, limit: int, start_key: dict[str, Any] | None = None,
+               index: str | None = None, forward: bool = True, settings: Settings | None = None,
+               **kwargs: Any) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """One page of a Query: the items and the ``LastEvaluatedKey`` to continue from (or None)."""
+    from chalicelib.errors import BadRequestError
+
+    params: dict[str, Any] = {"KeyConditionExpression": key_condition, "Limit": limit,
+                              "ScanIndexForward": forward, **kwargs}
+    if index:
+        params["IndexName"] = index
+    if start_key:
+        params["ExclusiveStartKey"] = start_key
+    state = table(settings)
+    try:
+        out = state.query(**params)
+    except state.meta.client.exceptions.ClientError as exc:
+        if exc.response["Error"]["Code"] == "ValidationException" and start_key:
+            raise BadRequestError("next_token does not belong to this listing",
+                                  code="invalid_token") from exc
+        raise
+    return out.get("Items", []), out.get("LastEvaluatedKey")
+
+
+def to_plain(value: Any) -> Any:
+    """DynamoDB's Decimals back to int/float, recursively (for JSON responses)."""
+    from decimal import Decimal
+
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: to_plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [to_plain(v) for v in value]
+    return value
+
+
+def to_dynamo(value: Any) -> Any:
+    """Floats to Decimals, recursively (DynamoDB rejects floats); NaN/inf become None."""
+    import math
+    from decimal import Decimal
+
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, float):
+        return None if math.isnan(value) or math.isinf(value) else Decimal(repr(value))
+    if isinstance(value, dict):
+        return {k: to_dynamo(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_dynamo(v) for v in value]
+    return value
