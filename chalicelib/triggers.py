@@ -36,8 +36,10 @@ SCHEDULES: tuple[Schedule, ...] = (
     Schedule("monitor", "rate(1 hour)"),
 )
 
-# Functions invoked asynchronously by other functions (Lambda async invoke on AWS).
-ASYNC_FUNCTIONS: tuple[str, ...] = ("train",)
+# Functions invoked asynchronously by other functions (Lambda async invoke on AWS):
+# ``train`` runs one training run; ``on_dataset_version`` reacts to a newly passed dataset version
+# (retraining on new data, drift checks against the new reference).
+ASYNC_FUNCTIONS: tuple[str, ...] = ("train", "on_dataset_version")
 
 
 def functions_for_key(key: str) -> list[str]:
