@@ -14,9 +14,18 @@ from collections.abc import Iterator
 import pytest
 
 from chalicelib import aws
+from sluice.local.atomic import make_dynamodb_atomic
 from sluice.local.resources import LocalNames, LocalResources, create_resources
 
 REGION = "us-east-1"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def atomic_moto_dynamodb() -> Iterator[None]:
+    """moto's DynamoDB writes made atomic, as DynamoDB's are (see sluice/local/atomic.py)."""
+    undo = make_dynamodb_atomic()
+    yield
+    undo()
 
 
 @pytest.fixture(autouse=True)

@@ -46,6 +46,7 @@ def query_page(key_condition: Any, *, limit: int, start_key: dict[str, Any] | No
     if index:
         params["IndexName"] = index
     if start_key:
+        _check_start_key(start_key, index)
         params["ExclusiveStartKey"] = start_key
     state = table(settings)
     try:
@@ -56,6 +57,15 @@ def query_page(key_condition: Any, *, limit: int, start_key: dict[str, Any] | No
                                   code="invalid_token") from exc
         raise
     return out.get("Items", []), out.get("LastEvaluatedKey")
+
+
+def _check_start_key(start_key: dict[str, Any], index: str | None) -> None:
+    """A continuation token must be a key of this table (and index) we could have issued."""
+    from chalicelib.errors import BadRequestError
+
+    expected = {"pk", "sk"} | ({f"{index}pk", f"{index}sk"} if index else set())
+    if set(start_key) != expected or not all(isinstance(v, str) for v in start_key.values()):
+        raise BadRequestError("next_token does not belong to this listing", code="invalid_token")
 
 
 def to_plain(value: Any) -> Any:

@@ -15,6 +15,7 @@ from typing import Any
 
 from chalicelib import aws
 from chalicelib.triggers import ASYNC_FUNCTIONS, OBJECT_TRIGGERS, SCHEDULES
+from sluice.local.atomic import make_dynamodb_atomic
 from sluice.local.pump import Clock, Delivery, Pump
 from sluice.local.resources import LocalNames, create_resources
 
@@ -101,6 +102,7 @@ class LocalStack:
 
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per moto request
 
+        make_dynamodb_atomic()
         self._moto = ThreadedMotoServer(ip_address=self.host, port=self.aws_port, verbose=False)
         self._moto.start()
         host, port = self._moto.get_host_and_port()
