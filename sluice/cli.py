@@ -77,6 +77,32 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(Path(args.project_dir), Path(args.out), console)
 
 
+def add_api_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--api", default=None, help="API URL (default: $SLUICE_API, else the local stack)")
+    parser.add_argument("--json", action="store_true", help="print the API's JSON")
+    parser.add_argument("--state-file", type=Path, default=default_state_file(), help=argparse.SUPPRESS)
+
+
+def cmd_api(args: argparse.Namespace) -> int:
+    """Run one API command: a table (or JSON) on success, the API's error and exit 1 on failure."""
+    import json
+
+    from sluice.api_client import ApiClient, ApiError, resolve_api_url
+    from sluice.commands import render
+
+    try:
+        api = ApiClient(resolve_api_url(args.api, args.state_file))
+        result = args.api_call(api, args)
+    except ApiError as exc:
+        console.print(f"[red]error[/] {exc.code}: {exc.message}", highlight=False)
+        return 1
+    if args.json:
+        print(json.dumps(result, indent=2, default=str))
+    else:
+        render(console, result)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sluice", description="Serverless MLOps on AWS.")
     parser.add_argument("--version", action="version", version=f"sluice {__version__}")
@@ -100,11 +126,17 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--project-dir", default=".")
     demo.add_argument("--out", default="sluice-demo", help="folder for the reports it leaves")
     demo.set_defaults(func=cmd_demo)
+
+    from sluice.commands import register
+
+    register(sub, add_api_options)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if hasattr(args, "api_call"):
+        return cmd_api(args)
     return args.func(args)
 
 
