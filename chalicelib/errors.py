@@ -2,14 +2,19 @@
 
 Services raise these; ``app.py`` converts them to ``{"error": {"code", "message"}}`` in one place
 (:func:`error_body`). Messages never carry sensitive values (PII, secrets).
+
+The base derives from Chalice's ``ChaliceUnhandledError`` because Chalice turns any other exception a
+view raises into its own 500 before middleware runs; this one it re-raises to the middleware.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from chalice import ChaliceUnhandledError
 
-class SluiceError(Exception):
+
+class SluiceError(ChaliceUnhandledError):
     """Base of every sluice error."""
 
     status = 500

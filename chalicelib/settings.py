@@ -25,6 +25,7 @@ ENV_FUNCTION_NAME_PREFIX = "SLUICE_FUNCTION_"  # SLUICE_FUNCTION_TRAIN=<name or 
 ENV_CAPTURE_PERCENT = "SLUICE_CAPTURE_PERCENT"
 ENV_ALIAS_TTL_SECONDS = "SLUICE_ALIAS_TTL_SECONDS"
 ENV_MAX_PREDICT_RECORDS = "SLUICE_MAX_PREDICT_RECORDS"
+ENV_MONITOR_WINDOW_HOURS = "SLUICE_MONITOR_WINDOW_HOURS"
 ENV_ENDPOINT_URL = "AWS_ENDPOINT_URL"
 ENV_REGION = "AWS_REGION"
 ENV_DEFAULT_REGION = "AWS_DEFAULT_REGION"
@@ -50,6 +51,7 @@ class Settings:
     capture_percent: float = 100.0
     alias_ttl_seconds: float = 30.0
     max_predict_records: int = 1000
+    monitor_window_hours: float = 24.0
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
@@ -72,6 +74,7 @@ class Settings:
             "capture_percent": env.get(ENV_CAPTURE_PERCENT),
             "alias_ttl_seconds": env.get(ENV_ALIAS_TTL_SECONDS),
             "max_predict_records": env.get(ENV_MAX_PREDICT_RECORDS),
+            "monitor_window_hours": env.get(ENV_MONITOR_WINDOW_HOURS),
         }
         values = {k: v for k, v in from_env.items() if v is not None}
         values.update({k: v for k, v in overrides.items() if v is not None})

@@ -42,6 +42,11 @@ SCHEDULES: tuple[Schedule, ...] = (
 ASYNC_FUNCTIONS: tuple[str, ...] = ("train", "on_dataset_version")
 
 
+def schedule_expression(function: str) -> str:
+    """The rate/cron expression of a scheduled function (app.py's ``@app.schedule`` reads it here)."""
+    return next(s.expression for s in SCHEDULES if s.function == function)
+
+
 def functions_for_key(key: str) -> list[str]:
     """The functions an object-created event for ``key`` is delivered to."""
     return [t.function for t in OBJECT_TRIGGERS if t.matches(key)]

@@ -72,9 +72,10 @@ def test_query_pages_continue_where_they_stopped_and_reject_foreign_tokens(moto_
 
 
 def test_numbers_survive_the_trip_through_dynamodb_types():
-    value = {"f": 0.1, "i": 3, "nan": float("nan"), "nested": [1.5, {"b": True}]}
-    assert table.to_plain(table.to_dynamo(value)) == {"f": 0.1, "i": 3, "nan": None,
-                                                       "nested": [1.5, {"b": True}]}
+    value = {"f": 0.1, "i": 3, "nan": float("nan"), "nested": [1.5, {"b": True}], "tiny": 1.8e-293,
+             "huge": 1e300}
+    assert table.to_plain(table.to_dynamo(value)) == {"f": 0.1, "i": 3, "nan": None, "tiny": 0,
+                                                       "huge": None, "nested": [1.5, {"b": True}]}
 
 
 def test_alerts_reach_the_topic_subscribers(moto_world):

@@ -54,3 +54,34 @@ def test_continuation_tokens_round_trip_and_forgeries_are_rejected():
     with pytest.raises(BadRequestError) as caught:
         decode_token("not-a-token!")
     assert caught.value.code == "invalid_token"
+
+
+def test_typed_errors_raised_in_views_reach_the_one_mapping(client):
+    response = client.http.post("/models/m/drift/check", headers={"Content-Type": "application/json"},
+                                body="{nope")
+    assert response.status_code == 400
+    assert response.json_body["error"]["code"] == "invalid_json"
+
+
+def test_a_bug_in_a_view_is_our_500_without_details(client, monkeypatch):
+    from chalicelib.monitoring import store
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("secret detail")
+
+    monkeypatch.setattr(store, "list_checks", broken)
+    response = client.http.get("/models/m/drift")
+    assert response.status_code == 500
+    assert response.json_body == {"error": {"code": "internal_error", "message": "internal error"}}
+
+
+def test_chalice_view_errors_are_reshaped_like_ours():
+    from chalice import Response
+
+    from chalicelib.api.http import normalise_chalice_error
+
+    shaped = normalise_chalice_error(Response(body={"Code": "NotFoundError", "Message": "no route"},
+                                              status_code=404))
+    assert json.loads(shaped.body) == {"error": {"code": "not_found", "message": "no route"}}
+    untouched = Response(body={"a": 1}, status_code=200)
+    assert normalise_chalice_error(untouched) is untouched

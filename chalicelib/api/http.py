@@ -30,6 +30,20 @@ def error_response(exc: Exception) -> Response:
     return json_response({"error": {"code": "internal_error", "message": "internal error"}}, 500)
 
 
+def normalise_chalice_error(response: Response) -> Response:
+    """Chalice's own error bodies (``{"Code", "Message"}``: its view errors and its unhandled-exception
+    500) in our shape, so every error the API returns looks the same."""
+    body = response.body
+    if response.status_code < 400 or not isinstance(body, dict) or set(body) != {"Code", "Message"}:
+        return response
+    if response.status_code >= 500:
+        error = {"code": "internal_error", "message": "internal error"}
+    else:
+        code = "".join(f"_{c.lower()}" if c.isupper() else c for c in str(body["Code"])).lstrip("_")
+        error = {"code": code.removesuffix("_error") or "bad_request", "message": str(body["Message"])}
+    return json_response({"error": error}, response.status_code, dict(response.headers))
+
+
 def json_body(request: Any, *, required: bool = True) -> Any:
     """The request body parsed as JSON; a clear 400 when it is missing or malformed."""
     raw = request.raw_body

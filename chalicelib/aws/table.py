@@ -82,14 +82,20 @@ def to_plain(value: Any) -> Any:
 
 
 def to_dynamo(value: Any) -> Any:
-    """Floats to Decimals, recursively (DynamoDB rejects floats); NaN/inf become None."""
+    """Floats to Decimals, recursively (DynamoDB rejects floats).
+
+    NaN, ±inf and magnitudes beyond DynamoDB's range (1e126) become None; magnitudes below its
+    smallest (1e-130), such as a p-value of 1e-293, become 0.
+    """
     import math
     from decimal import Decimal
 
     if isinstance(value, bool) or value is None:
         return value
     if isinstance(value, float):
-        return None if math.isnan(value) or math.isinf(value) else Decimal(repr(value))
+        if math.isnan(value) or math.isinf(value) or abs(value) >= 1e126:
+            return None
+        return Decimal(0) if abs(value) < 1e-130 else Decimal(repr(value))
     if isinstance(value, dict):
         return {k: to_dynamo(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

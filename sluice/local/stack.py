@@ -173,6 +173,18 @@ class LocalStack:
             def log_message(self, *args: Any) -> None:  # the handlers log what matters
                 pass
 
+            def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+                if code != 501:
+                    super().send_error(code, message, explain)
+                    return
+                # an HTTP method no route has (TRACE, QUERY, ...): API Gateway refuses it with a 4xx
+                body = b'{"error": {"code": "method_not_allowed", "message": "method not allowed"}}'
+                self.send_response(405)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
         config = Config.create(chalice_stage="local", app_name=chalice_app.app_name,
                                project_dir=str(self.project_dir))
         if not isinstance(chalice_app, LocalChalice):  # as chalice.local does: per-thread requests

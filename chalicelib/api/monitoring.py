@@ -1,0 +1,59 @@
+"""Drift history and on-demand checks: ``GET /models/{model}/drift``, ``POST /models/{model}/drift/check``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint
+from pydantic import BaseModel, ConfigDict, Field
+
+from chalicelib.api.http import encode_token, json_body, page_params, parse_model, query_param
+from chalicelib.errors import BadRequestError
+
+bp = Blueprint(__name__)
+_NAME = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+
+
+class CheckBody(BaseModel):
+    """Optional overrides of one check: the window and any drift threshold."""
+
+    model_config = ConfigDict(extra="forbid")
+    window_hours: float | None = Field(default=None, gt=0, le=24 * 90)
+    config: dict[str, Any] | None = None
+
+
+def _model_name(model: str) -> str:
+    import re
+
+    if not re.match(_NAME, model):
+        raise BadRequestError(f"model names match {_NAME}", code="invalid_name")
+    return model
+
+
+@bp.route("/models/{model}/drift", methods=["GET"])
+def drift_history(model: str) -> dict[str, Any]:
+    from chalicelib.monitoring import store
+
+    limit, start = page_params(bp.current_request)
+    kind = query_param(bp.current_request, "kind")
+    if kind not in (None, "drift", "performance"):
+        raise BadRequestError("kind is drift or performance", code="invalid_kind")
+    items, last = store.list_checks(_model_name(model), limit=limit, start_key=start, kind=kind)
+    return {"items": items, "next_token": encode_token(last)}
+
+
+@bp.route("/models/{model}/drift/check", methods=["POST"])
+def drift_check(model: str) -> dict[str, Any]:
+    from chalicelib.drift.config import DriftConfig
+    from chalicelib.monitoring.drift_check import CheckRequest, run_drift_check
+    from chalicelib.settings import get_settings
+
+    body = parse_model(json_body(bp.current_request, required=False) or {}, CheckBody, "drift check")
+    if body.config:
+        parse_model(body.config, DriftConfig, "drift config")  # 400 listing every bad threshold
+    request = bp.current_request
+    identity = (request.context or {}).get("identity") or {}
+    actor = identity.get("userArn") or identity.get("user") or "anonymous"
+    return run_drift_check(CheckRequest(
+        _model_name(model), trigger="manual", actor=actor,
+        window_hours=body.window_hours or get_settings().monitor_window_hours, config=body.config))

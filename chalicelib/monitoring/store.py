@@ -1,0 +1,51 @@
+"""Monitoring state in the state table.
+
+Keys (all under the model's partition, pk ``MODEL#{model}``):
+
+- ``CHECK#{iso time}#{id}``: one drift or performance check's summary (history, newest first).
+
+Retraining's single flight and cooldown live with the runs (:mod:`chalicelib.training.runs`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from boto3.dynamodb.conditions import Key
+
+from chalicelib.aws.table import query_page, table, to_dynamo, to_plain
+from chalicelib.errors import NotFoundError
+
+
+def _pk(model: str) -> str:
+    return f"MODEL#{model}"
+
+
+def put_check(model: str, summary: dict[str, Any]) -> None:
+    """Store a check summary (``summary`` has ``check_id`` and ``checked_at``)."""
+    item = {"pk": _pk(model), "sk": f"CHECK#{summary['checked_at']}#{summary['check_id']}",
+            **to_dynamo(summary)}
+    table().put_item(Item=item)
+
+
+def list_checks(model: str, *, limit: int, start_key: dict[str, Any] | None = None,
+                kind: str | None = None) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """Checks newest first (optionally only ``kind`` = drift | performance)."""
+    extra: dict[str, Any] = {}
+    if kind:
+        extra = {"FilterExpression": "#k = :k", "ExpressionAttributeNames": {"#k": "kind"},
+                 "ExpressionAttributeValues": {":k": kind}}
+    items, last = query_page(Key("pk").eq(_pk(model)) & Key("sk").begins_with("CHECK#"), limit=limit,
+                             start_key=start_key, forward=False, **extra)
+    return [_plain(item) for item in items], last
+
+
+def get_check(model: str, check_id: str, checked_at: str) -> dict[str, Any]:
+    item = table().get_item(Key={"pk": _pk(model), "sk": f"CHECK#{checked_at}#{check_id}"}).get("Item")
+    if not item:
+        raise NotFoundError(f"no check {check_id} for model {model!r}", code="check_not_found")
+    return _plain(item)
+
+
+def _plain(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in to_plain(item).items() if k not in ("pk", "sk")}
