@@ -1,0 +1,103 @@
+"""Contract operations behind the HTTP API: store a new version, read one, suggest one from an upload."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from typing import Any
+
+from chalicelib.aws import s3
+from chalicelib.datasets import names, outputs, store
+from chalicelib.datasets.errors import ContractBodyInvalidError, ContractMismatchError, ObjectTooLargeError
+from chalicelib.datasets.types import StoredContract
+from chalicelib.errors import BadRequestError
+from chalicelib.settings import Settings, get_settings
+
+YAML_TYPES = ("application/x-yaml", "application/yaml", "text/yaml", "text/x-yaml")
+# A synchronous request (API Gateway: 29 s) reads at most this much: text files are sampled from their
+# first INFER_TEXT_BYTES (cut at a line end); Parquet needs the whole file, up to MAX_INFER_BYTES.
+INFER_TEXT_BYTES = 16 * 1024 * 1024
+MAX_INFER_BYTES = 256 * 1024 * 1024
+
+
+def load_body(raw: bytes | str | None, content_type: str | None) -> Any:
+    """A contract body as Python data: JSON, or YAML when the content type says so."""
+    if not raw:
+        raise ContractBodyInvalidError("the request needs a contract body (JSON or YAML)",
+                                       code="missing_body")
+    try:
+        text = raw.decode("utf-8-sig") if isinstance(raw, bytes) else raw
+    except UnicodeDecodeError as exc:
+        raise ContractBodyInvalidError("the body is not UTF-8 text", code="invalid_body") from exc
+    media = (content_type or "application/json").split(";")[0].strip().lower()
+    if media in YAML_TYPES:
+        import yaml
+
+        try:
+            return yaml.safe_load(text)
+        except (yaml.YAMLError, RecursionError) as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+            raise ContractBodyInvalidError(f"the body is not valid YAML{where}", code="invalid_yaml") from exc
+    import json
+
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise ContractBodyInvalidError(f"the body is not valid JSON: {exc}", code="invalid_json") from exc
+
+
+def put_contract(dataset: str, data: Any) -> StoredContract:
+    """Validate ``data`` as the contract of ``dataset`` and store it as a new version."""
+    from chalicelib.validation.contract import parse_contract
+
+    names.check_dataset_name(dataset)
+    if isinstance(data, dict):
+        named = data.get("dataset")
+        if named is None:
+            data = {**data, "dataset": dataset}
+        elif named != dataset:
+            raise ContractMismatchError(f"the contract names dataset {named!r} but is stored under "
+                                        f"{dataset!r}")
+    return store.put_contract(parse_contract(data))
+
+
+def suggest_contract(dataset: str, key: str, file_format: str | None = None,
+                     settings: Settings | None = None) -> dict[str, Any]:
+    """A suggested contract inferred from the raw object ``key`` (latest version) of ``dataset``."""
+    settings = settings or get_settings()
+    names.check_dataset_name(dataset)
+    names.check_raw_key(dataset, key)
+    obj = outputs.identify(settings.bucket, key, None, settings)  # NotFoundError → 404
+    file_format = file_format or names.file_format_of(key)
+    sampled = file_format in ("csv", "jsonl") and obj.size > INFER_TEXT_BYTES
+    if obj.size > MAX_INFER_BYTES and not sampled:
+        raise ObjectTooLargeError(f"the object has {obj.size} bytes; inference reads at most "
+                                  f"{MAX_INFER_BYTES} of a Parquet file (upload a sample)")
+    from chalicelib.validation.infer import infer_contract
+
+    with tempfile.TemporaryDirectory(prefix="sluice-infer-") as folder:
+        path = os.path.join(folder, "object" + names.suffix_of(key))
+        if sampled:
+            read = outputs.download_head(obj, path, INFER_TEXT_BYTES, settings)
+        else:
+            outputs.download(obj, path, settings)
+            read = obj.size
+        try:
+            suggestion = infer_contract(path, dataset, file_format=file_format)
+        except (ValueError, OSError, ArithmeticError) as exc:  # the reader's last line of defence
+            raise BadRequestError(f"cannot infer a contract: the file cannot be read ({type(exc).__name__})",
+                                  code="unreadable_file") from exc
+    source = {"bucket": obj.bucket, "key": obj.key, "version_id": obj.version_id, "etag": obj.etag,
+              "size": obj.size}
+    return {"dataset": dataset, "source": source, "sampled_bytes": read,
+            "contract": suggestion}
+
+
+def upload_url(dataset: str, filename: str, *, expires_in: int = 3600,
+               settings: Settings | None = None) -> dict[str, Any]:
+    """A presigned PUT URL for a new object ``raw/{dataset}/{timestamp}-{uuid}-{filename}``."""
+    settings = settings or get_settings()
+    key = names.upload_key(names.check_dataset_name(dataset), filename)
+    url = s3.presigned_put_url(key, expires_in=expires_in, settings=settings)
+    return {"dataset": dataset, "key": key, "url": url, "method": "PUT", "expires_in": expires_in}
