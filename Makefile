@@ -1,4 +1,5 @@
-# The two README commands: `make demo` and `make test`. Everything else is a step of those.
+# The two README commands: `make demo` and `make test`. Everything else is a step of those, or of a
+# deployment (docs/deploy.md): `make package`, `make size-budget`, `make deploy` (STAGE=dev|prod).
 SHELL := /bin/bash
 # Python 3.12 is the target: Chalice takes the Lambda runtime from the packaging interpreter,
 # and packaging on 3.11 silently drops numpy/scipy/scikit-learn (measured).
@@ -7,9 +8,18 @@ PYTHON ?= $(shell for p in python3.12 $$HOME/.pyenv/versions/3.12*/bin/python3.1
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# checkov pins an old boto3 and packaging: it lives in its own virtual environment (measured)
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 STAGE ?= dev
+TEMPLATE := build/$(STAGE)/sam.json
+# make deploy
+STACK_NAME ?= sluice-$(STAGE)
+DEPLOY_BUCKET ?= $(SLUICE_ARTIFACT_BUCKET)
+PANDAS_LAYER_ARN ?= $(SLUICE_PANDAS_LAYER_ARN)
+PARAMETER_OVERRIDES ?=
 
-.PHONY: venv demo test lint up clean
+.PHONY: venv demo test lint up clean layers template package size-budget cfn-lint checkov infra-check deploy
 
 venv: $(STAMP)
 
@@ -21,6 +31,13 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
+$(CHECKOV_STAMP): requirements-checkov.txt
+	@test -n "$(PYTHON)" || { echo "Python 3.12 or newer is required (python3.12 not found)"; exit 1; }
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements-checkov.txt
+	touch $(CHECKOV_STAMP)
+
 demo: venv
 	$(BIN)/sluice demo
 
@@ -30,8 +47,44 @@ up: venv
 lint: venv
 	$(BIN)/ruff check .
 
-test: venv lint
+test: venv lint template
 	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
+	$(MAKE) --no-print-directory infra-check
+
+# ---- deployment: template, layers, size, checks (docs/deploy.md) ----------------------------------
+
+# The ML layer zip, cached in build/layers/ (rebuilt only when requirements-layer-ml.txt changes).
+layers: venv
+	$(BIN)/python scripts/build_ml_layer.py
+
+# build/$(STAGE)/sam.json + deployment.zip; fails when chalice prints "Could not install dependencies".
+template: venv
+	$(BIN)/python scripts/package.py --stage $(STAGE)
+
+package: layers template
+
+size-budget: package
+	$(BIN)/python scripts/size_budget.py --stage $(STAGE)
+
+cfn-lint: template
+	$(BIN)/cfn-lint $(TEMPLATE)
+
+checkov: template $(CHECKOV_STAMP)
+	$(CHECKOV_VENV)/bin/checkov --file $(TEMPLATE) --framework cloudformation --skip-download --compact --quiet
+
+infra-check: cfn-lint checkov
+
+# Needs an AWS account: credentials, DEPLOY_BUCKET (an S3 bucket for the artifacts) and the
+# AWS SDK for pandas layer ARN of the region. Not run by CI.
+deploy: package size-budget
+	@test -n "$(DEPLOY_BUCKET)" || { echo "set DEPLOY_BUCKET=<an S3 bucket for deployment artifacts>"; exit 1; }
+	@test -n "$(PANDAS_LAYER_ARN)" || { echo "set PANDAS_LAYER_ARN=arn:aws:lambda:<region>:336392948345:layer:AWSSDKPandas-Python312:<n>"; exit 1; }
+	aws cloudformation package --template-file $(TEMPLATE) --s3-bucket $(DEPLOY_BUCKET) \
+	    --s3-prefix $(STACK_NAME) --output-template-file build/$(STAGE)/packaged.yaml
+	aws cloudformation deploy --template-file build/$(STAGE)/packaged.yaml --stack-name $(STACK_NAME) \
+	    --capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND \
+	    --parameter-overrides AwsSdkPandasLayerArn=$(PANDAS_LAYER_ARN) $(PARAMETER_OVERRIDES)
+	aws cloudformation describe-stacks --stack-name $(STACK_NAME) --query "Stacks[0].Outputs" --output table
 
 clean:
-	rm -rf $(VENV) build .pytest_cache .ruff_cache sluice-demo test-artifacts
+	rm -rf $(VENV) $(CHECKOV_VENV) build .pytest_cache .ruff_cache sluice-demo test-artifacts

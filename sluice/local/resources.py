@@ -21,7 +21,8 @@ NOT_LOCAL_TYPES = ("AWS::S3::BucketPolicy", "AWS::SQS::Queue", "AWS::SQS::QueueP
                    "AWS::Events::Rule", "AWS::Lambda::Permission", "AWS::Lambda::LayerVersion",
                    "AWS::IAM::ManagedPolicy", "AWS::IAM::Role", "AWS::IAM::OIDCProvider",
                    "AWS::KMS::Key", "AWS::KMS::Alias", "AWS::SNS::TopicPolicy",
-                   "AWS::Serverless::LayerVersion", "AWS::Logs::LogGroup")
+                   "AWS::Serverless::LayerVersion", "AWS::Logs::LogGroup",
+                   "AWS::CloudWatch::Alarm", "AWS::SecretsManager::Secret")
 
 
 @dataclass(frozen=True)

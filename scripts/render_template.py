@@ -1,0 +1,409 @@
+"""Render the merge template that ``chalice package --merge-template`` merges into the SAM template.
+
+    python scripts/render_template.py --stage dev [--out build/dev/merge.json]
+
+Inputs, all in the repository: ``infra/resources.yaml`` (the data plane, also used by the local stack),
+``infra/functions.yaml`` (layers, IAM and environment per function), ``infra/api_access.yaml`` (public
+routes and the reader/operator/approver roles), ``chalicelib/triggers.py`` (object triggers, schedules,
+asynchronous functions) and the Chalice app itself (its functions and route table). What is generated
+here is what must follow the code: one IAM role and log group per function, the EventBridge rules of
+``OBJECT_TRIGGERS``, dead-letter queues for every asynchronous function and the execute-api policies of
+the three API roles. A trigger or route the infra files do not account for is an error, not a guess.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import fnmatch
+import json
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+INFRA = ROOT / "infra"
+API_FUNCTION = "api_handler"
+API_LOGICAL_ID = "APIHandler"
+PLACEHOLDER_ROLE = "replaced-by-infra"
+API_REST_ID = "RestAPI"
+XRAY_POLICY = "arn:${AWS::Partition}:iam::aws:policy/AWSXRayDaemonWriteAccess"
+TABLE_ACTIONS = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
+                 "dynamodb:Query", "dynamodb:ConditionCheckItem", "dynamodb:BatchGetItem",
+                 "dynamodb:BatchWriteItem", "dynamodb:DescribeTable"]  # no Scan: hot paths never scan
+GLUE_ACTIONS = ["glue:GetDatabase", "glue:GetTable", "glue:GetTables", "glue:CreateTable",
+                "glue:UpdateTable", "glue:GetPartition", "glue:GetPartitions", "glue:CreatePartition",
+                "glue:BatchCreatePartition", "glue:UpdatePartition", "glue:BatchGetPartition"]
+FUNCTION_SKIPS = [
+    {"id": "CKV_AWS_117", "comment": "No VPC on purpose: the functions reach only AWS APIs (S3, DynamoDB, "
+     "SNS, Lambda); a VPC would add NAT gateways or endpoints and cost without isolating anything."},
+    {"id": "CKV_AWS_115", "comment": "No reserved concurrency: it is taken from the account pool (a new "
+     "account has 10, and the deploy would fail); bursts are bounded by API stage throttling and "
+     "sluice's retraining cooldown."},
+]
+SYNC_SKIPS = [{"id": "CKV_AWS_116", "comment": "Invoked synchronously by API Gateway: errors go back to "
+               "the caller, a dead-letter queue would never receive anything."}]
+API_SKIPS = [
+    {"id": "CKV_AWS_120", "comment": "No response caching: responses depend on the caller's IAM identity "
+     "and change with every registry write (aliases, versions)."},
+    {"id": "CKV_AWS_76", "comment": "API Gateway logging needs the account-wide CloudWatch role "
+     "(AWS::ApiGateway::Account), an account setting this stack must not own; the handler logs every "
+     "request (Powertools) and X-Ray tracing is on."},
+]
+
+
+@dataclass
+class Rendered:
+    template: dict[str, Any]
+    functions: dict[str, str] = field(default_factory=dict)  # function name -> logical id
+    warnings: list[str] = field(default_factory=list)
+
+
+def load_yaml(path: Path) -> dict[str, Any]:
+    sys.path.insert(0, str(ROOT))
+    from sluice.local.template import load_template
+
+    return load_template(path)
+
+
+def load_app() -> Any:
+    """The Chalice app object of app.py (light to import by design)."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    import app
+
+    return app.app
+
+
+def logical_id(function: str) -> str:
+    """The logical id ``chalice package`` gives a function (``on_raw_object`` -> ``OnRawObject``)."""
+    if function == API_FUNCTION:
+        return API_LOGICAL_ID
+    from chalice.utils import to_cfn_resource_name
+
+    return to_cfn_resource_name(function)
+
+
+def deployed_functions(chalice_app: Any) -> dict[str, str]:
+    """Every Lambda function the package will contain: name -> logical id."""
+    names = [f.name for f in chalice_app.pure_lambda_functions]
+    names += [e.name for e in chalice_app.event_sources]
+    if chalice_app.routes:
+        names.append(API_FUNCTION)
+    return {name: logical_id(name) for name in sorted(set(names))}
+
+
+def function_spec(config: dict[str, Any], name: str) -> dict[str, Any]:
+    """``defaults`` then the function's own entry of infra/functions.yaml (lists added, maps merged)."""
+    if name not in config.get("functions", {}):
+        raise SystemExit(f"function {name!r} of app.py has no entry in infra/functions.yaml: "
+                         "say which layers and which S3 prefixes it needs")
+    spec = copy.deepcopy(config["defaults"])
+    for key, value in (config["functions"][name] or {}).items():
+        if key == "layers":
+            spec["layers"] = list(value)  # a function's layers replace the default set
+        elif isinstance(value, list):
+            spec[key] = list(spec.get(key, [])) + list(value)
+        elif isinstance(value, dict):
+            spec[key] = _deep_merge(spec.get(key, {}), value)
+        else:
+            spec[key] = value
+    return spec
+
+
+def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for key, value in extra.items():
+        out[key] = _deep_merge(out[key], value) if isinstance(value, dict) and isinstance(
+            out.get(key), dict) else copy.deepcopy(value)
+    return out
+
+
+def _sub(text: str) -> dict[str, str]:
+    return {"Fn::Sub": text}
+
+
+def _function_arn(name: str) -> dict[str, str]:
+    return _sub(f"arn:${{AWS::Partition}}:lambda:${{AWS::Region}}:${{AWS::AccountId}}:function:"
+                f"${{AWS::StackName}}-{name}")
+
+
+def role_statements(name: str, spec: dict[str, Any], asynchronous: bool) -> list[dict[str, Any]]:
+    """The least-privilege policy of one function, scoped to this stack's own resources."""
+    bucket = {"Fn::GetAtt": ["DataBucket", "Arn"]}
+    statements: list[dict[str, Any]] = [
+        {"Sid": "OwnLogGroup", "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+         "Resource": _sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:"
+                          f"/aws/lambda/${{AWS::StackName}}-{name}:*")},
+        {"Sid": "ReadData", "Effect": "Allow", "Action": ["s3:GetObject", "s3:GetObjectVersion"],
+         "Resource": _sub("${DataBucket.Arn}/*")},
+        {"Sid": "ListData", "Effect": "Allow",
+         "Action": ["s3:ListBucket", "s3:ListBucketVersions", "s3:GetBucketLocation"], "Resource": bucket},
+        {"Sid": "DataKey", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+         "Resource": {"Fn::GetAtt": ["DataKey", "Arn"]}},
+        {"Sid": "StateTable", "Effect": "Allow", "Action": TABLE_ACTIONS,
+         "Resource": [{"Fn::GetAtt": ["StateTable", "Arn"]}, _sub("${StateTable.Arn}/index/*")]},
+    ]
+    if spec.get("writes"):
+        statements.append({"Sid": "WriteOwnPrefixes", "Effect": "Allow",
+                           "Action": ["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
+                           "Resource": [_sub(f"${{DataBucket.Arn}}/{prefix}") for prefix in spec["writes"]]})
+    if spec.get("publishes"):
+        statements.append({"Sid": "Alerts", "Effect": "Allow", "Action": ["sns:Publish"],
+                           "Resource": {"Ref": "AlertsTopic"}})
+    if spec.get("pii_key"):
+        statements.append({"Sid": "PiiKey", "Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"],
+                           "Resource": {"Ref": "PiiKeySecret"}})
+    if spec.get("glue"):
+        prefix = "arn:${AWS::Partition}:glue:${AWS::Region}:${AWS::AccountId}"
+        statements.append({"Sid": "GlueCatalog", "Effect": "Allow", "Action": GLUE_ACTIONS, "Resource": [
+            _sub(f"{prefix}:catalog"), _sub(f"{prefix}:database/${{GlueDatabase}}"),
+            _sub(f"{prefix}:table/${{GlueDatabase}}/*")]})
+    if spec.get("invokes"):
+        statements.append({"Sid": "StartFunctions", "Effect": "Allow", "Action": ["lambda:InvokeFunction"],
+                           "Resource": [_function_arn(target) for target in spec["invokes"]]})
+    if asynchronous:
+        statements.append({"Sid": "DeadLetterQueue", "Effect": "Allow", "Action": ["sqs:SendMessage"],
+                           "Resource": {"Fn::GetAtt": ["FailedEventsQueue", "Arn"]}})
+    return statements
+
+
+def function_resources(name: str, lid: str, spec: dict[str, Any], layers: dict[str, Any],
+                       asynchronous: bool) -> dict[str, Any]:
+    """The function's merge entry, its role and its log group."""
+    unknown = [layer for layer in spec["layers"] if layer not in layers]
+    if unknown:
+        raise SystemExit(f"{name}: unknown layers {unknown} (infra/functions.yaml `layers`)")
+    properties = copy.deepcopy(spec.get("properties", {}))
+    properties.update({
+        "FunctionName": _sub(f"${{AWS::StackName}}-{name}"),
+        "Role": {"Fn::GetAtt": [f"{lid}Role", "Arn"]},
+        "Layers": [copy.deepcopy(layers[layer]) for layer in spec["layers"]],
+    })
+    if asynchronous:
+        properties["DeadLetterQueue"] = {"Type": "SQS",
+                                         "TargetArn": {"Fn::GetAtt": ["FailedEventsQueue", "Arn"]}}
+        properties["EventInvokeConfig"] = {"MaximumRetryAttempts": int(spec["retries"]),
+                                           "MaximumEventAgeInSeconds": 21600}
+    skips = FUNCTION_SKIPS + ([] if asynchronous else SYNC_SKIPS)
+    return {
+        lid: {"DependsOn": [f"{lid}LogGroup"], "Properties": properties,
+              "Metadata": {"checkov": {"skip": skips}}},
+        f"{lid}Role": {"Type": "AWS::IAM::Role", "Properties": {
+            "Description": _sub(f"sluice ${{AWS::StackName}}: the {name} function"),
+            "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+                "Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}}]},
+            # X-Ray's PutTraceSegments/PutTelemetryRecords support no resource scoping: AWS's managed
+            # policy is the one "*" a function gets.
+            "ManagedPolicyArns": [_sub(XRAY_POLICY)],
+            "Policies": [{"PolicyName": "sluice-function", "PolicyDocument": {
+                "Version": "2012-10-17", "Statement": role_statements(name, spec, asynchronous)}}],
+        }},
+        f"{lid}LogGroup": {"Type": "AWS::Logs::LogGroup", "Properties": {
+            "LogGroupName": _sub(f"/aws/lambda/${{AWS::StackName}}-{name}"),
+            "RetentionInDays": {"Ref": "LogRetentionDays"},
+            "KmsKeyId": {"Fn::GetAtt": ["DataKey", "Arn"]}}},
+    }
+
+
+def object_trigger_resources(trigger: Any, lid: str) -> dict[str, Any]:
+    """bucket (EventBridge notifications on) -> rule on the key pattern -> the function."""
+    rule = f"{lid}ObjectCreatedRule"
+    return {
+        rule: {"Type": "AWS::Events::Rule", "Properties": {
+            "Description": f"Object created under {trigger.pattern} -> {trigger.function}",
+            "State": "ENABLED",
+            "EventPattern": {"source": ["aws.s3"], "detail-type": ["Object Created"], "detail": {
+                "bucket": {"name": [{"Ref": "DataBucket"}]},
+                "object": {"key": [{"wildcard": trigger.pattern}]}}},
+            "Targets": [{"Id": trigger.function, "Arn": {"Fn::GetAtt": [lid, "Arn"]},
+                         "RetryPolicy": {"MaximumRetryAttempts": 10, "MaximumEventAgeInSeconds": 3600},
+                         "DeadLetterConfig": {"Arn": {"Fn::GetAtt": ["FailedEventsQueue", "Arn"]}}}]}},
+        f"{lid}ObjectCreatedPermission": {"Type": "AWS::Lambda::Permission", "Properties": {
+            "FunctionName": {"Ref": lid}, "Action": "lambda:InvokeFunction",
+            "Principal": "events.amazonaws.com", "SourceArn": {"Fn::GetAtt": [rule, "Arn"]}}},
+    }
+
+
+def schedule_resources(schedule: Any, lid: str) -> dict[str, Any]:
+    """A schedule for a function app.py declares with @app.lambda_function instead of @app.schedule."""
+    rule = f"{lid}ScheduleRule"
+    return {
+        rule: {"Type": "AWS::Events::Rule", "Properties": {
+            "Description": f"{schedule.expression} -> {schedule.function}", "State": "ENABLED",
+            "ScheduleExpression": schedule.expression,
+            "Targets": [{"Id": schedule.function, "Arn": {"Fn::GetAtt": [lid, "Arn"]},
+                         "DeadLetterConfig": {"Arn": {"Fn::GetAtt": ["FailedEventsQueue", "Arn"]}}}]}},
+        f"{lid}SchedulePermission": {"Type": "AWS::Lambda::Permission", "Properties": {
+            "FunctionName": {"Ref": lid}, "Action": "lambda:InvokeFunction",
+            "Principal": "events.amazonaws.com", "SourceArn": {"Fn::GetAtt": [rule, "Arn"]}}},
+    }
+
+
+def queue_policy() -> dict[str, Any]:
+    """EventBridge may drop undeliverable events of this stack's rules (generated or SAM's) in the queue."""
+    queue = {"Fn::GetAtt": ["FailedEventsQueue", "Arn"]}
+    return {"FailedEventsQueuePolicy": {"Type": "AWS::SQS::QueuePolicy", "Properties": {
+        "Queues": [{"Ref": "FailedEventsQueue"}],
+        "PolicyDocument": {"Version": "2012-10-17", "Statement": [
+            {"Sid": "DenyWithoutTLS", "Effect": "Deny", "Principal": "*", "Action": "sqs:*",
+             "Resource": queue, "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
+            {"Sid": "DeadLettersOfThisStacksRules", "Effect": "Allow",
+             "Principal": {"Service": "events.amazonaws.com"}, "Action": "sqs:SendMessage", "Resource": queue,
+             "Condition": {"ArnLike": {"aws:SourceArn": _sub(
+                 "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/${AWS::StackName}-*")}}},
+        ]}}}}
+
+
+def schedule_dead_letters(schedule: Any, lid: str) -> dict[str, Any]:
+    """Merge entry: a dead-letter queue on the target of the rule chalice renders for @app.schedule."""
+    from chalice.utils import to_cfn_resource_name
+
+    event = to_cfn_resource_name(f"{schedule.function}-event")  # chalice's name for the SAM event
+    return {"Properties": {"Events": {event: {"Properties": {
+        "DeadLetterConfig": {"Arn": {"Fn::GetAtt": ["FailedEventsQueue", "Arn"]}},
+        "RetryPolicy": {"MaximumRetryAttempts": 2, "MaximumEventAgeInSeconds": 3600}}}}}}
+
+
+# ---- the HTTP API: IAM authorization and the three roles -----------------------------------------
+
+
+def route_keys(chalice_app: Any) -> list[str]:
+    """``"METHOD /path"`` of every route, sorted."""
+    return sorted(f"{method} {path}" for path, methods in chalice_app.routes.items() for method in methods)
+
+
+def classify_routes(keys: list[str], access: dict[str, Any]) -> dict[str, list[str]]:
+    """role -> its routes; every route is public or in exactly one role (SystemExit otherwise)."""
+    public = set(access.get("public", []))
+    roles = {role: [] for role in access["roles"]}
+    problems = []
+    for key in keys:
+        matched = [role for role, spec in access["roles"].items()
+                   if any(fnmatch.fnmatchcase(key, pattern) for pattern in spec["routes"])]
+        if key in public:
+            continue
+        if len(matched) != 1:
+            problems.append(f"{key}: matched by {matched or 'no role'}")
+            continue
+        roles[matched[0]].append(key)
+    missing_public = sorted(public - set(keys))
+    if problems:
+        raise SystemExit("infra/api_access.yaml must give every non-public route exactly one role:\n  "
+                         + "\n  ".join(problems))
+    if missing_public:
+        print(f"note: public routes not (yet) in the app: {missing_public}", file=sys.stderr)
+    return roles
+
+
+def execute_api_arn(key: str, api_stage: str) -> dict[str, str]:
+    """The execute-api ARN of one route; path parameters become ``*``."""
+    method, path = key.split(" ", 1)
+    resource_path = re.sub(r"\{[^}]+\}", "*", path).lstrip("/")
+    return _sub("arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:"
+                f"${{RestAPI}}/{api_stage}/{method}/{resource_path}")
+
+
+def api_resources(chalice_app: Any, access: dict[str, Any], api_stage: str) -> tuple[dict, dict]:
+    roles = classify_routes(route_keys(chalice_app), access)
+    resources: dict[str, Any] = {API_REST_ID: {
+        "Properties": {
+            "TracingEnabled": True,
+            "MethodSettings": [{"ResourcePath": "/*", "HttpMethod": "*", "MetricsEnabled": True,
+                                "ThrottlingRateLimit": 50, "ThrottlingBurstLimit": 100}]},
+        "Metadata": {"checkov": {"skip": API_SKIPS}}}}
+    outputs = {}
+    for role, keys in roles.items():
+        lid = f"Api{role.capitalize()}Policy"
+        resources[lid] = {"Type": "AWS::IAM::ManagedPolicy", "Properties": {
+            "Description": _sub(f"sluice ${{AWS::StackName}} API {role}: "
+                                f"{access['roles'][role]['description']}"),
+            "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                "Sid": "InvokeRoutes", "Effect": "Allow", "Action": "execute-api:Invoke",
+                "Resource": [execute_api_arn(key, api_stage) for key in keys]}]}}}
+        outputs[f"Api{role.capitalize()}PolicyArn"] = {
+            "Description": f"Attach to the IAM identities of API {role}s", "Value": {"Ref": lid}}
+    return resources, outputs
+
+
+def api_stage_name(stage: str) -> str:
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    return config["stages"][stage].get("api_gateway_stage", "api")
+
+
+def render(stage: str, chalice_app: Any = None) -> Rendered:
+    """The merge template for ``stage``: infra/resources.yaml plus everything generated."""
+    chalice_app = chalice_app or load_app()
+    template = load_yaml(INFRA / "resources.yaml")
+    out = Rendered(template=template, functions=deployed_functions(chalice_app))
+    config = load_yaml(INFRA / "functions.yaml")
+    for name, lid in out.functions.items():
+        _add(out, function_resources(name, lid, function_spec(config, name), config["layers"],
+                                     asynchronous=name != API_FUNCTION))
+    _add_triggers(out, chalice_app)
+    _add(out, queue_policy())
+    if chalice_app.routes:
+        api, api_outputs = api_resources(chalice_app, load_yaml(INFRA / "api_access.yaml"),
+                                         api_stage_name(stage))
+        _add(out, api)
+        template.setdefault("Outputs", {}).update(api_outputs)
+    return out
+
+
+def _add(out: Rendered, new: dict[str, Any]) -> None:
+    resources = out.template["Resources"]
+    clash = set(new) & set(resources)
+    if clash:
+        raise SystemExit(f"generated resources clash with infra/resources.yaml: {sorted(clash)}")
+    resources.update(new)
+
+
+def _add_triggers(out: Rendered, chalice_app: Any) -> None:
+    """chalicelib/triggers.py: object-created rules, schedules, asynchronous functions."""
+    from chalicelib.triggers import ASYNC_FUNCTIONS, OBJECT_TRIGGERS, SCHEDULES
+
+    functions, resources = out.functions, out.template["Resources"]
+    for trigger in OBJECT_TRIGGERS:
+        if trigger.function in functions:
+            _add(out, object_trigger_resources(trigger, functions[trigger.function]))
+        else:
+            out.warnings.append(f"trigger {trigger.pattern} -> {trigger.function}: not a function of app.py")
+    chalice_schedules = {e.name: e for e in chalice_app.event_sources
+                         if type(e).__name__ == "ScheduledEventConfig"}
+    for schedule in SCHEDULES:
+        if schedule.function in chalice_schedules:  # @app.schedule: chalice renders the rule
+            declared = str(chalice_schedules[schedule.function].schedule_expression)
+            if declared != schedule.expression:
+                raise SystemExit(f"@app.schedule {schedule.function!r} says {declared!r}, "
+                                 f"chalicelib/triggers.py says {schedule.expression!r}")
+            lid = functions[schedule.function]
+            resources[lid] = _deep_merge(resources[lid], schedule_dead_letters(schedule, lid))
+        elif schedule.function in functions:
+            _add(out, schedule_resources(schedule, functions[schedule.function]))
+        else:
+            out.warnings.append(f"schedule {schedule.function}: not a function of app.py")
+    out.warnings += [f"asynchronous function {name}: not a function of app.py"
+                     for name in ASYNC_FUNCTIONS if name not in functions]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stage", default="dev")
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args(argv)
+    rendered = render(args.stage)
+    for warning in rendered.warnings:
+        print(f"WARNING: {warning}", file=sys.stderr)
+    out = args.out or ROOT / "build" / args.stage / "merge.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(rendered.template, indent=1, sort_keys=False) + "\n")
+    print(f"wrote {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

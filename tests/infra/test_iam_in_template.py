@@ -1,0 +1,87 @@
+"""Least privilege: every function has its own role, scoped to this stack's resources."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+
+def _statements(role: dict) -> list[dict]:
+    return [s for policy in role["Properties"]["Policies"] for s in policy["PolicyDocument"]["Statement"]]
+
+
+def _listify(value):
+    return value if isinstance(value, list) else [value]
+
+
+@pytest.fixture(scope="module")
+def roles(resources, functions):
+    out = {}
+    for name, function in functions.items():
+        role_ref = function["Properties"]["Role"]
+        assert role_ref == {"Fn::GetAtt": [f"{name}Role", "Arn"]}, name
+        out[name] = resources[f"{name}Role"]
+    return out
+
+
+def test_no_function_role_grants_a_wildcard_resource_or_action(roles):
+    for name, role in roles.items():
+        for statement in _statements(role):
+            assert statement["Effect"] == "Allow"
+            assert all(r != "*" for r in _listify(statement["Resource"])), (name, statement["Sid"])
+            assert all(not a.endswith(":*") and a != "*" for a in _listify(statement["Action"])), name
+
+
+def test_the_only_unscoped_permission_is_aws_xray_managed_policy(roles):
+    for role in roles.values():
+        assert role["Properties"]["ManagedPolicyArns"] == [
+            {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/AWSXRayDaemonWriteAccess"}]
+
+
+def test_roles_reach_the_stacks_own_bucket_table_topic_and_key(roles):
+    for name, role in roles.items():
+        by_sid = {s["Sid"]: s for s in _statements(role)}
+        assert by_sid["ReadData"]["Resource"] == {"Fn::Sub": "${DataBucket.Arn}/*"}
+        assert by_sid["StateTable"]["Resource"] == [{"Fn::GetAtt": ["StateTable", "Arn"]},
+                                                     {"Fn::Sub": "${StateTable.Arn}/index/*"}]
+        assert "dynamodb:Scan" not in by_sid["StateTable"]["Action"]
+        assert by_sid["DataKey"]["Resource"] == {"Fn::GetAtt": ["DataKey", "Arn"]}
+        assert by_sid["Alerts"]["Resource"] == {"Ref": "AlertsTopic"}, name
+
+
+def test_nothing_deletes_object_versions_and_only_the_api_writes_under_raw(roles):
+    for name, role in roles.items():
+        text = json.dumps(_statements(role))
+        assert "s3:DeleteObjectVersion" not in text and "s3:PutBucket" not in text
+        writes = next((s["Resource"] for s in _statements(role) if s["Sid"] == "WriteOwnPrefixes"), [])
+        prefixes = [w["Fn::Sub"].removeprefix("${DataBucket.Arn}/") for w in writes]
+        assert not any(p.startswith("labels/") for p in prefixes), name
+        assert ("raw/*" in prefixes) == (name == "APIHandler"), name  # presigned uploads only
+
+
+def test_functions_may_start_only_the_functions_they_hand_work_to(roles, functions):
+    invokes = {}
+    for name, role in roles.items():
+        statement = next((s for s in _statements(role) if s["Sid"] == "StartFunctions"), None)
+        targets = statement["Resource"] if statement else []
+        invokes[name] = sorted(r["Fn::Sub"].rsplit("-", 1)[-1] for r in targets)
+    assert invokes["APIHandler"] == ["train"]
+    assert invokes["OnRawObject"] == ["on_dataset_version"]
+    assert invokes["Train"] == []
+    deployed = {f["Properties"]["FunctionName"]["Fn::Sub"].removeprefix("${AWS::StackName}-")
+                for f in functions.values()}
+    assert set().union(*invokes.values()) <= deployed
+
+
+def test_only_validation_writes_the_glue_catalog_and_functions_that_hash_pii_read_the_key(roles):
+    glue = {name for name, role in roles.items() if any(s["Sid"] == "GlueCatalog" for s in _statements(role))}
+    assert glue == {"OnRawObject"}
+    pii = {name for name, role in roles.items() if any(s["Sid"] == "PiiKey" for s in _statements(role))}
+    assert "OnRawObject" in pii and "Train" not in pii
+
+
+def test_the_bucket_refuses_requests_without_tls(resources):
+    [statement] = resources["DataBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert (statement["Effect"], statement["Action"]) == ("Deny", "s3:*")
+    assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
