@@ -103,13 +103,13 @@ def _current_profile(model: str, version: int, reference: Any, start: dt.datetim
 
 def _dataset_profile(curated_path: str, reference: Any) -> Any | None:
     """Profile of a curated dataset version's features (a new training set against the reference)."""
-    from chalicelib.aws import wrangler
+    from chalicelib.aws.parquet import iter_s3_prefix
     from chalicelib.drift.profile import profile_chunks
 
     features = [n for n in reference.features if n != "prediction"]
     types = {n: reference.feature_types[n] for n in features}
-    chunks = wrangler().s3.read_parquet(path=curated_path, columns=features, chunked=50_000)
-    first = next(iter(chunks), None)
+    chunks = iter_s3_prefix(curated_path, columns=features)  # fastparquet in the ML layer
+    first = next(chunks, None)
     if first is None:
         return None
     return profile_chunks(itertools.chain([first], chunks), types, reference=_only(reference, features))
@@ -179,9 +179,12 @@ def _react(registry: Any, summary: dict[str, Any]) -> None:
         return
     drifted = [f["name"] for f in summary["features"] if f.get("status") == "drift"]
     cause = {"drift_check": summary["check_id"], "version": summary["version"]}
-    summary["run_id"] = maybe_retrain(summary["model"], "drift", cause)
+    # New training data that drifted is reported; whether it retrains is the spec's on_new_data.
+    if summary["trigger"] != "dataset":
+        summary["run_id"] = maybe_retrain(summary["model"], "drift", cause)
+    what = "new training data" if summary["trigger"] == "dataset" else "live traffic"
     publish_alert(
-        f"sluice: drift on {summary['model']} v{summary['version']}",
+        f"sluice: drift on {summary['model']} v{summary['version']} ({what})",
         f"{len(drifted)} feature(s) drifted ({', '.join(drifted[:8])}); "
         f"{'retraining run ' + summary['run_id'] if summary['run_id'] else 'no retraining started'}. "
         f"Report: s3://{get_settings().bucket}/{summary['reports']['html']}",

@@ -47,7 +47,6 @@ PROBES = {
 }
 KNOWN_GAPS = {
     "train reads a curated dataset version": "training reads Parquet with awswrangler",
-    "on_dataset_version profiles a curated dataset version": "monitoring reads Parquet with awswrangler",
     "on_batch_object reads a Parquet input": "batch scoring reads and writes Parquet with pyarrow",
     "the API infers a contract from a CSV upload": "contract inference is built on pyarrow",
 }

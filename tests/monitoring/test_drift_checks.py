@@ -153,3 +153,19 @@ def test_bad_check_requests_are_4xx_with_codes(client, production_model):
     assert missing.json_body["error"]["code"] == "no_production_version"
     assert client.http.get("/models/Bad%20Name/drift").status_code == 400
     assert re.match(r"^4\d\d$", str(client.http.get("/models/x/drift?kind=nope").status_code))
+
+
+@pytest.mark.slow
+def test_drifted_new_training_data_is_reported_but_retraining_is_left_to_on_new_data(moto_world):
+    from chalicelib.aws import wrangler
+
+    model = register_model("fare-newdata", retrain_on_drift=True)
+    alerts = _subscribe(moto_world.topic_arn)
+    path = f"s3://{moto_world.bucket}/curated/rides/dataset_version=2/"
+    wrangler().s3.to_parquet(make_frame(1500, seed=13, shift=9.0), path=path + "part-0.parquet")
+    summary = run_drift_check(CheckRequest(model.name, trigger="dataset", now=NOW, dataset_version={
+        "dataset": "rides", "version": 2, "curated_path": path}))
+    assert summary["status"] == "drift" and summary["rows"] == 1500
+    assert summary["source"] == {"dataset": "rides", "dataset_version": 2}
+    assert summary["run_id"] is None and _queued_runs(moto_world) == []
+    assert "(new training data)" in _alerts(alerts)[0]["Subject"]

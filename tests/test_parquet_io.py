@@ -1,0 +1,56 @@
+"""Parquet I/O gives the same frames with pyarrow (validation's layer) and fastparquet (the ML layer)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from chalicelib.aws import parquet
+
+ENGINES = ["pyarrow", "fastparquet"]
+
+
+def _frame(n: int) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    return pd.DataFrame({"x": rng.normal(size=n), "n": np.arange(n, dtype="int64"),
+                         "city": rng.choice(["a", "b"], size=n)})
+
+
+@pytest.mark.parametrize("writer", ENGINES)
+@pytest.mark.parametrize("reader", ENGINES)
+def test_chunks_written_by_one_engine_read_back_identically_with_the_other(tmp_path, writer, reader):
+    frame = _frame(1000)
+    path = tmp_path / "f.parquet"
+    assert parquet.write_file(path, (frame.iloc[i:i + 300] for i in range(0, 1000, 300)), use=writer) == 1000
+    chunks = list(parquet.iter_file(path, chunk_rows=250, use=reader))
+    assert all(len(c) <= 300 for c in chunks)
+    back = pd.concat(chunks, ignore_index=True)
+    pd.testing.assert_frame_equal(back[["x", "n"]], frame[["x", "n"]], check_dtype=False)
+    assert back["city"].astype(str).tolist() == frame["city"].tolist()
+
+
+@pytest.mark.parametrize("use", ENGINES)
+def test_a_prefix_in_s3_is_read_object_by_object_with_chosen_columns(moto_world, tmp_path, use):
+    import boto3
+
+    frame, prefix, s3 = _frame(500), "curated/d/dataset_version=1/", boto3.client("s3")
+    for part in range(2):
+        path = tmp_path / f"p{part}.parquet"
+        parquet.write_file(path, [frame.iloc[part * 250:(part + 1) * 250]], use="pyarrow")
+        s3.upload_file(str(path), moto_world.bucket, f"{prefix}p{part}.parquet")
+    s3.put_object(Bucket=moto_world.bucket, Key=f"{prefix}_SUCCESS", Body=b"")
+    out = parquet.read_s3_prefix(f"s3://{moto_world.bucket}/{prefix}", columns=["n"], use=use)
+    assert list(out.columns) == ["n"] and out["n"].tolist() == list(range(500))
+
+
+def test_the_engine_falls_back_to_fastparquet_without_pyarrow(monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_pyarrow(name, *args, **kwargs):
+        if name.startswith("pyarrow"):
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_pyarrow)
+    assert parquet.engine() == "fastparquet"
