@@ -1,0 +1,32 @@
+"""Predictions: ``POST /models/{model}/predict`` (``?alias=`` or ``?version=``; default alias production)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint
+
+from chalicelib.api.http import error_response, json_body, json_response, query_param
+from chalicelib.serving.service import get_service
+
+bp = Blueprint(__name__)
+
+
+@bp.route("/models/{model}/predict", methods=["POST"], content_types=["application/json"])
+def predict(model: str) -> Any:
+    # Errors are mapped here: Chalice turns a view's exception into its own 500 before app
+    # middleware sees it.
+    request = bp.current_request
+    try:
+        answer = get_service().predict(
+            model, json_body(request), alias=query_param(request, "alias"),
+            version=query_param(request, "version"), request_id=_request_id(request))
+    except Exception as exc:
+        return error_response(exc)
+    return json_response(answer)
+
+
+def _request_id(request: Any) -> str | None:
+    """API Gateway's request id (also in its access logs); the service makes one up otherwise."""
+    context = getattr(request, "context", None) or {}
+    return context.get("requestId") or None

@@ -1,0 +1,449 @@
+"""Batch predictions: ``batch/{model}/input/{name}`` (CSV, Parquet, JSONL) → ``batch/{model}/output/{name}``.
+
+The output has the input's rows, in order and unchanged, plus ``prediction``, one ``probability_{class}``
+column per class (classifiers) and ``_error``: a row that does not match the feature schema keeps its
+place with empty predictions and the reason (field names and expected types, never values). Bad rows
+are reported, not fatal; a file that cannot be used at all (unknown model, unreadable, unsupported
+extension) gets ``batch/{model}/output/{name}.error.json`` instead.
+
+The output has the input's format. CSV values are read as text and written back unchanged (Arrow's CSV
+writer quotes text values, RFC 4180); Parquet input columns keep their exact Arrow types.
+
+Scored with the model's ``production`` alias, chunk by chunk (``chunk_rows`` rows in memory at a time):
+the input is streamed to local disk (Lambda's ``/tmp``), the output written there chunk by chunk and then
+uploaded once — a crash leaves no partial output. **Idempotent under redelivery**: the output object
+carries the input version's identity (ETag, version id) in its metadata; an event for an input version
+that already has its output is skipped. A new upload to the same key is a new version and is rescored.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from chalicelib.errors import SluiceError
+from chalicelib.events import ObjectRef, parse_object_events
+from chalicelib.log import logger
+from chalicelib.serving.errors import BatchFileUnreadableError, BatchFormatUnsupportedError
+
+INPUT_KEY = re.compile(r"^batch/(?P<model>[^/]+)/input/(?P<name>.+)$")
+FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+CONTENT_TYPES = {"csv": "text/csv", "parquet": "application/vnd.apache.parquet",
+                 "jsonl": "application/x-ndjson"}
+CHUNK_ROWS = 10_000
+BATCH_ALIAS = "production"
+PREDICTION = "prediction"
+ERROR = "_error"
+META_INPUT_ETAG = "input-etag"
+META_INPUT_VERSION = "input-version-id"
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    """What one input object produced (the handler's return value; no data values)."""
+
+    key: str
+    status: str  # "written" | "skipped" | "failed"
+    output_key: str | None = None
+    model: str | None = None
+    version: int | None = None
+    rows: int = 0
+    error_rows: int = 0
+    code: str | None = None
+    message: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+def output_key(input_key: str) -> str | None:
+    """``batch/{model}/input/{name}`` → ``batch/{model}/output/{name}`` (None for other keys)."""
+    match = INPUT_KEY.match(input_key)
+    return f"batch/{match['model']}/output/{match['name']}" if match else None
+
+
+def batch_format(name: str) -> str:
+    """``csv``, ``parquet`` or ``jsonl`` from the object name's extension."""
+    suffix = Path(name).suffix.lower()
+    if suffix not in FORMATS:
+        raise BatchFormatUnsupportedError(
+            f"batch inputs must end in one of {', '.join(sorted(FORMATS))}; got {suffix or 'no extension'!r}")
+    return FORMATS[suffix]
+
+
+def handle_batch_objects(event: Any, context: Any = None, *, service: Any = None,
+                         chunk_rows: int = CHUNK_ROWS) -> dict[str, Any]:
+    """Entry point of ``on_batch_object``: score every ``batch/*/input/*`` object in ``event``."""
+    from chalicelib.serving.service import get_service
+
+    refs = [ref for ref in parse_object_events(event) if INPUT_KEY.match(ref.key)]
+    if not refs:
+        return {"objects": []}
+    service = service or get_service()
+    return {"objects": [score_object(ref, service, chunk_rows=chunk_rows).to_dict() for ref in refs]}
+
+
+def score_object(ref: ObjectRef, service: Any, *, chunk_rows: int = CHUNK_ROWS) -> BatchOutcome:
+    """Score one input object version into its output object (or skip it, if already done)."""
+    from chalicelib.aws import client
+
+    match = INPUT_KEY.match(ref.key)
+    if match is None:
+        raise ValueError(f"not a batch input key: {ref.key!r}")
+    model, out_key = match["model"], f"batch/{match['model']}/output/{match['name']}"
+    s3 = client("s3")
+    etag, version_id = _identity(s3, ref)
+    if _already_scored(s3, ref.bucket, out_key, etag, version_id):
+        logger.info("batch input already scored", extra={"key": ref.key, "output": out_key})
+        return BatchOutcome(ref.key, "skipped", out_key, model)
+    try:
+        fmt = batch_format(match["name"])
+        target = service.resolve(model, alias=BATCH_ALIAS)
+        served = service.load(target)
+    except SluiceError as exc:
+        return _fail(s3, ref, out_key, model, exc.code, exc.message)
+    with tempfile.TemporaryDirectory(prefix="sluice-batch-") as tmp:
+        source, result = Path(tmp) / "input", Path(tmp) / "output"
+        extra = {"VersionId": version_id} if version_id else None
+        s3.download_file(ref.bucket, ref.key, str(source), ExtraArgs=extra)
+        try:
+            rows, bad = score_file(source, result, fmt, served.pipeline, served.features,
+                                   chunk_rows=chunk_rows)
+        except BatchFileUnreadableError as exc:
+            return _fail(s3, ref, out_key, model, exc.code, exc.message)
+        metadata = {META_INPUT_ETAG: etag or "", META_INPUT_VERSION: version_id or "",
+                    "model": model, "model-version": str(target.version), "rows": str(rows),
+                    "error-rows": str(bad)}
+        s3.upload_file(str(result), ref.bucket, out_key,
+                       ExtraArgs={"Metadata": metadata, "ContentType": CONTENT_TYPES[fmt]})
+    logger.info("batch scored", extra={"key": ref.key, "output": out_key, "rows": rows, "error_rows": bad,
+                                       "version": target.version})
+    return BatchOutcome(ref.key, "written", out_key, model, target.version, rows, bad)
+
+
+def _identity(s3: Any, ref: ObjectRef) -> tuple[str | None, str | None]:
+    if ref.etag:
+        return ref.etag, ref.version_id
+    kwargs = {"VersionId": ref.version_id} if ref.version_id else {}
+    head = s3.head_object(Bucket=ref.bucket, Key=ref.key, **kwargs)
+    return head["ETag"].strip('"'), head.get("VersionId") or ref.version_id
+
+
+def _already_scored(s3: Any, bucket: str, out_key: str, etag: str | None, version_id: str | None) -> bool:
+    try:
+        head = s3.head_object(Bucket=bucket, Key=out_key)
+    except s3.exceptions.ClientError as exc:
+        if exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") in (403, 404):
+            return False
+        raise
+    meta = head.get("Metadata", {})
+    return meta.get(META_INPUT_ETAG) == (etag or "") and meta.get(META_INPUT_VERSION) == (version_id or "")
+
+
+def _fail(s3: Any, ref: ObjectRef, out_key: str, model: str, code: str, message: str) -> BatchOutcome:
+    logger.warning("batch input not scored", extra={"key": ref.key, "code": code})
+    body = json.dumps({"error": {"code": code, "message": message}, "input": {
+        "key": ref.key, "etag": ref.etag, "version_id": ref.version_id}}, indent=2).encode()
+    s3.put_object(Bucket=ref.bucket, Key=f"{out_key}.error.json", Body=body, ContentType="application/json")
+    return BatchOutcome(ref.key, "failed", f"{out_key}.error.json", model, code=code, message=message)
+
+
+# ---- files (local paths; no AWS) ---------------------------------------------------------------
+
+
+def score_file(source: Path, result: Path, fmt: str, pipeline: Any, features: Any, *,
+               chunk_rows: int = CHUNK_ROWS) -> tuple[int, int]:
+    """Score ``source`` into ``result`` chunk by chunk; ``(rows, rows with an error)``."""
+    from chalicelib.serving.scoring import output_columns
+
+    classes, with_probabilities = output_columns(pipeline)
+    writer = _writer(fmt)(result, classes, with_probabilities)
+    rows = bad = 0
+    try:
+        for chunk in _readable(_READERS[fmt](source, chunk_rows), fmt):
+            added = _score_chunk(chunk.frame, pipeline, features, classes, with_probabilities)
+            writer.write(chunk, added)
+            rows += len(chunk.frame)
+            bad += sum(e is not None for e in added[ERROR])
+        writer.close()
+    finally:
+        writer.abort()
+    return rows, bad
+
+
+def _readable(chunks: Iterator[_Chunk], fmt: str) -> Iterator[_Chunk]:
+    """The reader's chunks; a parse error (pandas and pyarrow raise ValueErrors) becomes a domain error."""
+    while True:
+        try:
+            chunk = next(chunks)
+        except StopIteration:
+            return
+        except (ValueError, OSError) as exc:
+            raise BatchFileUnreadableError(
+                f"the {fmt} file could not be read ({type(exc).__name__})") from exc
+        yield chunk
+
+
+def _score_chunk(data: Any, pipeline: Any, features: Any, classes: list[Any] | None,
+                 with_probabilities: bool) -> dict[str, Any]:
+    """The added columns for one chunk (arrays): prediction, probability_<class>..., _error."""
+    import numpy as np
+    import pandas as pd
+
+    from chalicelib.serving.frame import coerce_frame
+    from chalicelib.serving.scoring import score
+
+    frame, errors = coerce_frame(data, features)
+    n = len(frame)
+    good = np.array([e is None for e in errors], dtype=bool)
+    probabilities = {probability_column(c): np.full(n, np.nan) for c in classes or ()} \
+        if with_probabilities else {}
+    predictions: Any = pd.array([None] * n, dtype=object)
+    if good.any():
+        scores = score(pipeline, frame if good.all() else frame[good].reset_index(drop=True))
+        if good.all():
+            predictions = scores.raw
+        else:  # nullable (Int64, string, boolean, Float64): missing where the row had an error
+            predictions = pd.Series(pd.array(scores.raw), index=np.flatnonzero(good)).reindex(
+                pd.RangeIndex(n)).array
+        if probabilities and scores.probability_matrix is not None:
+            for j, cls in enumerate(scores.classes or ()):
+                probabilities[probability_column(cls)][good] = scores.probability_matrix[:, j]
+    return {PREDICTION: predictions, **probabilities, ERROR: errors}
+
+
+def probability_column(cls: Any) -> str:
+    return f"probability_{cls}"
+
+
+@dataclass
+class _Chunk:
+    frame: Any  # pandas DataFrame of the input's columns as read
+    arrow: Any = None  # the pyarrow RecordBatch (Parquet), written back untouched
+
+
+def _read_csv(path: Path, chunk_rows: int) -> Iterator[_Chunk]:
+    import pandas as pd
+
+    # Every value as text (CSV has no types): "007" stays "007"; only empty cells are missing.
+    with pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], chunksize=chunk_rows) as reader:
+        for frame in reader:
+            yield _Chunk(frame)
+
+
+def _read_jsonl(path: Path, chunk_rows: int) -> Iterator[_Chunk]:
+    import pandas as pd
+
+    with pd.read_json(path, lines=True, chunksize=chunk_rows, dtype=False) as reader:
+        for frame in reader:
+            yield _Chunk(frame)
+
+
+def _read_parquet(path: Path, chunk_rows: int) -> Iterator[_Chunk]:
+    if not has_pyarrow():  # the ML layer: fastparquet, one row group (sliced to chunk_rows) at a time
+        import pandas as pd
+
+        from chalicelib.aws.parquet import iter_file
+
+        dates = _fastparquet_date_columns(path)
+        for frame in iter_file(path, chunk_rows=chunk_rows, use="fastparquet"):
+            for name in dates:  # fastparquet gives Parquet DATE values as epoch nanoseconds
+                frame[name] = pd.to_datetime(pd.to_numeric(frame[name]), unit="ns")
+            yield _Chunk(frame)
+        return
+    import pyarrow.parquet as pq
+
+    with pq.ParquetFile(path) as parquet:
+        for batch in parquet.iter_batches(batch_size=chunk_rows):
+            yield _Chunk(batch.to_pandas(), batch)
+
+
+def _fastparquet_date_columns(path: Path) -> list[str]:
+    from fastparquet import ParquetFile
+    from fastparquet.parquet_thrift import ConvertedType
+
+    elements = ParquetFile(str(path)).schema.schema_elements[1:]
+    return [e.name for e in elements if e.converted_type == ConvertedType.DATE]
+
+
+def has_pyarrow() -> bool:
+    """pyarrow is in the AWS SDK for pandas layer but not in the ML layer ``on_batch_object`` runs with."""
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+class _ArrowWriter:
+    """Each chunk as an Arrow table: the input's columns untouched, the added ones with fixed types."""
+
+    def __init__(self, path: Path, classes: list[Any] | None, with_probabilities: bool) -> None:
+        import pyarrow as pa
+
+        self._path = path
+        self._writer: Any = None
+        self._schema: Any = None
+        label_type = pa.array(classes).type if classes else pa.float64()
+        self._types = {PREDICTION: label_type}
+        for cls in (classes or ()) if with_probabilities else ():
+            self._types[probability_column(cls)] = pa.float64()
+        self._types[ERROR] = pa.string()
+
+    def write(self, chunk: _Chunk, added: dict[str, Any]) -> None:
+        import pyarrow as pa
+
+        if chunk.arrow is not None:
+            table = pa.Table.from_batches([chunk.arrow])
+        else:
+            table = pa.Table.from_pandas(chunk.frame, preserve_index=False)
+        for name, values in added.items():
+            if name in table.column_names:
+                table = table.drop_columns([name])
+            kind = self._types[name]
+            table = table.append_column(pa.field(name, kind), [pa.array(values, kind, from_pandas=True)])
+        if self._writer is None:
+            self._schema = table.schema
+            self._writer = self._open(table.schema)
+        elif table.schema != self._schema:  # e.g. a text column that was all-null in the first chunk
+            table = table.cast(self._schema)
+        self._writer.write_table(table)
+
+    def _open(self, schema: Any) -> Any:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        import pyarrow as pa
+
+        if self._writer is None:  # an input with no rows: an empty output with the added columns
+            self._writer = self._open(pa.schema([pa.field(n, t) for n, t in self._types.items()]))
+        self._writer.close()
+        self._writer = None
+
+    def abort(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+
+class _CsvWriter(_ArrowWriter):
+    """Arrow's CSV writer (several times faster than pandas'): text values are quoted, per RFC 4180."""
+
+    def _open(self, schema: Any) -> Any:
+        import pyarrow.csv as pacsv
+
+        return pacsv.CSVWriter(self._path, schema, write_options=pacsv.WriteOptions(quoting_style="needed"))
+
+
+class _ParquetWriter(_ArrowWriter):
+    """Appends the added columns to the input's record batches: input columns keep their exact types."""
+
+    def _open(self, schema: Any) -> Any:
+        import pyarrow.parquet as pq
+
+        return pq.ParquetWriter(self._path, schema)
+
+
+class _JsonlWriter:
+    def __init__(self, path: Path, classes: Any, with_probabilities: bool) -> None:
+        self._file = path.open("w", encoding="utf-8", newline="")
+
+    def write(self, chunk: _Chunk, added: dict[str, Any]) -> None:
+        text = _with_added(chunk.frame, added).to_json(orient="records", lines=True, date_format="iso")
+        self._file.write(text if text.endswith("\n") or not text else text + "\n")
+
+    def close(self) -> None:
+        self._file.close()
+
+    def abort(self) -> None:
+        if not self._file.closed:
+            self._file.close()
+
+
+class _PandasCsvWriter:
+    """CSV without pyarrow (the ML layer): pandas' writer, one chunk at a time."""
+
+    def __init__(self, path: Path, classes: list[Any] | None, with_probabilities: bool) -> None:
+        self._file = path.open("w", encoding="utf-8", newline="")
+        self._first = True
+
+    def write(self, chunk: _Chunk, added: dict[str, Any]) -> None:
+        _with_added(chunk.frame, added).to_csv(self._file, header=self._first, index=False)
+        self._first = False
+
+    def close(self) -> None:
+        self._file.close()
+
+    def abort(self) -> None:
+        if not self._file.closed:
+            self._file.close()
+
+
+class _FastParquetWriter:
+    """Parquet without pyarrow (the ML layer): fastparquet, one row group per chunk.
+
+    The added columns get fixed dtypes so every row group has the same schema (a chunk of only bad
+    rows has no predictions to infer a type from).
+    """
+
+    def __init__(self, path: Path, classes: list[Any] | None, with_probabilities: bool) -> None:
+        self._path = path
+        self._rows = 0
+        self._label = _nullable_dtype(classes)
+        self._names = [PREDICTION, *(probability_column(c) for c in (classes or ()) if with_probabilities),
+                       ERROR]
+
+    def write(self, chunk: _Chunk, added: dict[str, Any]) -> None:
+        import fastparquet
+
+        frame = _with_added(chunk.frame, added).astype({PREDICTION: self._label})
+        fastparquet.write(str(self._path), frame, append=self._rows > 0, object_encoding="utf8")
+        self._rows += len(frame)
+
+    def close(self) -> None:
+        import fastparquet
+        import pandas as pd
+
+        if self._rows == 0:
+            empty = pd.DataFrame({n: pd.Series([], dtype=self._label if n == PREDICTION else
+                                               ("float64" if n != ERROR else object)) for n in self._names})
+            fastparquet.write(str(self._path), empty, object_encoding="utf8")
+
+    def abort(self) -> None:
+        """Nothing held open between chunks."""
+
+
+def _with_added(frame: Any, added: dict[str, Any]) -> Any:
+    import numpy as np
+
+    columns = {name: np.array(v, dtype=object) if isinstance(v, list) else v for name, v in added.items()}
+    return frame.reset_index(drop=True).assign(**columns)
+
+
+def _nullable_dtype(classes: list[Any] | None) -> str:
+    """A pandas dtype that holds the labels and a missing value."""
+    if classes is None:
+        return "float64"
+    if all(isinstance(c, bool) for c in classes):
+        return "boolean"
+    if all(isinstance(c, int) and not isinstance(c, bool) for c in classes):
+        return "Int64"
+    if all(isinstance(c, int | float) and not isinstance(c, bool) for c in classes):
+        return "Float64"
+    return "object"
+
+
+def _writer(fmt: str) -> Any:
+    if fmt == "jsonl":
+        return _JsonlWriter
+    if fmt == "csv":
+        return _CsvWriter if has_pyarrow() else _PandasCsvWriter
+    return _ParquetWriter if has_pyarrow() else _FastParquetWriter
+
+
+_READERS = {"csv": _read_csv, "jsonl": _read_jsonl, "parquet": _read_parquet}

@@ -1,0 +1,82 @@
+"""Per-container caches: a bounded LRU (loaded models, version records) and a TTL map (alias → version).
+
+A Lambda container serves one request at a time, but the local API server is threaded: both caches
+are guarded by a lock. The clock is injectable so tests can move time.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Any
+
+_MISSING = object()
+
+
+class LRUCache:
+    """At most ``capacity`` entries; the least recently used one is evicted first."""
+
+    def __init__(self, capacity: int) -> None:
+        if capacity < 1:
+            raise ValueError("capacity must be at least 1")
+        self.capacity = capacity
+        self._items: OrderedDict[Hashable, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, default: Any = None) -> Any:
+        with self._lock:
+            if key not in self._items:
+                return default
+            self._items.move_to_end(key)
+            return self._items[key]
+
+    def put(self, key: Hashable, value: Any) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.capacity:
+                self._items.popitem(last=False)
+
+    def __contains__(self, key: Hashable) -> bool:
+        with self._lock:
+            return key in self._items
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def keys(self) -> list[Hashable]:
+        with self._lock:
+            return list(self._items)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+class TTLCache:
+    """Values remembered for ``ttl_seconds`` (``None`` values too: "no such alias" is an answer)."""
+
+    def __init__(self, ttl_seconds: float, *, clock: Callable[[], float] = time.monotonic,
+                 capacity: int = 1024) -> None:
+        self.ttl_seconds = ttl_seconds
+        self._clock = clock
+        self._items = LRUCache(capacity)
+
+    def get(self, key: Hashable) -> Any:
+        """The cached value, or the module's ``MISSING`` sentinel when absent or expired."""
+        found = self._items.get(key, _MISSING)
+        if found is _MISSING:
+            return _MISSING
+        value, expires = found
+        return value if self._clock() < expires else _MISSING
+
+    def put(self, key: Hashable, value: Any) -> None:
+        self._items.put(key, (value, self._clock() + self.ttl_seconds))
+
+    def clear(self) -> None:
+        self._items.clear()
+
+
+MISSING = _MISSING
