@@ -20,11 +20,12 @@ import requests
 class ApiError(Exception):
     """The API answered with an error (or could not be reached)."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str, details: list[Any] | None = None) -> None:
         super().__init__(f"{status} {code}: {message}")
         self.status = status
         self.code = code
         self.message = message
+        self.details = details or []  # the API's field-level problems, when it lists them
 
 
 def resolve_api_url(explicit: str | None, state_file: Path) -> str:
@@ -92,6 +93,7 @@ def _parse(response: requests.Response) -> Any:
         body = payload if isinstance(payload, dict) else {}
         error = body.get("error") if isinstance(body.get("error"), dict) else {}
         message = error.get("message") or body.get("Message")  # ours, or API Gateway's own
+        details = error.get("details") if isinstance(error.get("details"), list) else None
         raise ApiError(response.status_code, error.get("code", "http_error"),
-                       message or response.text[:500] or response.reason)
+                       message or response.text[:500] or response.reason, details)
     return payload

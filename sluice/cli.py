@@ -84,29 +84,62 @@ def add_api_options(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_api(args: argparse.Namespace) -> int:
-    """Run one API command: a table (or JSON) on success, the API's error and exit 1 on failure."""
+    """One API command: its view (or JSON) on success; the error's code and message, exit 1, on failure."""
     import json
 
+    from rich.markup import escape
+
     from sluice.api_client import ApiClient, ApiError, resolve_api_url
-    from sluice.commands import render
 
     try:
         api = ApiClient(resolve_api_url(args.api, args.state_file))
         result = args.api_call(api, args)
     except ApiError as exc:
-        console.print(f"[red]error[/] {exc.code}: {exc.message}", highlight=False)
+        console.print(f"[red]error[/] {escape(exc.code)}: {escape(exc.message)}", highlight=False,
+                      soft_wrap=True)
         return 1
     if args.json:
-        print(json.dumps(result, indent=2, default=str))
+        print(json.dumps(_for_scripts(result), indent=2, default=str))
     else:
-        render(console, result)
+        args.view(console, result)
     return 0
 
 
+def _for_scripts(result: object) -> object:
+    """The API's answer as it came (views may keep local context in it under ``records``)."""
+    if isinstance(result, dict) and "predictions" in result:
+        return {k: v for k, v in result.items() if k != "records"}
+    return result
+
+
+EPILOG = """\
+Every API command prints a table for people, or the API's JSON with --json; on failure it prints
+the API's error code and message and exits 1. It talks to --api, else $SLUICE_API, else the stack
+`sluice up` started; a deployed API (*.execute-api.*) is signed with your AWS credentials (SigV4).
+
+first hour:
+  sluice up                                     # the whole system, locally
+  sluice contract put rides rides.contract.yaml
+  sluice upload rides rides.csv                 # the gate validates it
+  sluice datasets versions rides
+  sluice spec put fare fare.spec.yaml
+  sluice train fare --wait
+  sluice promote fare 1
+  sluice predict fare to-score.csv
+  sluice drift check fare
+
+`sluice COMMAND --help` tells more.
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="sluice", description="Serverless MLOps on AWS.")
+    parser = argparse.ArgumentParser(
+        prog="sluice", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Serverless MLOps on AWS: data contracts, validated datasets, training, a model "
+                    "registry,\nserving and drift monitoring behind one HTTP API.",
+        epilog=EPILOG)
     parser.add_argument("--version", action="version", version=f"sluice {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(title="commands", dest="command", required=True, metavar="COMMAND")
 
     up = sub.add_parser("up", help="run the whole system locally (moto stands in for AWS)")
     up.add_argument("--host", default="127.0.0.1")

@@ -8,6 +8,7 @@ import pytest
 
 from sluice.api_client import ApiClient, ApiError, resolve_api_url
 from sluice.cli import main
+from sluice.commands import read_records
 
 
 class _Recorder(BaseHTTPRequestHandler):
@@ -17,10 +18,18 @@ class _Recorder(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         _Recorder.seen.append({"path": self.path, "headers": dict(self.headers), "body": body})
-        if self.path.startswith("/models/missing"):
+        if self.path.startswith("/models/zip/predict"):
+            status, payload = _predict_zip(json.loads(body))
+        elif self.path.startswith("/models/Bad"):
+            status, payload = 400, {"error": {"code": "invalid_name",
+                                              "message": "model name must match ^[a-z0-9][a-z0-9_-]{0,62}$"}}
+        elif self.path.startswith("/models/missing"):
             status, payload = 404, {"error": {"code": "model_not_found", "message": "no model 'missing'"}}
         else:
-            status, payload = 200, {"items": [{"name": "fare", "latest_version": 3}], "next_token": None}
+            status, payload = 200, {"items": [{"model": "fare", "version_count": 3,
+                                               "created_at": "2026-11-26T16:33:47.123Z",
+                                               "updated_at": "2026-11-26T17:01:02.345Z"}],
+                                    "next_token": None}
         data = json.dumps(payload).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -32,6 +41,20 @@ class _Recorder(BaseHTTPRequestHandler):
 
     def log_message(self, *args) -> None:
         pass
+
+
+def _predict_zip(body: dict) -> tuple[int, dict]:
+    """A model whose ``zip`` feature is a string and ``rooms`` an int, as the serving API checks them."""
+    problems = [{"record": i, "field": "zip", "problem": "wrong_type", "expected": "string",
+                 "message": f"record {i}: zip must be a string"}
+                for i, r in enumerate(body["records"]) if not isinstance(r["zip"], str)]
+    problems += [{"record": i, "field": "rooms", "problem": "wrong_type", "expected": "int",
+                  "message": f"record {i}: rooms must be an integer"}
+                 for i, r in enumerate(body["records"]) if not isinstance(r["rooms"], int)]
+    if problems:
+        return 400, {"error": {"code": "invalid_records", "message": "problems", "details": problems}}
+    return 200, {"model": "zip", "version": 1, "alias": "production", "request_id": "r1",
+                 "predictions": [float(r["rooms"]) for r in body["records"]], "echo": body["records"]}
 
 
 @pytest.fixture
@@ -85,10 +108,49 @@ def test_a_failing_command_exits_non_zero_with_the_api_message(api_server, capsy
 
 def test_json_output_is_the_api_payload(api_server, capsys):
     assert main(["models", "list", "--api", api_server, "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["items"][0]["name"] == "fare"
+    assert json.loads(capsys.readouterr().out)["items"][0]["model"] == "fare"
 
 
 def test_tables_show_listings_for_people(api_server, capsys):
     assert main(["models", "list", "--api", api_server]) == 0
     out = capsys.readouterr().out
-    assert "fare" in out and "latest_version" in out
+    assert "model" in out and "versions" in out
+    assert "fare" in out and "3" in out and "2026-11-26 17:01:02" in out  # UTC, to the second
+
+
+def test_csv_cells_become_json_values_but_codes_and_dates_stay_text(tmp_path):
+    path = tmp_path / "in.csv"
+    path.write_text("km,n,code,day,flag,city,missing\n3.5,2,007,2026-11-26,true,Berlin,\n")
+    assert read_records(path) == [{"km": 3.5, "n": 2, "code": "007", "day": "2026-11-26", "flag": True,
+                                   "city": "Berlin", "missing": None}]
+
+
+def test_an_unreadable_records_file_is_a_clear_local_error(tmp_path, capsys):
+    path = tmp_path / "in.json"
+    path.write_text('{"rows": []}')
+    with pytest.raises(ApiError) as caught:
+        read_records(path)
+    assert caught.value.code == "invalid_file" and "records" in caught.value.message
+    assert main(["predict", "fare", str(tmp_path / "nowhere.csv"), "--api", "http://127.0.0.1:9"]) == 1
+    assert "file_not_found" in capsys.readouterr().out
+
+
+def test_csv_columns_the_model_declares_as_text_are_sent_again_as_text(api_server, tmp_path, capsys):
+    path = tmp_path / "homes.csv"
+    path.write_text("zip,rooms\n01099,3\n10115,2\n")
+    assert main(["predict", "zip", str(path), "--api", api_server, "--json"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["echo"] == [{"zip": "01099", "rooms": 3}, {"zip": "10115", "rooms": 2}]
+    assert "records" not in answer  # --json prints the API's answer as it came
+
+
+def test_a_csv_value_of_the_wrong_type_still_fails_with_the_api_error(api_server, tmp_path, capsys):
+    path = tmp_path / "homes.csv"
+    path.write_text("zip,rooms\n01099,many\n")
+    assert main(["predict", "zip", str(path), "--api", api_server]) == 1
+    assert "error invalid_records: problems" in capsys.readouterr().out
+
+
+def test_api_messages_are_printed_as_they_came_even_with_square_brackets(api_server, capsys):
+    assert main(["versions", "list", "Bad", "--api", api_server]) == 1
+    assert "invalid_name: model name must match ^[a-z0-9][a-z0-9_-]{0,62}$" in capsys.readouterr().out
