@@ -32,3 +32,36 @@ def invoke_async(function: str, payload: dict[str, Any], settings: Settings | No
         )
     else:
         raise ConfigurationError(f"unknown invoke mode {settings.invoke_mode!r}")
+
+
+def invoke_sync(function: str, payload: dict[str, Any], settings: Settings | None = None) -> Any:
+    """Run ``function`` on AWS and wait for its answer (a RequestResponse invoke).
+
+    The function answers ``{"result": ...}`` or ``{"error": {"code", "message", "status"}}``
+    (:func:`sync_answer`); a typed error comes back as the same :class:`SluiceError`.
+    """
+    from chalicelib.errors import SluiceError
+
+    settings = settings or get_settings()
+    out = client("lambda", settings).invoke(
+        FunctionName=settings.function_name(function), InvocationType="RequestResponse",
+        Payload=json.dumps(payload, default=str).encode())
+    answer = json.loads(out["Payload"].read() or b"null")
+    if out.get("FunctionError") or not isinstance(answer, dict):
+        raise SluiceError(f"the {function} function failed", code="function_failed")
+    if "error" in answer:
+        error = SluiceError(answer["error"]["message"], code=answer["error"]["code"],
+                            details=answer["error"].get("details"))
+        error.status = int(answer["error"].get("status", 500))
+        raise error
+    return answer["result"]
+
+
+def sync_answer(run: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+    """What a synchronously invoked function returns: its result, or its typed error as data."""
+    from chalicelib.errors import SluiceError
+
+    try:
+        return {"result": run(*args, **kwargs)}
+    except SluiceError as exc:
+        return {"error": {**exc.to_dict(), "status": exc.status}}

@@ -68,6 +68,18 @@ def suggest_contract(dataset: str, key: str, file_format: str | None = None,
     settings = settings or get_settings()
     names.check_dataset_name(dataset)
     names.check_raw_key(dataset, key)
+    if settings.invoke_mode == "lambda":
+        # The API function carries the ML layer, which has no pyarrow (Lambda's size limit): the
+        # validation engine's readers run in the contract_inference function, on the pandas layer.
+        from chalicelib.aws.invoke import invoke_sync
+
+        return invoke_sync("contract_inference", {"dataset": dataset, "key": key, "format": file_format},
+                           settings)
+    return infer_here(dataset, key, file_format, settings)
+
+
+def infer_here(dataset: str, key: str, file_format: str | None, settings: Settings) -> dict[str, Any]:
+    """:func:`suggest_contract`'s work, in this process (the contract_inference function, or locally)."""
     obj = outputs.identify(settings.bucket, key, None, settings)  # NotFoundError → 404
     file_format = file_format or names.file_format_of(key)
     sampled = file_format in ("csv", "jsonl") and obj.size > INFER_TEXT_BYTES

@@ -66,7 +66,7 @@ def test_functions_may_start_only_the_functions_they_hand_work_to(roles, functio
         statement = next((s for s in _statements(role) if s["Sid"] == "StartFunctions"), None)
         targets = statement["Resource"] if statement else []
         invokes[name] = sorted(r["Fn::Sub"].rsplit("-", 1)[-1] for r in targets)
-    assert invokes["APIHandler"] == ["train"]
+    assert invokes["APIHandler"] == ["contract_inference", "train"]
     assert invokes["OnRawObject"] == ["on_dataset_version"]
     assert invokes["Train"] == []
     deployed = {f["Properties"]["FunctionName"]["Fn::Sub"].removeprefix("${AWS::StackName}-")

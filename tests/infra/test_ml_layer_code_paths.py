@@ -33,12 +33,11 @@ PROBES = {
         "path = pathlib.Path(tempfile.mkdtemp()) / 'in.parquet'\n"
         "fastparquet.write(str(path), pd.DataFrame({'a': [1.0, 2.0]}))\n"
         "list(_read_parquet(path, 10))"),
-    "the API infers a contract from a CSV upload": (
-        "import pathlib, tempfile\n"
-        "from chalicelib.validation.infer import infer_contract\n"
-        "path = pathlib.Path(tempfile.mkdtemp()) / 'x.csv'\n"
-        "path.write_text('a,b\\n1,x\\n2,y\\n')\n"
-        "infer_contract(str(path), 'd', 'csv')"),
+    "the API hands contract inference to the contract_inference function": (
+        "import os\n"
+        "os.environ['SLUICE_INVOKE_MODE'] = 'lambda'\n"
+        "from chalicelib.datasets.contracts import suggest_contract\n"
+        "suggest_contract('d', 'raw/d/x.csv')"),
     "on_label_object reads a Parquet label file": (
         "import fastparquet, pandas as pd, pathlib, tempfile\n"
         "path = pathlib.Path(tempfile.mkdtemp()) / 'labels.parquet'\n"
@@ -47,8 +46,6 @@ PROBES = {
 }
 KNOWN_GAPS = {
     "train reads a curated dataset version": "training reads Parquet with awswrangler",
-    "on_batch_object reads a Parquet input": "batch scoring reads and writes Parquet with pyarrow",
-    "the API infers a contract from a CSV upload": "contract inference is built on pyarrow",
 }
 RUNNER = """
 import json, os, sys, traceback, warnings
