@@ -57,30 +57,28 @@ def step_health(demo: Demo) -> None:
     demo.console.print(f"API answers: sluice {health['version']} ({health['status']})")
 
 
-def step_upload_reaches_handler(demo: Demo) -> None:
-    body = b"ride_id,fare\n1,12.5\n2,8.0\n"
-    delivery = demo.upload("raw/rides/demo-clean.csv", body, "on_raw_object")
-    demo.console.print(f"s3://{demo.bucket}/raw/rides/demo-clean.csv reached "
-                       f"{delivery.function} in {delivery.seconds * 1000:.0f} ms")
+def all_steps() -> list[tuple[str, Callable[[Demo], None]]]:
+    """The loop in order: each feature's steps live beside it (imported here, not at import time)."""
+    from sluice import demo_datasets, demo_models, demo_monitoring, demo_serving
 
-
-STEPS: list[tuple[str, Callable[[Demo], None]]] = [
-    ("The local stack answers", step_health),
-    ("An upload to raw/ reaches the validation handler", step_upload_reaches_handler),
-]
+    return [("The local stack answers", step_health), *demo_datasets.STEPS, *demo_models.STEPS,
+            *demo_serving.STEPS, *demo_monitoring.STEPS]
 
 
 def run_demo(project_dir: Path, out: Path, console: Console) -> int:
     import boto3
 
+    from chalicelib.log import logger
+
     out.mkdir(parents=True, exist_ok=True)
+    logger.setLevel("WARNING")  # the narration says what happens; handler logs stay for `sluice up`
     started = time.perf_counter()
     console.rule("[bold]sluice demo")
     with LocalStack(project_dir, api_port=0, aws_port=0) as stack:
         info = stack.info
         console.print(f"local stack: API {info.api_url}, AWS (moto) {info.aws_endpoint}")  # type: ignore[union-attr]
         demo = Demo(stack, out.resolve(), console, boto3.session.Session(region_name=info.region))  # type: ignore[union-attr]
-        for number, (title, step) in enumerate(STEPS, start=1):
+        for number, (title, step) in enumerate(all_steps(), start=1):
             console.rule(f"{number}. {title}", align="left", style="cyan")
             step(demo)
     console.rule(f"[bold green]done in {time.perf_counter() - started:.1f} s; reports in {out.resolve()}")

@@ -192,8 +192,9 @@ def _react(registry: Any, summary: dict[str, Any]) -> None:
          "report": summary["reports"]["html"], "run_id": summary["run_id"]},
     )
     registry.append_audit(summary["model"], "drift_detected", actor=summary["actor"],
-                          details={"check_id": summary["check_id"], "version": summary["version"],
-                                   "drifted": drifted, "run_id": summary["run_id"]})
+                          version=summary["version"],
+                          details={"check_id": summary["check_id"], "drifted": drifted,
+                                   "run_id": summary["run_id"]})
     logger.info("drift detected", extra={"model": summary["model"], "check_id": summary["check_id"],
                                          "run_id": summary["run_id"]})
 

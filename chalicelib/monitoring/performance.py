@@ -170,7 +170,7 @@ def _react(registry: Any, summary: dict[str, Any]) -> None:
         {"model": summary["model"], "version": summary["version"], "check_id": summary["check_id"],
          "run_id": summary["run_id"]},
     )
-    registry.append_audit(summary["model"], "performance_drop", actor="system",
+    registry.append_audit(summary["model"], "performance_drop", actor="system", version=summary["version"],
                           details={"check_id": summary["check_id"], "metric": summary["metric"],
                                    "live": summary["live"], "holdout": summary["holdout"],
                                    "run_id": summary["run_id"]})

@@ -8,6 +8,7 @@ import os
 import secrets
 import sys
 import threading
+import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -54,6 +55,8 @@ class StackInfo:
             "SLUICE_TOPIC_ARN": self.topic_arn, "SLUICE_GLUE_DATABASE": self.glue_database,
             "SLUICE_INVOKE_MODE": "queue", "SLUICE_INVOKE_QUEUE_URL": self.invoke_queue_url,
             "SLUICE_PII_KEY": self.pii_key,
+            # alias moves show up within 2 s locally (30 s by default on AWS)
+            "SLUICE_ALIAS_TTL_SECONDS": "2",
         }
 
     def save(self, path: Path) -> None:
@@ -101,6 +104,8 @@ class LocalStack:
         from moto.server import ThreadedMotoServer
 
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per moto request
+        # chalice local cannot check IAM authorization; say so once in the docs, not per request
+        warnings.filterwarnings("ignore", message="IAMAuthorizer is not a supported in local mode")
 
         make_dynamodb_atomic()
         self._moto = ThreadedMotoServer(ip_address=self.host, port=self.aws_port, verbose=False)
