@@ -6,7 +6,7 @@ from typing import Any
 
 from chalice import Blueprint
 
-from chalicelib.api.http import error_response, json_body, json_response, query_param
+from chalicelib.api.http import json_body, json_response, query_param
 from chalicelib.serving.service import get_service
 
 bp = Blueprint(__name__)
@@ -14,15 +14,11 @@ bp = Blueprint(__name__)
 
 @bp.route("/models/{model}/predict", methods=["POST"], content_types=["application/json"])
 def predict(model: str) -> Any:
-    # Errors are mapped here: Chalice turns a view's exception into its own 500 before app
-    # middleware sees it.
+    """Predictions (and class probabilities) for ``{"records": [...]}`` or ``{"columns", "data"}``."""
     request = bp.current_request
-    try:
-        answer = get_service().predict(
-            model, json_body(request), alias=query_param(request, "alias"),
-            version=query_param(request, "version"), request_id=_request_id(request))
-    except Exception as exc:
-        return error_response(exc)
+    answer = get_service().predict(
+        model, json_body(request), alias=query_param(request, "alias"),
+        version=query_param(request, "version"), request_id=_request_id(request))
     return json_response(answer)
 
 
