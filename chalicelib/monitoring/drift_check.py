@@ -45,7 +45,26 @@ class CheckRequest:
 
 
 def run_drift_check(request: CheckRequest) -> dict[str, Any]:
-    """Run one check; returns its stored summary (with report keys and any retraining run)."""
+    """Run one check; returns its stored summary (with report keys and any retraining run).
+
+    A check of a new dataset version runs once per (model, dataset, version), however often the
+    event arrives (:func:`store.claim_check`); it answers ``{"status": "duplicate"}`` the next times.
+    """
+    if not request.dataset_version:
+        return _run(request, None)
+    claim = f"dataset-{request.dataset_version['dataset']}-v{request.dataset_version['version']}"
+    if not store.claim_check(request.model, claim):
+        return {"model": request.model, "check_id": claim, "status": "duplicate"}
+    try:
+        summary = _run(request, claim)
+    except Exception:
+        store.release_claim(request.model, claim)
+        raise
+    store.finish_claim(request.model, claim)
+    return summary
+
+
+def _run(request: CheckRequest, check_id: str | None) -> dict[str, Any]:
     from chalicelib.drift.config import DriftConfig
     from chalicelib.drift.detectors import detect_drift
     from chalicelib.registry import get_registry
@@ -66,6 +85,8 @@ def run_drift_check(request: CheckRequest) -> dict[str, Any]:
         current = _current_profile(request.model, version, reference, start, now)
     result = detect_drift(reference, current, config) if current is not None else None
     summary = _summary(request, version, metadata, reference, current, result, config, start, now)
+    if check_id:
+        summary["check_id"] = check_id
     summary["reports"] = _write_reports(summary, reference, current, metadata)
     _react(registry, summary)
     s3.put_json(summary["reports"]["json"], summary)  # last: it names the retraining run, if any

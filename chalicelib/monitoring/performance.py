@@ -58,18 +58,40 @@ def read_labels(path: str, target: str | None) -> Any:
             frame = pd.read_json(path, lines=True, dtype=False)
         else:
             frame = pd.read_csv(path, dtype={"request_id": str})
-    except (ValueError, UnicodeDecodeError, OSError) as exc:
+    except Exception as exc:  # every reader fails differently (pandas, pyarrow, fastparquet, json)
         raise LabelsUnreadableError(f"cannot read the labels file: {type(exc).__name__}") from exc
     truth = "label" if "label" in frame.columns else target
     if "request_id" not in frame.columns or truth not in frame.columns:
         raise LabelsUnreadableError(f"a labels file needs the columns request_id and label (or {target!r})")
     out = pd.DataFrame({"request_id": frame["request_id"].astype(str), "label": frame[truth]})
-    out["record_index"] = (frame["record_index"].fillna(0).astype(int) if "record_index" in frame.columns
-                           else 0)
+    if "record_index" in frame.columns:
+        index = pd.to_numeric(frame["record_index"], errors="coerce")
+        if index.isna().any() or (index % 1 != 0).any() or (index < 0).any():
+            raise LabelsUnreadableError("record_index must hold whole numbers ≥ 0 on every row")
+        out["record_index"] = index.astype(int)
+    else:
+        out["record_index"] = 0
     return out.dropna(subset=["label"]).drop_duplicates(["request_id", "record_index"], keep="last")
 
 
 def run_performance_check(request: LabelsRequest) -> dict[str, Any]:
+    """One labels object, checked once however often its event arrives (:func:`store.claim_check`)."""
+    import hashlib
+
+    identity = f"{request.key}?versionId={request.version_id or ''}"
+    claim = "labels-" + hashlib.sha256(identity.encode()).hexdigest()[:20]
+    if not store.claim_check(request.model, claim):
+        return {"model": request.model, "check_id": claim, "key": request.key, "status": "duplicate"}
+    try:
+        summary = _check(request, claim)
+    except Exception:
+        store.release_claim(request.model, claim)
+        raise
+    store.finish_claim(request.model, claim)
+    return summary
+
+
+def _check(request: LabelsRequest, check_id: str) -> dict[str, Any]:
     from chalicelib.registry import get_registry
     from chalicelib.training import artifacts
 
@@ -81,6 +103,7 @@ def run_performance_check(request: LabelsRequest) -> dict[str, Any]:
     labels = _download_labels(request, metadata.get("target"))
     joined = _join(request, version, labels)
     summary = _evaluate(request, version, metadata, joined, len(labels))
+    summary["check_id"] = check_id
     _react(registry, summary)
     summary["report"] = f"{REPORT_PREFIX}/{request.model}/{summary['check_id']}/performance.json"
     s3.put_json(summary["report"], summary)

@@ -2,7 +2,9 @@
 
 Keys (all under the model's partition, pk ``MODEL#{model}``):
 
-- ``CHECK#{iso time}#{id}``: one drift or performance check's summary (history, newest first).
+- ``CHECK#{iso time}#{id}``: one drift or performance check's summary (history, newest first);
+- ``CLAIM#{id}``: an event-driven check (labels object, new dataset version) taken once, so an S3
+  event or asynchronous invocation delivered twice checks, alerts and retrains once.
 
 Retraining's single flight and cooldown live with the runs (:mod:`chalicelib.training.runs`).
 """
@@ -45,6 +47,35 @@ def get_check(model: str, check_id: str, checked_at: str) -> dict[str, Any]:
     if not item:
         raise NotFoundError(f"no check {check_id} for model {model!r}", code="check_not_found")
     return _plain(item)
+
+
+def claim_check(model: str, check_id: str, lease_seconds: int = 900) -> bool:
+    """Take the check ``check_id`` unless it is done or another attempt holds a live lease."""
+    import time
+
+    state = table()
+    now = int(time.time())
+    try:
+        state.put_item(
+            Item={"pk": _pk(model), "sk": f"CLAIM#{check_id}", "status": "running",
+                  "lease_until": now + lease_seconds, "expires_at": now + 30 * 24 * 3600},
+            ConditionExpression="attribute_not_exists(sk) OR (#s = :running AND lease_until < :now)",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={":running": "running", ":now": now})
+    except state.meta.client.exceptions.ConditionalCheckFailedException:
+        return False
+    return True
+
+
+def finish_claim(model: str, check_id: str) -> None:
+    table().update_item(Key={"pk": _pk(model), "sk": f"CLAIM#{check_id}"},
+                        UpdateExpression="SET #s = :done", ExpressionAttributeNames={"#s": "status"},
+                        ExpressionAttributeValues={":done": "done"})
+
+
+def release_claim(model: str, check_id: str) -> None:
+    """Give a failed attempt's claim back so the retry runs."""
+    table().delete_item(Key={"pk": _pk(model), "sk": f"CLAIM#{check_id}"})
 
 
 def _plain(item: dict[str, Any]) -> dict[str, Any]:

@@ -169,3 +169,19 @@ def test_drifted_new_training_data_is_reported_but_retraining_is_left_to_on_new_
     assert summary["source"] == {"dataset": "rides", "dataset_version": 2}
     assert summary["run_id"] is None and _queued_runs(moto_world) == []
     assert "(new training data)" in _alerts(alerts)[0]["Subject"]
+
+
+def test_a_new_dataset_version_is_checked_once_however_often_it_is_announced(moto_world):
+    from chalicelib.aws import wrangler
+
+    model = register_model("fare-newdata-twice")
+    path = f"s3://{moto_world.bucket}/curated/rides/dataset_version=3/"
+    wrangler().s3.to_parquet(make_frame(500, seed=14), path=path + "part-0.parquet")
+    request = CheckRequest(model.name, trigger="dataset", now=NOW, dataset_version={
+        "dataset": "rides", "version": 3, "curated_path": path})
+    first, second = run_drift_check(request), run_drift_check(request)
+    assert first["check_id"] == "dataset-rides-v3" and second["status"] == "duplicate"
+    from chalicelib.monitoring import store
+
+    items, _ = store.list_checks(model.name, limit=10)
+    assert [i["check_id"] for i in items] == ["dataset-rides-v3"]

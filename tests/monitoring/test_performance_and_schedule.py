@@ -108,3 +108,27 @@ def test_the_schedule_checks_every_production_model_and_isolates_failures(moto_w
     assert by_model[drifting.name] == "drift"
     assert by_model[healthy.name] in ("stable", "minor")
     assert [f["model"] for f in result["failed"]] == [broken.name]
+
+
+def test_a_labels_event_delivered_twice_checks_alerts_and_retrains_once(client, moto_world):
+    model = register_model("fare-labels-twice", on_performance_drop=True)
+    key = f"labels/{model.name}/twice.csv"
+    stored = s3.put_bytes(key, _labels_csv(_captured(model, 300, seed=23), flip=True))
+    event = eventbridge_object_created(ObjectRef(stored.bucket, key, stored.version_id, stored.etag))
+    [first] = client.lambda_.invoke("on_label_object", event).payload
+    [second] = client.lambda_.invoke("on_label_object", event).payload
+    assert first["status"] == "degraded" and second["status"] == "duplicate"
+    assert second["check_id"] == first["check_id"]
+    history = client.http.get(f"/models/{model.name}/drift?kind=performance").json_body["items"]
+    assert len(history) == 1
+    queued = boto3.client("sqs").receive_message(QueueUrl=moto_world.invoke_queue_url,
+                                                 MaxNumberOfMessages=10).get("Messages", [])
+    assert len(queued) == 1
+
+
+def test_a_record_index_that_is_not_a_whole_number_is_rejected_not_a_crash(tmp_path):
+    path = tmp_path / "l.csv"
+    path.write_text("request_id,record_index,label\nr1,a,1\n")
+    with pytest.raises(LabelsUnreadableError) as caught:
+        read_labels(str(path), "label")
+    assert caught.value.code == "labels_unreadable" and "record_index" in caught.value.message
