@@ -112,6 +112,17 @@ def quarantine_object(obj: s3.StoredObject, dataset: str, version: int, manifest
     return f"s3://{settings.bucket}/{prefix}"
 
 
+def quarantine_manifest(dataset: str, version: int, manifest: dict[str, Any],
+                        settings: Settings | None = None) -> str:
+    """Only the reason manifest, pointing at the raw version (which may hold PII in clear)."""
+    settings = settings or get_settings()
+    prefix = names.quarantine_prefix(dataset, version)
+    s3.put_json(prefix + "_manifest.json", {**manifest, "copied": False,
+                                            "why_not_copied": "the contract declares PII columns"},
+                settings=settings)
+    return f"s3://{settings.bucket}/{prefix}"
+
+
 def quarantine_rows(chunks: Iterable[pd.DataFrame], dataset: str, version: int, manifest: dict[str, Any],
                     settings: Settings | None = None) -> tuple[str, int]:
     """Write rejected rows (PII already handled by the engine) as Parquet under ``quarantine/``."""

@@ -185,13 +185,16 @@ def _quarantine_failed(result: Any, obj: StoredObject, dataset: str, version: in
     When the engine could read the rows and the contract declares PII columns, the invalid rows go
     there PII-handled (hashed/masked/dropped) with ``_row`` and ``_reasons``, and the manifest names
     the exact raw version (bucket, key, version id, ETag, SHA-256), which stays in ``raw/``: copying
-    the raw bytes would put those PII columns in clear into ``quarantine/``. Otherwise (an unreadable
-    file, or a contract without PII columns) the exact object version is copied whole.
+    the raw bytes would put those PII columns in clear into ``quarantine/``. A file the engine could
+    not read under such a contract gets the manifest alone (the raw version it names is the evidence).
+    Without PII columns the exact object version is copied whole.
     """
     declares_pii = any(getattr(c, "pii", None) for c in getattr(contract, "columns", None) or [])
     if result.rows and declares_pii:
         path, _ = outputs.quarantine_rows(result.iter_quarantined(), dataset, version, manifest, settings)
         return path
+    if declares_pii:
+        return outputs.quarantine_manifest(dataset, version, manifest, settings)
     return outputs.quarantine_object(obj, dataset, version, manifest, settings)
 
 
