@@ -101,6 +101,9 @@ def score_object(ref: ObjectRef, service: Any, *, chunk_rows: int = CHUNK_ROWS) 
     if _already_scored(s3, ref.bucket, out_key, etag, version_id):
         logger.info("batch input already scored", extra={"key": ref.key, "output": out_key})
         return BatchOutcome(ref.key, "skipped", out_key, model)
+    if _superseded(s3, ref, version_id):  # EventBridge does not order events: a late one for an old
+        logger.info("batch input superseded", extra={"key": ref.key})  # version must not overwrite
+        return BatchOutcome(ref.key, "skipped", out_key, model)
     try:
         fmt = batch_format(match["name"])
         target = service.resolve(model, alias=BATCH_ALIAS)
@@ -132,6 +135,17 @@ def _identity(s3: Any, ref: ObjectRef) -> tuple[str | None, str | None]:
     kwargs = {"VersionId": ref.version_id} if ref.version_id else {}
     head = s3.head_object(Bucket=ref.bucket, Key=ref.key, **kwargs)
     return head["ETag"].strip('"'), head.get("VersionId") or ref.version_id
+
+
+def _superseded(s3: Any, ref: ObjectRef, version_id: str | None) -> bool:
+    """Whether a newer version of the input key exists (its own event scores it)."""
+    if not version_id:
+        return False
+    try:
+        current = s3.head_object(Bucket=ref.bucket, Key=ref.key).get("VersionId")
+    except s3.exceptions.ClientError:
+        return False
+    return bool(current) and current != version_id
 
 
 def _already_scored(s3: Any, bucket: str, out_key: str, etag: str | None, version_id: str | None) -> bool:

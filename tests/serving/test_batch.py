@@ -110,6 +110,17 @@ def test_redelivery_of_the_same_input_version_is_skipped(world, rows):
     assert handle_batch_objects(changed, service=service)["objects"][0]["rows"] == 2  # a new version
 
 
+def test_a_late_event_for_an_older_input_version_does_not_overwrite_the_newer_output(world, rows):
+    service = world.service()
+    frame = pd.DataFrame([features_only(r) for r in rows[:5]])
+    old = upload(world, f"batch/{MODEL}/input/late.csv", encode(frame, "csv"))
+    new = upload(world, f"batch/{MODEL}/input/late.csv", encode(frame.head(3), "csv"))
+    assert handle_batch_objects(new, service=service)["objects"][0]["rows"] == 3
+    assert handle_batch_objects(old, service=service)["objects"][0]["status"] == "skipped"
+    output, _ = read_output(world, f"batch/{MODEL}/output/late.csv", "csv")
+    assert len(output) == 3
+
+
 def test_the_lambda_ignores_keys_outside_batch_inputs_and_scores_the_rest(world, client, rows):
     set_service(world.service())
     outside = upload(world, f"batch/{MODEL}/output/x.csv", b"a\n1\n")
