@@ -110,7 +110,7 @@ def test_redelivery_of_the_same_input_version_is_skipped(world, rows):
     assert handle_batch_objects(changed, service=service)["objects"][0]["rows"] == 2  # a new version
 
 
-def test_a_late_event_for_an_older_input_version_does_not_overwrite_the_newer_output(world, rows):
+def test_a_late_event_for_an_older_input_version_does_not_overwrite_the_newer_output(moto_world, world, rows):
     service = world.service()
     frame = pd.DataFrame([features_only(r) for r in rows[:5]])
     old = upload(world, f"batch/{MODEL}/input/late.csv", encode(frame, "csv"))
