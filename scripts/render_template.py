@@ -150,6 +150,9 @@ def role_statements(name: str, spec: dict[str, Any], asynchronous: bool) -> list
         statements.append({"Sid": "WriteOwnPrefixes", "Effect": "Allow",
                            "Action": ["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
                            "Resource": [_sub(f"${{DataBucket.Arn}}/{prefix}") for prefix in spec["writes"]]})
+    if spec.get("uploads"):  # presigned PUTs signed by this function: create objects, never delete
+        statements.append({"Sid": "CreateUploads", "Effect": "Allow", "Action": ["s3:PutObject"],
+                           "Resource": [_sub(f"${{DataBucket.Arn}}/{prefix}") for prefix in spec["uploads"]]})
     if spec.get("publishes"):
         statements.append({"Sid": "Alerts", "Effect": "Allow", "Action": ["sns:Publish"],
                            "Resource": {"Ref": "AlertsTopic"}})

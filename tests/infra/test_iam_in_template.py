@@ -57,7 +57,15 @@ def test_nothing_deletes_object_versions_and_only_the_api_writes_under_raw(roles
         writes = next((s["Resource"] for s in _statements(role) if s["Sid"] == "WriteOwnPrefixes"), [])
         prefixes = [w["Fn::Sub"].removeprefix("${DataBucket.Arn}/") for w in writes]
         assert not any(p.startswith("labels/") for p in prefixes), name
-        assert ("raw/*" in prefixes) == (name == "APIHandler"), name  # presigned uploads only
+        assert "raw/*" not in prefixes, name  # nobody deletes or overwrites through WriteOwnPrefixes
+        uploads = next((s for s in _statements(role) if s["Sid"] == "CreateUploads"), None)
+        if name == "APIHandler":  # presigned uploads: create only
+            assert uploads["Action"] == ["s3:PutObject"]
+            assert [u["Fn::Sub"] for u in uploads["Resource"]] == ["${DataBucket.Arn}/raw/*"]
+        else:
+            assert uploads is None, name
+        pii = any(s["Sid"] == "PiiKey" for s in _statements(role))
+        assert pii == (name == "OnRawObject"), name  # only validation hashes PII
 
 
 def test_functions_may_start_only_the_functions_they_hand_work_to(roles, functions):
