@@ -10,7 +10,7 @@ MAX_MODELS = 30
 MAX_VERSIONS = 20
 MAX_CHECKS = 30
 MAX_MOVES = 20
-LINK_SECONDS = 3600
+LINK_SECONDS = 900  # the page is public: report links expire in 15 minutes
 
 
 @dataclass
@@ -68,7 +68,7 @@ def _latest_record(datasets: Any, dataset: str, version: int) -> dict[str, Any] 
 
 
 def _link(key: str | None) -> str | None:
-    """A short-lived presigned link to a report (reports hold no PII)."""
+    """A short-lived presigned link to a report (reports hold no PII in clear: examples are masked)."""
     if not key:
         return None
     from chalicelib.aws import client

@@ -80,7 +80,7 @@ def _model(model: ModelView) -> str:
     moves = "".join(
         f"<tr><td>{escape(str(m.get('at')))}</td>"
         f"<td>{_ver(m.get('from_version'))} → {_ver(m.get('to_version'))}</td>"
-        f"<td>{escape(str(m.get('actor')))}</td><td>{escape(str(m.get('reason') or ''))[:100]}</td></tr>"
+        f"<td>{escape(_actor_kind(m.get('actor')))}</td></tr>"
         for m in reversed(model.moves))
     checks = "".join(
         f"<tr><td>{escape(str(c.get('checked_at')))}</td><td>{escape(str(c.get('kind')))}</td>"
@@ -92,7 +92,7 @@ def _model(model: ModelView) -> str:
 <h3>Versions</h3><table><tr><th>version</th><th>status</th><th>aliases</th><th>metrics</th><th>registered</th>
 </tr>{''.join(rows)}</table>
 <h3>Production alias history</h3>
-<table><tr><th>at</th><th>move</th><th>by</th><th>reason</th></tr>{moves}</table>
+<table><tr><th>at</th><th>move</th><th>by</th></tr>{moves}</table>
 <h3>Checks</h3><table><tr><th>at</th><th>kind</th><th>status</th><th>version</th><th></th></tr>{checks}</table>
 </section>"""
 
@@ -116,6 +116,14 @@ def _drift_chart(model: ModelView) -> str:
     return (f'<figure><svg class="drift-chart" role="img" width="{width}" height="{height + 4}" '
             f'viewBox="0 0 {width} {height + 4}">{axis}{"".join(bars)}</svg>'
             "<figcaption>Share of drifted features per check, oldest to newest</figcaption></figure>")
+
+
+def _actor_kind(actor: Any) -> str:
+    """Who moved an alias, without naming them: the page is public (IAM identities stay in the audit API)."""
+    text = str(actor or "")
+    if text in ("gate", "system", "api", "anonymous"):
+        return text
+    return "a person" if text else "unknown"
 
 
 def _ver(value: Any) -> str:

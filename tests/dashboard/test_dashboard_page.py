@@ -28,3 +28,13 @@ def test_the_page_shows_models_aliases_checks_and_a_drift_chart_without_external
         assert external not in page
     hrefs = [part.split('"', 1)[0] for part in page.split('href="')[1:]]
     assert hrefs and all("reports/drift/dash-fare/" in href for href in hrefs)
+
+
+def test_the_public_page_does_not_name_who_moved_an_alias(client):
+    from chalicelib.registry import get_registry
+
+    model = register_model("dash-who")
+    alice = "arn:aws:iam::123456789012:user/alice"
+    get_registry().set_alias(model.name, "production", model.version, actor=alice, reason="secret reason")
+    page = client.http.get("/").body.decode()
+    assert "alice" not in page and "123456789012" not in page and "secret reason" not in page
