@@ -261,8 +261,10 @@ class _Run:
         extra = self.outcomes.get("dataset.extra_columns")
         if extra is not None and self.extra:
             extra.failed_flag = True
-            extra.message = f"{len(self.extra)} undeclared column(s): {', '.join(self.extra[:10])}"
-            extra.details = {"extra": self.extra}
+            # a header-less file makes its first data row the "column names": mask what looks like PII
+            shown = [pii.scrub(c) for c in self.extra]
+            extra.message = f"{len(shown)} undeclared column(s): {', '.join(shown[:10])}"
+            extra.details = {"extra": shown}
         if self.contract.undeclared_pii != "off":
             scan = [c.name for c in self.contract.columns
                     if c.type in ("string", "category") and c.pii is None and c.name in self.present]
@@ -519,7 +521,8 @@ class _Run:
         invalid_rows = int(np.count_nonzero(invalid))
         outcomes = list(self.outcomes.values())
         verdict, decision, reason = decide(self.contract, outcomes, self.rows, invalid_rows)
-        columns = {"present": self.present, "missing": self.missing, "extra": self.extra}
+        columns = {"present": [pii.scrub(c) for c in self.present], "missing": self.missing,
+                   "extra": [pii.scrub(c) for c in self.extra]}
         report = build_report(self.contract, outcomes, fmt=self.fmt, rows=self.rows,
                               invalid_rows=invalid_rows,
                               verdict=verdict, decision=decision, reason=reason, columns=columns,
@@ -741,7 +744,11 @@ def _quarantine_frame(table: pa.Table, checker: Checker, out: _Output, hasher: p
             continue
         text = _as_text(table.column(name))
         names.append(name)
-        arrays.append(pii.transform(text, col.pii, hasher) if col is not None and col.pii else text)
+        if col is not None and col.pii:
+            arrays.append(pii.transform(text, col.pii, hasher))
+        else:  # undeclared PII (an e-mail where a city belongs) is masked in quarantine too
+            arrays.append(pa.array([None if v is None else pii.scrub(v) for v in text.to_pylist()],
+                                   pa.string()))
     names += ["_row", "_reasons"]
     arrays += [rules.from_numpy((idx + offset).astype(np.int64)),
                pa.array([";".join(r) for r in reasons], pa.string())]

@@ -143,3 +143,28 @@ def test_a_missing_or_short_key_is_a_configuration_error_only_when_a_column_is_h
     masked_only = contract([dict(c, pii="mask") if c.get("pii") == "hash" else c for c in COLS])
     result = validate_file(path, masked_only, pii_key=b"")
     assert next(result.iter_curated())["email"].tolist()[0] == "a***@***.com"
+
+
+def test_a_headerless_file_does_not_put_its_first_rows_pii_into_the_report(write):
+    from chalicelib.validation.contract import parse_contract
+    from chalicelib.validation.engine import validate_file
+
+    contract = parse_contract({"dataset": "d", "columns": [
+        {"name": "ride_id", "type": "string"}, {"name": "rider_email", "type": "string", "pii": "hash"}]})
+    path = write("noheader.csv", b"R1,jane.doe@example.com\nR2,john@example.com\n")
+    result = validate_file(path, contract, pii_key=b"k" * 32)
+    assert result.verdict == "fail"
+    assert "jane.doe@example.com" not in json.dumps(result.report)
+
+
+def test_undeclared_pii_in_quarantined_rows_is_masked(write):
+    from chalicelib.validation.contract import parse_contract
+    from chalicelib.validation.engine import validate_file
+
+    contract = parse_contract({"dataset": "d", "failure_policy": "quarantine_rows", "columns": [
+        {"name": "ride_id", "type": "string"}, {"name": "city", "type": "category",
+                                                 "allowed": ["Berlin"]}]})
+    path = write("leak.csv", b"ride_id,city\nR1,Berlin\nR2,leak.victim@corp.com\n")
+    result = validate_file(path, contract, pii_key=b"k" * 32)
+    quarantined = [row for frame in result.iter_quarantined() for row in frame.to_dict("records")]
+    assert len(quarantined) == 1 and "leak.victim@corp.com" not in json.dumps(quarantined, default=str)
