@@ -85,3 +85,31 @@ def test_chalice_view_errors_are_reshaped_like_ours():
     assert json.loads(shaped.body) == {"error": {"code": "not_found", "message": "no route"}}
     untouched = Response(body={"a": 1}, status_code=200)
     assert normalise_chalice_error(untouched) is untouched
+
+
+def test_a_body_nested_too_deeply_is_invalid_json_not_a_crash():
+    with pytest.raises(BadRequestError) as caught:
+        json_body(_Request(b"[" * 100_000 + b"]" * 100_000))
+    assert caught.value.code == "invalid_json"
+
+
+def test_an_item_over_dynamodbs_size_limit_is_a_413_from_any_route(client, monkeypatch):
+    from botocore.exceptions import ClientError
+
+    from chalicelib.monitoring import store
+
+    def too_big(*args, **kwargs):
+        error = {"Code": "ValidationException", "Message": "Item size has exceeded the maximum allowed size"}
+        raise ClientError({"Error": error}, "PutItem")
+
+    monkeypatch.setattr(store, "list_checks", too_big)
+    response = client.http.get("/models/m/drift")
+    assert response.status_code == 413
+    assert response.json_body["error"]["code"] == "item_too_large"
+
+
+def test_non_finite_numbers_leave_as_null_so_the_json_stays_strict():
+    from chalicelib.api.http import json_response
+
+    body = json.loads(json_response({"predictions": [1.5, float("inf"), float("nan")]}).body)
+    assert body == {"predictions": [1.5, None, None]}

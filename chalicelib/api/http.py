@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import base64
+import functools
 import json
+import math
 from typing import Any
 
-from chalice import Response
+from chalice import ChaliceUnhandledError, ChaliceViewError, Response
 
-from chalicelib.errors import BadRequestError, SluiceError, error_body, from_pydantic
+from chalicelib.errors import BadRequestError, PayloadTooLargeError, SluiceError, error_body, from_pydantic
 from chalicelib.log import logger
 
 MAX_PAGE_SIZE = 100
@@ -16,12 +18,65 @@ DEFAULT_PAGE_SIZE = 50
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(body=json.dumps(body, default=str), status_code=status,
+    """Strict JSON: a non-finite number (a prediction that overflowed) is sent as null."""
+    try:
+        text = json.dumps(body, default=str, allow_nan=False)
+    except ValueError:
+        text = json.dumps(_finite(body), default=str, allow_nan=False)
+    return Response(body=text, status_code=status,
                     headers={"Content-Type": "application/json", **(headers or {})})
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+class UnexpectedViewError(ChaliceUnhandledError):
+    """Carries an untyped exception out of a view to the app's middleware (see :func:`surface_errors`)."""
+
+    def __init__(self, original: Exception) -> None:
+        super().__init__(type(original).__name__)
+        self.original = original
+
+
+def surface_errors(app: Any) -> None:
+    """Let every route's exceptions reach the app's middleware.
+
+    Chalice turns any exception a view raises, except ``ChaliceUnhandledError``, into its own 500
+    before middleware runs; wrapping each view once lets the one mapping (:func:`error_response`)
+    see backend errors too (e.g. DynamoDB's item size limit, which is the caller's oversized body).
+    """
+    for methods in app.routes.values():
+        for entry in methods.values():
+            if not getattr(entry.view_function, "_surfaced", False):
+                entry.view_function = _surfacing(entry.view_function)
+
+
+def _surfacing(view: Any) -> Any:
+    @functools.wraps(view)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return view(*args, **kwargs)
+        except (ChaliceUnhandledError, ChaliceViewError):
+            raise
+        except Exception as exc:
+            raise UnexpectedViewError(exc) from exc
+
+    call._surfaced = True  # type: ignore[attr-defined]
+    return call
 
 
 def error_response(exc: Exception) -> Response:
     """The response for any exception: typed errors keep their status; anything else is a 500."""
+    if isinstance(exc, UnexpectedViewError):
+        exc = exc.original
+    exc = _domain_error(exc)
     if isinstance(exc, SluiceError):
         if exc.status >= 500:
             logger.exception("request failed", extra={"code": exc.code})
@@ -44,6 +99,17 @@ def normalise_chalice_error(response: Response) -> Response:
     return json_response({"error": error}, response.status_code, dict(response.headers))
 
 
+def _domain_error(exc: Exception) -> Exception:
+    """DynamoDB's item size limit (400 KB) is the caller's oversized body, not our failure."""
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        error = response.get("Error", {})
+        if error.get("Code") == "ValidationException" and "Item size" in str(error.get("Message", "")):
+            return PayloadTooLargeError("the request holds more than can be stored (tags, description, "
+                                        "or a contract with too many columns)", code="item_too_large")
+    return exc
+
+
 def json_body(request: Any, *, required: bool = True) -> Any:
     """The request body parsed as JSON; a clear 400 when it is missing or malformed."""
     raw = request.raw_body
@@ -55,6 +121,8 @@ def json_body(request: Any, *, required: bool = True) -> Any:
         return json.loads(raw)
     except (UnicodeDecodeError, ValueError) as exc:
         raise BadRequestError(f"the body is not valid JSON: {exc}", code="invalid_json") from exc
+    except RecursionError as exc:
+        raise BadRequestError("the body nests too deeply", code="invalid_json") from exc
 
 
 def parse_model[T](data: Any, model: type[T], what: str) -> T:

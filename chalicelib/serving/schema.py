@@ -159,7 +159,10 @@ def _to_int(value: Any) -> int:
 def _to_float(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise TypeError
-    return float(value)
+    number = float(value)
+    if math.isinf(number):  # JSON has no infinity (Python's parser accepts one); NaN means missing
+        raise ValueError
+    return number
 
 
 def _to_bool(value: Any) -> bool:

@@ -41,7 +41,8 @@ def test_a_missing_column_names_the_record_and_the_field():
     ("charges", "20.5", "a number"), ("charges", True, "a number"), ("tenure", 2.5, "an integer"),
     ("tenure", False, "an integer"), ("autopay", "yes", "true or false"), ("plan", 3, "a string"),
     ("signup", "31/01/2026", "an ISO-8601 date (YYYY-MM-DD)"), ("signup", 20260131, "an ISO-8601 date"),
-    ("seen", "yesterday", "an ISO-8601 timestamp"),
+    ("seen", "yesterday", "an ISO-8601 timestamp"), ("charges", float("inf"), "a number"),
+    ("charges", float("-inf"), "a number"),
 ])
 def test_a_wrong_type_names_the_record_the_field_and_the_expected_type(field, value, expected):
     with pytest.raises(RecordsInvalidError) as caught:
