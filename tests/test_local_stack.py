@@ -112,3 +112,21 @@ def test_sluice_env_without_a_running_stack_says_so(tmp_path):
                          env={**os.environ, "COLUMNS": "200"})
     assert out.returncode == 1
     assert "sluice up" in out.stdout
+
+
+def test_a_malformed_message_is_dropped_once_not_redelivered_forever(stack):
+    sqs = boto3.client("sqs", endpoint_url=stack.info.aws_endpoint, region_name=stack.info.region)
+    sqs.send_message(QueueUrl=stack.info.events_queue_url, MessageBody="not json")
+    delivery = stack.pump.wait_for("(unknown)", timeout=30)
+    assert not delivery.ok and delivery.error == "malformed message"
+    time.sleep(2)
+    assert sum(d.function == "(unknown)" for d in stack.pump.deliveries) == 1
+
+
+def test_bursts_of_parallel_requests_are_all_answered(stack):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=24) as pool:
+        codes = list(pool.map(lambda _: requests.get(f"{stack.info.api_url}/health", timeout=30).status_code,
+                              range(48)))
+    assert codes == [200] * 48

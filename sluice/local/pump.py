@@ -95,7 +95,13 @@ class Pump:
                  route: Callable[[dict[str, Any]], list[tuple[str, str, dict]]]) -> None:
         attempt = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
         failed = False
-        for function, what, event in route(json.loads(message["Body"])):
+        try:
+            deliveries = route(json.loads(message["Body"]))
+        except (ValueError, KeyError, TypeError, AttributeError):  # not an event we know: drop it, once
+            self._record(Delivery("(unknown)", message["Body"][:80], False, 0.0, "malformed message"))
+            self._sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+            return
+        for function, what, event in deliveries:
             failed |= not self._call(function, what, event)
         if failed and attempt < MAX_ATTEMPTS:
             self._sqs.change_message_visibility(QueueUrl=queue_url,
@@ -115,13 +121,15 @@ class Pump:
                 handler(event, LambdaContext(function_name=function))
             except Exception:
                 error = traceback.format_exc(limit=8)
-        delivery = Delivery(function, what, not error, time.perf_counter() - started, error)
+        self._record(Delivery(function, what, not error, time.perf_counter() - started, error))
+        return not error
+
+    def _record(self, delivery: Delivery) -> None:
         with self._delivered:
             self.deliveries.append(delivery)
             self._delivered.notify_all()
         if self._on_delivery:
             self._on_delivery(delivery)
-        return not error
 
     def wait_for(self, function: str, what: str | None = None, *, after: int = 0,
                  timeout: float = 30.0) -> Delivery:

@@ -172,7 +172,12 @@ class LocalStack:
             CustomLocalChalice,
             LocalChalice,
             LocalDevServer,
+            ThreadedHTTPServer,
         )
+
+        class Server(ThreadedHTTPServer):
+            request_queue_size = 128  # socketserver's 5 resets bursts of parallel clients
+            daemon_threads = True
 
         class QuietHandler(ChaliceRequestHandler):
             def log_message(self, *args: Any) -> None:  # the handlers log what matters
@@ -196,7 +201,7 @@ class LocalStack:
             CustomLocalChalice.__bases__ = (LocalChalice, chalice_app.__class__)
             chalice_app.__class__ = CustomLocalChalice
         server = LocalDevServer(chalice_app, config, self.host, self.api_port,
-                                handler_cls=QuietHandler)
+                                handler_cls=QuietHandler, server_cls=Server)
         self._api_thread = threading.Thread(target=server.server.serve_forever, daemon=True,
                                             name="sluice-api")
         self._api_thread.start()
