@@ -122,5 +122,6 @@ def glue_table_name(dataset: str) -> str:
 
 def now_iso(at: dt.datetime | None = None) -> str:
     """ISO-8601 UTC with milliseconds and ``Z``: ``2026-11-26T16:33:47.123Z``."""
-    when = (at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
-    return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+    from chalicelib.clock import iso
+
+    return iso(at)

@@ -221,4 +221,6 @@ def _react(registry: Any, summary: dict[str, Any]) -> None:
 
 
 def _iso(when: dt.datetime) -> str:
-    return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+    from chalicelib.clock import iso
+
+    return iso(when)

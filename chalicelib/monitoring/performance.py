@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib.aws import client, s3
+from chalicelib.clock import iso
 from chalicelib.errors import BadRequestError
 from chalicelib.events import ObjectRef
 from chalicelib.log import logger
@@ -154,7 +155,7 @@ def _evaluate(request: LabelsRequest, version: int, metadata: dict[str, Any], jo
                                 len(joined))
     now = (request.now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
     return {"kind": "performance", "check_id": f"{now:%Y%m%dT%H%M%S}Z-{secrets.token_hex(3)}",
-            "checked_at": now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z",
+            "checked_at": iso(now),
             "model": request.model, "version": version, "labels_key": request.key,
             "labels": labelled, "matched": len(joined), **verdict.to_dict(),
             "status": verdict.status}

@@ -54,8 +54,9 @@ ANY: Any = _Any()
 
 def format_ts(moment: datetime) -> str:
     """``moment`` as the registry's timestamp string (UTC, milliseconds, ``Z``)."""
-    moment = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    from chalicelib.clock import iso
+
+    return iso(moment)
 
 
 def parse_ts(value: str) -> str:

@@ -108,9 +108,9 @@ def _shadow_line(shadow: dict[str, Any], index: int) -> dict[str, Any]:
 
 def iso_utc(when: dt.datetime) -> str:
     """``2026-11-26T16:33:47.123Z``: the house timestamp format."""
-    if when.tzinfo is not None:
-        when = when.astimezone(dt.UTC)
-    return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+    from chalicelib.clock import iso
+
+    return iso(when)
 
 
 def _clean(value: Any) -> Any:
