@@ -25,6 +25,8 @@ INTEGER_PARAMS = frozenset({"version", "limit"})
 # view name → "module:Class" of the pydantic model its JSON body must satisfy
 BODY_MODELS: dict[str, str] = {
     "put_contract": "chalicelib.validation.contract:Contract",
+    "infer_contract": "chalicelib.datasets.requests:InferRequest",
+    "create_upload": "chalicelib.datasets.requests:UploadRequest",
     "put_spec": "chalicelib.training.spec:TrainingSpec",
     "drift_check": "chalicelib.api.monitoring:CheckBody",
 }
