@@ -54,3 +54,19 @@ def test_the_engine_falls_back_to_fastparquet_without_pyarrow(monkeypatch):
 
     monkeypatch.setattr(builtins, "__import__", no_pyarrow)
     assert parquet.engine() == "fastparquet"
+
+
+def test_dates_and_timestamps_written_by_validation_read_back_alike_with_fastparquet(tmp_path):
+    import datetime as dt
+
+    frame = pd.DataFrame({
+        "ts": pd.to_datetime(["2026-11-01T10:00:00", "2026-11-02T11:30:00"]).astype("datetime64[us]"),
+        "day": [dt.date(2026, 11, 1), dt.date(2026, 11, 2)],
+        "n": pd.array([1, None], dtype="Int64"), "flag": pd.array([True, None], dtype="boolean")})
+    path = tmp_path / "typed.parquet"
+    parquet.write_file(path, [frame], use="pyarrow")
+    arrow = pd.concat(parquet.iter_file(path, use="pyarrow"), ignore_index=True)
+    fast = pd.concat(parquet.iter_file(path, use="fastparquet"), ignore_index=True)
+    assert list(pd.to_datetime(fast["ts"])) == list(pd.to_datetime(arrow["ts"]))
+    assert [pd.Timestamp(v).date() for v in fast["day"]] == list(arrow["day"])
+    assert fast["n"].isna().tolist() == [False, True] and fast["flag"].isna().tolist() == [False, True]

@@ -27,7 +27,7 @@ def build_profile() -> Any:
 
 
 def read_curated(path: str) -> Any:
-    """The curated Parquet of one dataset version as a DataFrame."""
-    from chalicelib.aws import wrangler
+    """The curated Parquet of one dataset version as a DataFrame (fastparquet in the ML layer)."""
+    from chalicelib.aws.parquet import read_s3_prefix
 
-    return wrangler().s3.read_parquet(path=path)
+    return read_s3_prefix(path)

@@ -45,7 +45,6 @@ PROBES = {
         "assert pd.read_parquet(path)['label'].tolist() == [1]"),
 }
 KNOWN_GAPS = {
-    "train reads a curated dataset version": "training reads Parquet with awswrangler",
 }
 RUNNER = """
 import json, os, sys, traceback, warnings
