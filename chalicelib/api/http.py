@@ -135,6 +135,19 @@ def parse_model[T](data: Any, model: type[T], what: str) -> T:
         raise from_pydantic(exc, what) from exc
 
 
+ANONYMOUS = "anonymous"
+
+
+def caller(request: Any) -> str:
+    """Who calls, from API Gateway (IAM user ARN, Cognito user), else ``anonymous`` — never the body."""
+    context = getattr(request, "context", None) or {}
+    identity = context.get("identity") or {}
+    claims = (context.get("authorizer") or {}).get("claims") or {}
+    found = (identity.get("userArn") or identity.get("cognitoIdentityId") or claims.get("cognito:username")
+             or claims.get("username") or claims.get("sub"))
+    return str(found)[:200] if found else ANONYMOUS
+
+
 def query_param(request: Any, name: str, default: str | None = None) -> str | None:
     params = request.query_params or {}
     return params.get(name, default)

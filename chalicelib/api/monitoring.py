@@ -7,11 +7,10 @@ from typing import Any
 from chalice import Blueprint
 from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib.api.http import encode_token, json_body, page_params, parse_model, query_param
+from chalicelib.api.http import caller, encode_token, json_body, page_params, parse_model, query_param
 from chalicelib.errors import BadRequestError
 
 bp = Blueprint(__name__)
-_NAME = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 
 
 class CheckBody(BaseModel):
@@ -23,11 +22,9 @@ class CheckBody(BaseModel):
 
 
 def _model_name(model: str) -> str:
-    import re
+    from chalicelib.registry.service import check_name
 
-    if not re.match(_NAME, model):
-        raise BadRequestError(f"model names match {_NAME}", code="invalid_name")
-    return model
+    return check_name(model)
 
 
 @bp.route("/models/{model}/drift", methods=["GET"])
@@ -51,9 +48,6 @@ def drift_check(model: str) -> dict[str, Any]:
     body = parse_model(json_body(bp.current_request, required=False) or {}, CheckBody, "drift check")
     if body.config:
         parse_model(body.config, DriftConfig, "drift config")  # 400 listing every bad threshold
-    request = bp.current_request
-    identity = (request.context or {}).get("identity") or {}
-    actor = identity.get("userArn") or identity.get("user") or "anonymous"
     return run_drift_check(CheckRequest(
-        _model_name(model), trigger="manual", actor=actor,
+        _model_name(model), trigger="manual", actor=caller(bp.current_request),
         window_hours=body.window_hours or get_settings().monitor_window_hours, config=body.config))

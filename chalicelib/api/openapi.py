@@ -28,6 +28,7 @@ BODY_MODELS: dict[str, str] = {
     "infer_contract": "chalicelib.datasets.requests:InferRequest",
     "create_upload": "chalicelib.datasets.requests:UploadRequest",
     "put_spec": "chalicelib.training.spec:TrainingSpec",
+    "train": "chalicelib.training.spec:TrainRequest",
     "drift_check": "chalicelib.api.monitoring:CheckBody",
 }
 

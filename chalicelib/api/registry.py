@@ -14,7 +14,7 @@ from typing import Any
 
 from chalice import Blueprint
 
-from chalicelib.api.http import json_body, json_response, page_params, parse_model, query_param
+from chalicelib.api.http import caller, json_body, json_response, page_params, parse_model, query_param
 from chalicelib.errors import BadRequestError, NotFoundError
 
 bp = Blueprint(__name__)
@@ -43,14 +43,7 @@ def _version(raw: str) -> int:
     return check_version(raw)
 
 
-def actor_of(request: Any) -> str:
-    """The caller's identity from API Gateway (IAM user ARN, Cognito user), else ``anonymous``."""
-    context = getattr(request, "context", None) or {}
-    identity = context.get("identity") or {}
-    claims = (context.get("authorizer") or {}).get("claims") or {}
-    found = (identity.get("userArn") or identity.get("cognitoIdentityId") or claims.get("cognito:username")
-             or claims.get("username") or claims.get("sub"))
-    return str(found)[:200] if found else ANONYMOUS
+actor_of = caller  # the caller's identity, as every route records it
 
 
 @lru_cache(maxsize=1)

@@ -173,3 +173,9 @@ def check_spec(spec: TrainingSpec, contract: Any | None = None) -> None:
     if problems:
         raise SpecInvalidError("the spec does not fit the dataset's contract: " + "; ".join(problems),
                                details={"problems": problems})
+
+
+class TrainRequest(_Strict):
+    """The body of ``POST /models/{model}/train``: why (kept in the run and the audit log)."""
+
+    reason: str = Field(default="", max_length=500)

@@ -20,7 +20,7 @@ def test_a_run_goes_from_queued_to_succeeded_and_promotes_the_first_version(clie
     send(client, "put", "/models/tips/spec", spec_body())
     run_id = start(client)
     _, queued = send(client, "get", f"/models/tips/runs/{run_id}")
-    assert queued["status"] == "queued" and queued["actor"] == "api" and queued["reason"] == "test"
+    assert queued["status"] == "queued" and queued["actor"] == "anonymous" and queued["reason"] == "test"
 
     [(message, _)] = drain_invocations(client, moto_world)
     assert message == {"function": "train", "payload": {"model": "tips", "run_id": run_id}}
