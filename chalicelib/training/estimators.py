@@ -8,6 +8,7 @@ checked against the estimator's ``get_params()`` and its own parameter constrain
 from __future__ import annotations
 
 import importlib
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,6 +47,9 @@ ALLOWED: dict[str, Allowed] = {
 
 # Set by sluice itself (seed, resources, reproducibility), never by a spec.
 RESERVED_PARAMS = frozenset({"random_state", "n_jobs", "verbose", "warm_start"})
+# A run has Lambda's 15 minutes and 10 GB: sizes past these cannot finish, so they are refused up front.
+COST_LIMITS: dict[str, int] = {"n_estimators": 5_000, "max_iter": 100_000, "n_neighbors": 10_000,
+                               "max_depth": 1_000, "max_leaf_nodes": 1_000_000, "max_bins": 255}
 
 
 def allowed_names(task: str | None = None) -> list[str]:
@@ -83,6 +87,11 @@ def check_estimator(name: str, params: dict[str, Any], task: str | None = None) 
     if bad_values:
         problems.append(f"parameter(s) {', '.join(bad_values)} must be numbers, strings, booleans, null, "
                         "or lists/maps of those")
+    too_costly = sorted(k for k, v in params.items() if k in COST_LIMITS and isinstance(v, int | float)
+                        and not isinstance(v, bool) and v > COST_LIMITS[k])
+    if too_costly:
+        problems.append("parameter(s) past what a training run in Lambda can afford: " + ", ".join(
+            f"{k} ≤ {COST_LIMITS[k]:,}" for k in too_costly))
     if not unknown and not bad_values:
         problems.extend(_constraint_problems(cls, params))
     return problems
@@ -109,8 +118,8 @@ def _constraint_problems(cls: type, params: dict[str, Any]) -> list[str]:
 
     try:
         cls(**params)._validate_params()
-    except InvalidParameterError as exc:
-        return [str(exc)]
+    except InvalidParameterError as exc:  # scikit-learn quotes the value back: keep the rule, not the value
+        return [re.sub(r"\s*Got .* instead\.?\s*$", "", str(exc), flags=re.DOTALL)]
     return []
 
 

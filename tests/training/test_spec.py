@@ -103,3 +103,12 @@ def test_drift_settings_in_the_spec_are_checked_by_the_drift_config(client, moto
 def test_model_names_follow_the_registry_rule(client, moto_world):
     status, body = send(client, "put", "/models/Bad.Name/spec", spec_body())
     assert status == 400 and body["error"]["code"] == "invalid_name"
+
+
+def test_sizes_a_lambda_run_cannot_afford_are_refused_and_values_are_not_echoed():
+    from chalicelib.training.estimators import check_estimator
+
+    assert check_estimator("RandomForestRegressor", {"n_estimators": 10**9}) == [
+        "parameter(s) past what a training run in Lambda can afford: n_estimators ≤ 5,000"]
+    [problem] = check_estimator("LogisticRegression", {"penalty": "secret8@victim.com"})
+    assert "penalty" in problem and "secret8@victim.com" not in problem
