@@ -42,9 +42,24 @@ def handle_raw_objects(event: dict[str, Any], context: Any = None) -> dict[str, 
             outcomes.append({"key": ref.key, "error": type(exc).__name__, "retryable": retryable})
             if retryable and retry is None:
                 retry = exc
+            elif not retryable:
+                _alert_unprocessed(ref, exc)
     if retry is not None:
         raise retry
     return {"processed": outcomes}
+
+
+def _alert_unprocessed(ref: Any, exc: BaseException) -> None:
+    """Nobody would otherwise hear of an upload that failed for a reason a retry cannot fix."""
+    from chalicelib.aws.notify import publish_alert
+
+    try:
+        publish_alert("sluice: an upload could not be processed",
+                      f"{ref.key} (version {ref.version_id}) failed with {type(exc).__name__}; the raw "
+                      "object is kept unchanged: upload it again once the cause is fixed.",
+                      {"key": ref.key, "version_id": ref.version_id, "error_type": type(exc).__name__})
+    except Exception:  # the alert is best effort: the failure is already logged
+        logger.exception("could not send the unprocessed-upload alert")
 
 
 def _lease_seconds(context: Any, default: float) -> float:

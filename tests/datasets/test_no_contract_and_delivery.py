@@ -165,7 +165,8 @@ def test_keys_outside_a_dataset_and_vanished_objects_are_skipped(client, moto_wo
     assert [o.get("skipped") for o in out] == ["object_not_found", "not_a_dataset_key", "not_a_dataset_key"]
 
 
-def test_an_unexpected_error_is_logged_without_its_message_and_not_retried(client, monkeypatch, caplog):
+def test_an_unexpected_error_is_logged_without_its_message_and_not_retried(client, monkeypatch, caplog,
+                                                                           alerts):
     from chalicelib.datasets import service
 
     def explode(*args, **kwargs):
@@ -178,6 +179,8 @@ def test_an_unexpected_error_is_logged_without_its_message_and_not_retried(clien
     [record] = [r for r in caplog.records if r.getMessage() == "processing an upload failed"]
     assert record.error_type == "ValueError" and record.retryable is False
     assert email(1) not in caplog.text and email(1) not in json.dumps(record.__dict__, default=str)
+    [alert] = alerts()
+    assert alert["Subject"] == "sluice: an upload could not be processed" and email(1) not in str(alert)
 
 
 def test_retryable_aws_trouble_is_raised_so_lambda_retries(client, monkeypatch):
