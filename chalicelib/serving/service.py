@@ -66,14 +66,11 @@ class ServedModel:
 
 
 def parse_version(raw: Any) -> int:
-    """``?version=`` as a positive integer."""
-    try:
-        version = int(str(raw))
-    except ValueError as exc:
-        raise VersionInvalidError("version must be a positive integer") from exc
-    if version < 1:
+    """``?version=`` as a positive integer: digits only (``+3``, `` 3`` and ``1_000`` are refused)."""
+    text = str(raw)
+    if not (text.isascii() and text.isdigit()) or int(text) < 1:
         raise VersionInvalidError("version must be a positive integer")
-    return version
+    return int(text)
 
 
 class PredictionService:
