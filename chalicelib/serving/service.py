@@ -135,6 +135,10 @@ class PredictionService:
             raise ModelVersionNotFoundError(f"model {model!r} has no version {version}") from exc
         if record is None:
             raise ModelVersionNotFoundError(f"model {model!r} has no version {version}")
+        if getattr(record, "status", None) == "rejected":  # a reviewer said no: it does not answer
+            from chalicelib.registry.errors import VersionRejectedError
+
+            raise VersionRejectedError(f"version {version} of model {model!r} was rejected")
         sha = str(getattr(record, "artifact_sha256", "") or "")
         self.versions.put((model, version), sha)
         return sha

@@ -176,3 +176,13 @@ def test_batch_through_the_lambda_matches_real_time(real, client, rows):
     predictions, proba = bare(real["forest"], records)
     assert output["prediction"].tolist() == predictions
     assert np.allclose(output[["probability_0", "probability_1"]].to_numpy(), proba)
+
+
+def test_a_rejected_version_does_not_answer(real, client, rows):
+    from chalicelib.registry import get_registry
+
+    get_registry().reject(MODEL, real["linear"], actor="test", reason="bias found")
+    response = client.http.post(f"/models/{MODEL}/predict?version={real['linear']}",
+                                body=json.dumps({"records": [features_only(rows[0])]}), headers=HEADERS)
+    assert response.status_code == 409
+    assert response.json_body["error"]["code"] == "version_rejected"
