@@ -69,6 +69,12 @@ def process_object(ref: ObjectRef, *, lease_seconds: float = DEFAULT_LEASE_SECON
     dataset = names.dataset_of_key(ref.key)
     if dataset is None:
         logger.info("ignored: not a dataset upload", extra={"key": ref.key})
+        from chalicelib.aws.notify import publish_alert
+
+        publish_alert("sluice: an upload under raw/ was ignored",
+                      f"{ref.key} is not raw/{{dataset}}/<file> with a dataset name of lowercase letters, "
+                      "digits, '-' or '_' (at most 63): nothing validated it. Upload it under a valid name.",
+                      {"key": ref.key, "code": "not_a_dataset_key"}, settings)
         return Outcome(ref.key, skipped="not_a_dataset_key")
     try:
         obj = outputs.identify(ref.bucket, ref.key, ref.version_id, settings)

@@ -214,4 +214,8 @@ def handle_label_objects(refs: list[ObjectRef]) -> list[dict[str, Any]]:
             logger.warning("labels not evaluated", extra={"key": ref.key, "code": exc.code,
                                                           "reason": exc.message})
             out.append({"key": ref.key, "status": "rejected", "code": exc.code, "message": exc.message})
+            from chalicelib.aws.notify import publish_alert
+
+            publish_alert(f"sluice: labels for {parts[1]} were not evaluated",
+                          f"{ref.key}: {exc.message} ({exc.code})", {"key": ref.key, "code": exc.code})
     return out

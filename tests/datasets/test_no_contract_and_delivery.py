@@ -157,12 +157,14 @@ def test_malformed_events_do_not_crash_the_handler(client):
         assert out["processed"] == [], event
 
 
-def test_keys_outside_a_dataset_and_vanished_objects_are_skipped(client, moto_world):
+def test_keys_outside_a_dataset_and_vanished_objects_are_skipped(client, moto_world, alerts):
     gone = ObjectRef(moto_world.bucket, "raw/orphans/never-uploaded.csv", None, "abc", 3)
     root = put_raw("raw/loose.csv", b"a\n1\n")
     bad_name = put_raw("raw/Bad Name/x.csv", b"a\n1\n")
     out = [deliver(client, ref)["processed"][0] for ref in (gone, root, bad_name)]
     assert [o.get("skipped") for o in out] == ["object_not_found", "not_a_dataset_key", "not_a_dataset_key"]
+    told = [a["Subject"] for a in alerts()]
+    assert told == ["sluice: an upload under raw/ was ignored"] * 2  # the uploader hears of it
 
 
 def test_an_unexpected_error_is_logged_without_its_message_and_not_retried(client, monkeypatch, caplog,

@@ -82,8 +82,14 @@ def test_a_labels_file_without_request_ids_is_rejected_with_a_reason(client, mot
     key = f"labels/{model.name}/broken.csv"
     stored = s3.put_bytes(key, b"id,truth\n1,0\n")
     event = eventbridge_object_created(ObjectRef(stored.bucket, key, stored.version_id, stored.etag))
+    sqs = boto3.client("sqs")
+    told = sqs.create_queue(QueueName="labels-alerts")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=told, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    boto3.client("sns").subscribe(TopicArn=moto_world.topic_arn, Protocol="sqs", Endpoint=arn)
     [outcome] = client.lambda_.invoke("on_label_object", event).payload
     assert outcome["status"] == "rejected" and outcome["code"] == "labels_unreadable"
+    alert = json.loads(sqs.receive_message(QueueUrl=told)["Messages"][0]["Body"])
+    assert alert["Subject"] == f"sluice: labels for {model.name} were not evaluated"
 
 
 def test_labels_may_name_the_target_column_and_omit_the_record_index(tmp_path):
