@@ -188,10 +188,11 @@ class ModelRegistry:
 
     create_model_version = register_model_version  # MLflow's name
 
-    def get_model_version(self, model: str, version: int) -> ModelVersion:
-        """The version with the aliases that point at it; 404 ``model_version_not_found``."""
+    def get_model_version(self, model: str, version: int, *, with_aliases: bool = True) -> ModelVersion:
+        """The version (with the aliases that point at it, unless ``with_aliases=False``: one GetItem);
+        404 ``model_version_not_found``."""
         found = self._require(check_name(model), check_version(version))
-        return self._with_aliases(found)
+        return self._with_aliases(found) if with_aliases else found
 
     def search_model_versions(self, model: str, limit: int = 50,
                               next_token: str | dict[str, Any] | None = None) -> Page[ModelVersion]:

@@ -130,7 +130,7 @@ class PredictionService:
         if cached is not None:
             return cached
         try:
-            record = self.registry.get_model_version(model, version)
+            record = self.registry.get_model_version(model, version, with_aliases=False)
         except NotFoundError as exc:
             raise ModelVersionNotFoundError(f"model {model!r} has no version {version}") from exc
         if record is None:

@@ -101,7 +101,7 @@ class FakeRegistry:
     aliases: dict[tuple[str, str], int] = field(default_factory=dict)
     calls: Counter = field(default_factory=Counter)
 
-    def get_model_version(self, model: str, version: int) -> FakeVersion:
+    def get_model_version(self, model: str, version: int, *, with_aliases: bool = True) -> FakeVersion:
         from chalicelib.errors import NotFoundError
 
         self.calls["get_model_version"] += 1

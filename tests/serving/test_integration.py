@@ -104,9 +104,9 @@ def test_the_cold_path_reads_the_alias_the_version_and_the_artifact_once(real, r
     for _ in range(3):
         service.predict(MODEL, {"records": [features_only(rows[1])]})
     assert calls == cold  # warm predictions read nothing
-    # get_alias: one GetItem; get_model_version: the version item + its aliases (one Query);
+    # get_alias: one GetItem; the version's record (its SHA-256 and status): one GetItem;
     # the artifact: model.joblib + metadata.json (training's loader reads both).
-    assert cold == Counter({"dynamodb.GetItem": 2, "dynamodb.Query": 1, "s3.GetObject": 2}), cold
+    assert cold == Counter({"dynamodb.GetItem": 2, "s3.GetObject": 2}), cold
 
 
 def test_an_alias_moved_in_the_registry_is_served_after_the_ttl(real, rows):

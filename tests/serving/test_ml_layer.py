@@ -47,7 +47,7 @@ from chalicelib.serving.capture import CaptureWriter
 from chalicelib.serving.service import PredictionService
 from chalicelib.settings import Settings
 registry = SimpleNamespace(get_alias=lambda m, a: 1,
-                           get_model_version=lambda m, v: SimpleNamespace(artifact_sha256="x"))
+                           get_model_version=lambda m, v, **_: SimpleNamespace(artifact_sha256="x"))
 loaded = SimpleNamespace(pipeline=pipe, metadata={"features": [{"name": "x", "type": "float"},
                                                                {"name": "d", "type": "date"}]})
 service = PredictionService(registry_factory=lambda: registry, loader=lambda m, v, sha: loaded,
