@@ -57,9 +57,7 @@ def get_bytes(key: str, *, version_id: str | None = None, bucket: str | None = N
               settings: Settings | None = None) -> bytes:
     """The object's bytes; :class:`NotFoundError` when the key (or version) does not exist."""
     name = _bucket(bucket, settings)
-    kwargs: dict[str, Any] = {"Bucket": name, "Key": key}
-    if version_id:
-        kwargs["VersionId"] = version_id
+    kwargs = _object_args(name, key, version_id)
     s3 = client("s3", settings)
     try:
         return s3.get_object(**kwargs)["Body"].read()
@@ -79,9 +77,7 @@ def head(key: str, *, version_id: str | None = None, bucket: str | None = None,
          settings: Settings | None = None) -> StoredObject:
     """Identity of an object version without reading it (``sha256`` from our metadata, if any)."""
     name = _bucket(bucket, settings)
-    kwargs: dict[str, Any] = {"Bucket": name, "Key": key}
-    if version_id:
-        kwargs["VersionId"] = version_id
+    kwargs = _object_args(name, key, version_id)
     s3 = client("s3", settings)
     try:
         out = s3.head_object(**kwargs)
@@ -97,9 +93,7 @@ def sha256_of(key: str, *, version_id: str | None = None, bucket: str | None = N
               settings: Settings | None = None) -> str:
     """SHA-256 of an object version, streamed in 8 MiB chunks (bounded memory)."""
     name = _bucket(bucket, settings)
-    kwargs: dict[str, Any] = {"Bucket": name, "Key": key}
-    if version_id:
-        kwargs["VersionId"] = version_id
+    kwargs = _object_args(name, key, version_id)
     body = client("s3", settings).get_object(**kwargs)["Body"]
     digest = hashlib.sha256()
     for chunk in iter(lambda: body.read(CHUNK), b""):
@@ -122,6 +116,11 @@ def presigned_put_url(key: str, *, expires_in: int = 3600, content_type: str | N
         params["ContentType"] = content_type
     return client("s3", settings).generate_presigned_url("put_object", Params=params,
                                                          ExpiresIn=expires_in)
+
+
+def _object_args(bucket: str, key: str, version_id: str | None) -> dict[str, Any]:
+    """``Bucket``/``Key`` and, for one object version, ``VersionId``."""
+    return {"Bucket": bucket, "Key": key, **({"VersionId": version_id} if version_id else {})}
 
 
 def _status(exc: Any) -> int:

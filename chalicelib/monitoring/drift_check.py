@@ -53,15 +53,8 @@ def run_drift_check(request: CheckRequest) -> dict[str, Any]:
     if not request.dataset_version:
         return _run(request, None)
     claim = f"dataset-{request.dataset_version['dataset']}-v{request.dataset_version['version']}"
-    if not store.claim_check(request.model, claim):
-        return {"model": request.model, "check_id": claim, "status": "duplicate"}
-    try:
-        summary = _run(request, claim)
-    except Exception:
-        store.release_claim(request.model, claim)
-        raise
-    store.finish_claim(request.model, claim)
-    return summary
+    return store.once(request.model, claim, lambda: _run(request, claim),
+                      {"model": request.model, "check_id": claim, "status": "duplicate"})
 
 
 def _run(request: CheckRequest, check_id: str | None) -> dict[str, Any]:

@@ -81,15 +81,8 @@ def run_performance_check(request: LabelsRequest) -> dict[str, Any]:
 
     identity = f"{request.key}?versionId={request.version_id or ''}"
     claim = "labels-" + hashlib.sha256(identity.encode()).hexdigest()[:20]
-    if not store.claim_check(request.model, claim):
-        return {"model": request.model, "check_id": claim, "key": request.key, "status": "duplicate"}
-    try:
-        summary = _check(request, claim)
-    except Exception:
-        store.release_claim(request.model, claim)
-        raise
-    store.finish_claim(request.model, claim)
-    return summary
+    return store.once(request.model, claim, lambda: _check(request, claim),
+                      {"model": request.model, "check_id": claim, "key": request.key, "status": "duplicate"})
 
 
 def _check(request: LabelsRequest, check_id: str) -> dict[str, Any]:

@@ -11,6 +11,7 @@ Retraining's single flight and cooldown live with the runs (:mod:`chalicelib.tra
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
@@ -76,6 +77,21 @@ def finish_claim(model: str, check_id: str) -> None:
 def release_claim(model: str, check_id: str) -> None:
     """Give a failed attempt's claim back so the retry runs."""
     table().delete_item(Key={"pk": _pk(model), "sk": f"CLAIM#{check_id}"})
+
+
+def once(model: str, check_id: str, work: Callable[[], dict[str, Any]],
+         duplicate: dict[str, Any]) -> dict[str, Any]:
+    """``work()`` under the claim ``check_id``: ``duplicate`` when another attempt took it; a failed
+    attempt gives the claim back so the retry runs."""
+    if not claim_check(model, check_id):
+        return duplicate
+    try:
+        result = work()
+    except Exception:
+        release_claim(model, check_id)
+        raise
+    finish_claim(model, check_id)
+    return result
 
 
 def _plain(item: dict[str, Any]) -> dict[str, Any]:
