@@ -6,8 +6,10 @@ place with empty predictions and the reason (field names and expected types, nev
 are reported, not fatal; a file that cannot be used at all (unknown model, unreadable, unsupported
 extension) gets ``batch/{model}/output/{name}.error.json`` instead.
 
-The output has the input's format. CSV values are read as text and written back unchanged (Arrow's CSV
-writer quotes text values, RFC 4180); Parquet input columns keep their exact Arrow types.
+The output has the input's format, and the input's values unchanged: CSV cells are read as text and
+written back as they were, quoted only where RFC 4180 needs it (so ``12`` stays a number and ``007``
+keeps its zeros); a JSONL line's object is written back as parsed (``3`` stays ``3``, not ``3.0``; a
+large integer keeps every digit; nested values stay); Parquet input columns keep their exact types.
 
 Scored with the model's ``production`` alias, chunk by chunk (``chunk_rows`` rows in memory at a time):
 the input is streamed to local disk (Lambda's ``/tmp``), the output written there chunk by chunk and then
@@ -239,6 +241,7 @@ def probability_column(cls: Any) -> str:
 class _Chunk:
     frame: Any  # pandas DataFrame of the input's columns as read
     arrow: Any = None  # the pyarrow RecordBatch (Parquet), written back untouched
+    records: list[dict[str, Any]] | None = None  # the parsed JSONL objects, written back untouched
 
 
 def _read_csv(path: Path, chunk_rows: int) -> Iterator[_Chunk]:
@@ -251,11 +254,26 @@ def _read_csv(path: Path, chunk_rows: int) -> Iterator[_Chunk]:
 
 
 def _read_jsonl(path: Path, chunk_rows: int) -> Iterator[_Chunk]:
+    """Each line's object as parsed (kept for the output) and, for scoring, a frame of them."""
     import pandas as pd
 
-    with pd.read_json(path, lines=True, chunksize=chunk_rows, dtype=False) as reader:
-        for frame in reader:
-            yield _Chunk(frame)
+    def chunk(records: list[dict[str, Any]]) -> _Chunk:
+        return _Chunk(pd.DataFrame.from_records(records), records=records)
+
+    records: list[dict[str, Any]] = []
+    with path.open(encoding="utf-8") as lines:
+        for line in lines:
+            if not line.strip():
+                continue
+            record = json.loads(line)  # ValueError: unreadable (_readable)
+            if not isinstance(record, dict):
+                raise ValueError("a JSONL line is not an object")
+            records.append(record)
+            if len(records) == chunk_rows:
+                yield chunk(records)
+                records = []
+    if records:
+        yield chunk(records)
 
 
 def _read_parquet(path: Path, chunk_rows: int) -> Iterator[_Chunk]:
@@ -345,15 +363,6 @@ class _ArrowWriter:
             self._writer = None
 
 
-class _CsvWriter(_ArrowWriter):
-    """Arrow's CSV writer (several times faster than pandas'): text values are quoted, per RFC 4180."""
-
-    def _open(self, schema: Any) -> Any:
-        import pyarrow.csv as pacsv
-
-        return pacsv.CSVWriter(self._path, schema, write_options=pacsv.WriteOptions(quoting_style="needed"))
-
-
 class _ParquetWriter(_ArrowWriter):
     """Appends the added columns to the input's record batches: input columns keep their exact types."""
 
@@ -364,12 +373,17 @@ class _ParquetWriter(_ArrowWriter):
 
 
 class _JsonlWriter:
+    """Each input object as it was parsed, plus the added fields (JSON values: NaN and NA as null)."""
+
     def __init__(self, path: Path, classes: Any, with_probabilities: bool) -> None:
         self._file = path.open("w", encoding="utf-8", newline="")
 
     def write(self, chunk: _Chunk, added: dict[str, Any]) -> None:
-        text = _with_added(chunk.frame, added).to_json(orient="records", lines=True, date_format="iso")
-        self._file.write(text if text.endswith("\n") or not text else text + "\n")
+        records = chunk.records if chunk.records is not None else chunk.frame.to_dict("records")
+        columns = {name: _json_values(values) for name, values in added.items()}
+        for index, record in enumerate(records):
+            extra = {name: values[index] for name, values in columns.items()}
+            self._file.write(json.dumps({**record, **extra}, ensure_ascii=False, default=str) + "\n")
 
     def close(self) -> None:
         self._file.close()
@@ -379,15 +393,18 @@ class _JsonlWriter:
             self._file.close()
 
 
-class _PandasCsvWriter:
-    """CSV without pyarrow (the ML layer): pandas' writer, one chunk at a time."""
+class _CsvWriter:
+    """pandas' CSV writer, one chunk at a time: the input's text cells go back as they were read, quoted
+    only where RFC 4180 needs it (Arrow's writer, with or without pyarrow, quotes every text value, which
+    turned ``12`` into ``"12"``)."""
 
     def __init__(self, path: Path, classes: list[Any] | None, with_probabilities: bool) -> None:
         self._file = path.open("w", encoding="utf-8", newline="")
         self._first = True
 
     def write(self, chunk: _Chunk, added: dict[str, Any]) -> None:
-        _with_added(chunk.frame, added).to_csv(self._file, header=self._first, index=False)
+        _with_added(chunk.frame, added).to_csv(self._file, header=self._first, index=False,
+                                               lineterminator="\n")
         self._first = False
 
     def close(self) -> None:
@@ -439,6 +456,28 @@ def _with_added(frame: Any, added: dict[str, Any]) -> Any:
     return frame.reset_index(drop=True).assign(**columns)
 
 
+def _json_values(values: Any) -> list[Any]:
+    """An added column as JSON values: numpy scalars as Python numbers, NaN and NA as None."""
+    import math
+
+    import numpy as np
+
+    out = []
+    for value in values.tolist() if hasattr(values, "tolist") else list(values):
+        if isinstance(value, np.generic):
+            value = value.item()
+        if value is None or (isinstance(value, float) and math.isnan(value)) or _is_na(value):
+            value = None
+        out.append(value)
+    return out
+
+
+def _is_na(value: Any) -> bool:
+    import pandas as pd
+
+    return value is pd.NA or value is pd.NaT
+
+
 def _nullable_dtype(classes: list[Any] | None) -> str:
     """A pandas dtype that holds the labels and a missing value."""
     if classes is None:
@@ -456,7 +495,7 @@ def _writer(fmt: str) -> Any:
     if fmt == "jsonl":
         return _JsonlWriter
     if fmt == "csv":
-        return _CsvWriter if has_pyarrow() else _PandasCsvWriter
+        return _CsvWriter
     return _ParquetWriter if has_pyarrow() else _FastParquetWriter
 
 

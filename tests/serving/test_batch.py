@@ -208,3 +208,82 @@ def test_without_pyarrow_as_in_the_ml_layer_the_output_is_the_same(world, rows, 
     assert output["prediction"].tolist() == realtime["predictions"]
     expected = [p["1"] for p in realtime["probabilities"]]
     assert np.allclose(output["probability_1"].to_numpy(dtype=float), expected)
+
+
+# ---- the input's values come back as they went in: numbers as numbers, text as text, types kept --------
+
+
+CSV_INPUT = ("tenure,charges,plan,autopay,signup,customer,note\n"
+             "12,50.5,pro,true,2025-01-01,007,\"Berlin, Mitte\"\n"
+             "3,,basic,false,2025-03-01,42,\"said \"\"hi\"\"\"\n"
+             "40,99.25,team,true,2024-06-30,x-9,plain\n")
+
+
+@pytest.mark.parametrize("arrow", [True, False], ids=["with-pyarrow", "ml-layer"])
+def test_a_csv_output_repeats_each_input_line_unchanged_with_numbers_unquoted(world, monkeypatch, arrow):
+    from chalicelib.serving import batch
+
+    monkeypatch.setattr(batch, "has_pyarrow", lambda: arrow)
+    event = upload(world, f"batch/{MODEL}/input/typed-{arrow}.csv", CSV_INPUT.encode())
+    (outcome,) = handle_batch_objects(event, service=world.service())["objects"]
+    assert (outcome["status"], outcome["error_rows"]) == ("written", 0)
+    body = client("s3").get_object(Bucket=world.bucket, Key=f"batch/{MODEL}/output/typed-{arrow}.csv")
+    lines = body["Body"].read().decode().splitlines()
+    inputs = CSV_INPUT.splitlines()
+    assert lines[0] == inputs[0] + ",prediction,probability_0,probability_1,_error"
+    for line, given in zip(lines[1:], inputs[1:], strict=True):
+        assert line.startswith(given + ","), (line, given)  # 12 and 50.5 unquoted, "007" kept, quotes only
+        prediction, p0, p1, error = line[len(given) + 1:].split(",")  # where RFC 4180 needs them
+        assert prediction in ("0", "1") and float(p0) + float(p1) == pytest.approx(1) and error == ""
+
+
+def test_a_jsonl_output_keeps_every_input_value_and_its_json_type(world):
+    records = [{"tenure": 12, "charges": 50.5, "plan": "pro", "autopay": True, "signup": "2025-01-01",
+                "customer": "007", "visits": 3, "account": 9007199254740993, "meta": {"source": "web"}},
+               {"tenure": 3, "charges": None, "plan": "basic", "autopay": False, "signup": "2025-03-01",
+                "customer": "42", "visits": None, "account": 1, "meta": None}]
+    body = "".join(json.dumps(r) + "\n" for r in records).encode()
+    event = upload(world, f"batch/{MODEL}/input/typed.jsonl", body)
+    (outcome,) = handle_batch_objects(event, service=world.service())["objects"]
+    assert (outcome["status"], outcome["error_rows"]) == ("written", 0)
+    raw = client("s3").get_object(Bucket=world.bucket, Key=f"batch/{MODEL}/output/typed.jsonl")["Body"].read()
+    outputs = [json.loads(line) for line in raw.decode().splitlines()]
+    for out, given in zip(outputs, records, strict=True):
+        kept = {k: out[k] for k in given}
+        assert kept == given
+        assert [type(v) for v in kept.values()] == [type(v) for v in given.values()]  # 3 stays 3, not 3.0
+        assert isinstance(out["prediction"], int) and isinstance(out["probability_1"], float)
+        assert out["_error"] is None
+
+
+@pytest.mark.parametrize("arrow", [True, False], ids=["with-pyarrow", "ml-layer"])
+def test_a_parquet_output_keeps_the_input_column_types_and_types_the_added_columns(world, rows, monkeypatch,
+                                                                                   arrow):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from chalicelib.serving import batch
+
+    monkeypatch.setattr(batch, "has_pyarrow", lambda: arrow)
+    records = [features_only(r) for r in rows[:6]]
+    table = pa.table({"tenure": pa.array([r["tenure"] for r in records], pa.int32()),
+                      "charges": pa.array([r["charges"] for r in records], pa.float64()),
+                      "plan": pa.array([r["plan"] for r in records], pa.string()),
+                      "autopay": pa.array([r["autopay"] for r in records], pa.bool_()),
+                      "signup": pa.array([r["signup"] for r in records], pa.string()),
+                      "visits": pa.array([1, None, 3, 4, 5, 6], pa.int64())})
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer)
+    event = upload(world, f"batch/{MODEL}/input/typed-{arrow}.parquet", buffer.getvalue())
+    (outcome,) = handle_batch_objects(event, service=world.service(), chunk_rows=4)["objects"]
+    assert (outcome["status"], outcome["error_rows"]) == ("written", 0)
+    raw = client("s3").get_object(Bucket=world.bucket, Key=f"batch/{MODEL}/output/typed-{arrow}.parquet")
+    output = pq.read_table(io.BytesIO(raw["Body"].read()))
+    schema = output.schema
+    for field in table.schema:
+        assert schema.field(field.name).type == field.type, field.name
+    assert output.select(table.column_names).to_pylist() == table.to_pylist()
+    assert pa.types.is_integer(schema.field("prediction").type)
+    assert pa.types.is_floating(schema.field("probability_1").type)
+    assert pa.types.is_string(schema.field("_error").type) or pa.types.is_large_string(
+        schema.field("_error").type)
