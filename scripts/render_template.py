@@ -131,14 +131,16 @@ def _function_arn(name: str) -> dict[str, str]:
 
 
 def role_statements(name: str, spec: dict[str, Any], asynchronous: bool) -> list[dict[str, Any]]:
-    """The least-privilege policy of one function, scoped to this stack's own resources."""
+    """The least-privilege policy of one function, scoped to this stack's own resources (it reads the whole
+    bucket unless its ``reads`` names prefixes)."""
     bucket = {"Fn::GetAtt": ["DataBucket", "Arn"]}
     statements: list[dict[str, Any]] = [
         {"Sid": "OwnLogGroup", "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
          "Resource": _sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:"
                           f"/aws/lambda/${{AWS::StackName}}-{name}:*")},
         {"Sid": "ReadData", "Effect": "Allow", "Action": ["s3:GetObject", "s3:GetObjectVersion"],
-         "Resource": _sub("${DataBucket.Arn}/*")},
+         "Resource": [_sub(f"${{DataBucket.Arn}}/{prefix}") for prefix in spec["reads"]]
+         if spec.get("reads") else _sub("${DataBucket.Arn}/*")},
         {"Sid": "ListData", "Effect": "Allow",
          "Action": ["s3:ListBucket", "s3:ListBucketVersions", "s3:GetBucketLocation"], "Resource": bucket},
         {"Sid": "DataKey", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"],

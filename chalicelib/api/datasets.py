@@ -1,4 +1,4 @@
-"""Datasets: contracts (store, read, infer), presigned uploads, dataset versions with lineage."""
+"""Datasets: contracts (store, read, infer), presigned uploads and samples, dataset versions with lineage."""
 
 from __future__ import annotations
 
@@ -43,7 +43,10 @@ def get_contract(dataset: str) -> Any:
 
 @bp.route("/datasets/{dataset}/contract/infer", methods=["POST"])
 def infer_contract(dataset: str) -> Any:
-    """Suggest a contract from an object under ``raw/{dataset}/`` (``{"key": ...}``)."""
+    """Suggest a contract from an object under ``raw/{dataset}/`` or ``staging/{dataset}/``.
+
+    ``{"key": ...}``: the full key, or a key relative to ``raw/{dataset}/`` (then ``staging/{dataset}/``).
+    """
     names.check_dataset_name(dataset)
     from chalicelib.datasets.requests import InferRequest
 
@@ -59,6 +62,19 @@ def create_upload(dataset: str) -> Any:
 
     body = parse_model(json_body(bp.current_request), UploadRequest, "upload request")
     return json_response(contracts.upload_url(dataset, body.filename), 201)
+
+
+@bp.route("/datasets/{dataset}/samples", methods=["POST"])
+def create_sample(dataset: str) -> Any:
+    """A presigned PUT URL for a sample under ``staging/{dataset}/``, to infer a contract from.
+
+    ``{"filename": ...}``. Staging starts no validation, creates no dataset version and expires after a day.
+    """
+    names.check_dataset_name(dataset)
+    from chalicelib.datasets.requests import UploadRequest
+
+    body = parse_model(json_body(bp.current_request), UploadRequest, "sample request")
+    return json_response(contracts.sample_url(dataset, body.filename), 201)
 
 
 @bp.route("/datasets", methods=["GET"])

@@ -27,6 +27,7 @@ BODY_MODELS: dict[str, str] = {
     "put_contract": "chalicelib.validation.contract:Contract",
     "infer_contract": "chalicelib.datasets.requests:InferRequest",
     "create_upload": "chalicelib.datasets.requests:UploadRequest",
+    "create_sample": "chalicelib.datasets.requests:UploadRequest",
     "put_spec": "chalicelib.training.spec:TrainingSpec",
     "train": "chalicelib.training.spec:TrainRequest",
     "drift_check": "chalicelib.api.monitoring:CheckBody",

@@ -1,4 +1,9 @@
-"""Contract operations behind the HTTP API: store a new version, read one, suggest one from an upload."""
+"""Contract operations behind the HTTP API: store a new version, read one, suggest one from an object.
+
+Inference reads an object under ``raw/{dataset}/`` (a file already uploaded) or under
+``staging/{dataset}/`` (a sample the CLI sends through :func:`sample_url`): staging starts no
+validation, creates no dataset version, and the bucket expires it after a day.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ from chalicelib.aws import s3
 from chalicelib.datasets import names, outputs, store
 from chalicelib.datasets.errors import ContractBodyInvalidError, ContractMismatchError, ObjectTooLargeError
 from chalicelib.datasets.types import StoredContract
-from chalicelib.errors import BadRequestError
+from chalicelib.errors import BadRequestError, NotFoundError
 from chalicelib.settings import Settings, get_settings
 
 YAML_TYPES = ("application/x-yaml", "application/yaml", "text/yaml", "text/x-yaml")
@@ -18,6 +23,9 @@ YAML_TYPES = ("application/x-yaml", "application/yaml", "text/yaml", "text/x-yam
 # first INFER_TEXT_BYTES (cut at a line end); Parquet needs the whole file, up to MAX_INFER_BYTES.
 INFER_TEXT_BYTES = 16 * 1024 * 1024
 MAX_INFER_BYTES = 256 * 1024 * 1024
+# A presigned URL for a sample is used at once (the CLI asks, then sends): a short life is enough.
+SAMPLE_URL_SECONDS = 900
+STAGING_RETENTION_DAYS = 1  # = the staging/ lifecycle rule of infra/resources.yaml (tested)
 
 
 def load_body(raw: bytes | str | None, content_type: str | None) -> Any:
@@ -64,10 +72,12 @@ def put_contract(dataset: str, data: Any) -> StoredContract:
 
 def suggest_contract(dataset: str, key: str, file_format: str | None = None,
                      settings: Settings | None = None) -> dict[str, Any]:
-    """A suggested contract inferred from the raw object ``key`` (latest version) of ``dataset``."""
+    """A suggested contract inferred from the object ``key`` (latest version) of ``dataset``: a full key
+    under ``raw/{dataset}/`` or ``staging/{dataset}/``, or a key relative to either
+    (:func:`names.inference_keys`)."""
     settings = settings or get_settings()
     names.check_dataset_name(dataset)
-    names.check_raw_key(dataset, key)
+    names.inference_keys(dataset, key)  # a bad key is a 400 here, before any invocation
     if settings.invoke_mode == "lambda":
         # The API function carries the ML layer, which has no pyarrow (Lambda's size limit): the
         # validation engine's readers run in the contract_inference function, on the pandas layer.
@@ -80,7 +90,8 @@ def suggest_contract(dataset: str, key: str, file_format: str | None = None,
 
 def infer_here(dataset: str, key: str, file_format: str | None, settings: Settings) -> dict[str, Any]:
     """:func:`suggest_contract`'s work, in this process (the contract_inference function, or locally)."""
-    obj = outputs.identify(settings.bucket, key, None, settings)  # NotFoundError → 404
+    obj = _find(dataset, key, settings)
+    key = obj.key
     file_format = file_format or names.file_format_of(key)
     sampled = file_format in ("csv", "jsonl") and obj.size > INFER_TEXT_BYTES
     if obj.size > MAX_INFER_BYTES and not sampled:
@@ -104,6 +115,29 @@ def infer_here(dataset: str, key: str, file_format: str | None, settings: Settin
               "size": obj.size}
     return {"dataset": dataset, "source": source, "sampled_bytes": read,
             "contract": suggestion}
+
+
+def _find(dataset: str, key: str, settings: Settings) -> Any:
+    """The first existing object among the keys ``key`` may name; NotFoundError naming them all."""
+    candidates = names.inference_keys(dataset, key)
+    for candidate in candidates:
+        try:
+            return outputs.identify(settings.bucket, candidate, None, settings)
+        except NotFoundError:
+            continue
+    where = " or ".join(f"s3://{settings.bucket}/{c}" for c in candidates)
+    raise NotFoundError(f"no object at {where}", code="object_not_found")
+
+
+def sample_url(dataset: str, filename: str, *, expires_in: int = SAMPLE_URL_SECONDS,
+               settings: Settings | None = None) -> dict[str, Any]:
+    """A presigned PUT URL for a sample ``staging/{dataset}/{timestamp}-{uuid}-{filename}``: the file to
+    infer a contract from, without uploading it into ``raw/`` (which would validate it)."""
+    settings = settings or get_settings()
+    key = names.staging_key(names.check_dataset_name(dataset), filename)
+    url = s3.presigned_put_url(key, expires_in=expires_in, settings=settings)
+    return {"dataset": dataset, "key": key, "url": url, "method": "PUT", "expires_in": expires_in,
+            "retention_days": STAGING_RETENTION_DAYS}
 
 
 def upload_url(dataset: str, filename: str, *, expires_in: int = 3600,

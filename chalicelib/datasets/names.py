@@ -1,8 +1,10 @@
 """Pure naming rules: dataset names, raw keys, upload keys, output keys, timestamps.
 
 Every S3 key the dataset service writes is spelled here, so the layout of DESIGN.md lives in one place:
-``raw/{dataset}/…`` (users; read only), ``curated/{dataset}/dataset_version={n}/``,
-``quarantine/{dataset}/{n:010d}/…``, ``reports/validation/{dataset}/{n}.json``.
+``raw/{dataset}/…`` (users; read only), ``staging/{dataset}/…`` (samples for contract inference:
+nothing is triggered by them and the bucket expires them after a day),
+``curated/{dataset}/dataset_version={n}/``, ``quarantine/{dataset}/{n:010d}/…``,
+``reports/validation/{dataset}/{n}.json``.
 """
 
 from __future__ import annotations
@@ -22,6 +24,11 @@ from chalicelib.datasets.errors import (
 DATASET_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 # A single path segment: letters, digits, dot, dash, underscore; no leading dot (no "..", no ".hidden").
 FILENAME = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,199}$")
+# The bucket's top-level prefixes (DESIGN.md): a key starting with one of them is a full key, any
+# other key given to contract inference is relative to raw/{dataset}/ (then staging/{dataset}/).
+LAYOUT_PREFIXES = ("raw", "staging", "curated", "quarantine", "reports", "models", "capture", "labels",
+                   "batch")
+INFER_PREFIXES = ("raw", "staging")  # where contract inference may read
 FORMATS = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet",
            ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
 
@@ -46,10 +53,10 @@ def check_version(value: str | int | None) -> int:
     return number
 
 
-def dataset_of_key(key: str) -> str | None:
-    """The dataset of a raw object key ``raw/{dataset}/{…}``; None when the key is not one."""
+def dataset_of_key(key: str, prefix: str = "raw") -> str | None:
+    """The dataset of an object key ``{prefix}/{dataset}/{…}``; None when the key is not one."""
     parts = key.split("/")
-    if len(parts) < 3 or parts[0] != "raw" or not parts[-1]:
+    if len(parts) < 3 or parts[0] != prefix or not parts[-1]:
         return None
     if not DATASET_NAME.match(parts[1]) or any(p in ("", ".", "..") for p in parts[2:]):
         return None
@@ -61,6 +68,27 @@ def check_raw_key(dataset: str, key: str | None) -> str:
     if not isinstance(key, str) or dataset_of_key(key) != dataset:
         raise ObjectKeyInvalidError(f"key must name an object under raw/{dataset}/")
     return key
+
+
+def inference_keys(dataset: str, key: str | None) -> list[str]:
+    """The full keys contract inference tries for ``key``, in order.
+
+    A key that starts with a prefix of the bucket's layout is a full key and must lie under
+    ``raw/{dataset}/`` or ``staging/{dataset}/``; any other key is relative to ``raw/{dataset}/``, then
+    to ``staging/{dataset}/`` (so ``rides.csv`` names ``raw/rides/rides.csv``). Path tricks are refused.
+    """
+    if not isinstance(key, str) or not key:
+        raise ObjectKeyInvalidError(f"key must name an object under raw/{dataset}/")
+    first = key.split("/", 1)[0]
+    if first in LAYOUT_PREFIXES:
+        candidates = [key]
+    else:
+        candidates = [f"{prefix}/{dataset}/{key}" for prefix in INFER_PREFIXES]
+    valid = [c for c in candidates if any(dataset_of_key(c, p) == dataset for p in INFER_PREFIXES)]
+    if len(valid) != len(candidates):
+        where = "staging" if first == "staging" else "raw"
+        raise ObjectKeyInvalidError(f"key must name an object under {where}/{dataset}/")
+    return valid
 
 
 def check_filename(filename: str | None) -> str:
@@ -76,6 +104,12 @@ def upload_key(dataset: str, filename: str, *, now: dt.datetime | None = None,
     """``raw/{dataset}/{timestamp}-{uuid}-{filename}``: unique, sortable by time."""
     when = (now or dt.datetime.now(dt.UTC)).strftime("%Y%m%dT%H%M%SZ")
     return f"raw/{check_dataset_name(dataset)}/{when}-{token or uuid.uuid4().hex}-{check_filename(filename)}"
+
+
+def staging_key(dataset: str, filename: str, *, now: dt.datetime | None = None,
+                token: str | None = None) -> str:
+    """``staging/{dataset}/{timestamp}-{uuid}-{filename}``: a sample for contract inference."""
+    return "staging/" + upload_key(dataset, filename, now=now, token=token).removeprefix("raw/")
 
 
 def file_format_of(key: str) -> str | None:

@@ -13,7 +13,8 @@ ROOT = Path(__file__).resolve().parents[2]
 ACCESS = yaml.safe_load((ROOT / "infra" / "api_access.yaml").read_text())
 PUBLIC = {tuple(reversed(key.split(" ", 1))) for key in ACCESS["public"]}  # {(path, METHOD)}
 OPERATOR = {("PUT", "/datasets/{dataset}/contract"), ("POST", "/datasets/{dataset}/contract/infer"),
-            ("POST", "/datasets/{dataset}/uploads"), ("PUT", "/models/{model}/spec"),
+            ("POST", "/datasets/{dataset}/uploads"), ("POST", "/datasets/{dataset}/samples"),
+            ("PUT", "/models/{model}/spec"),
             ("POST", "/models/{model}/train"), ("POST", "/models/{model}/predict"),
             ("PATCH", "/models/{model}/versions/{version}"), ("POST", "/models/{model}/drift/check")}
 APPROVER = {("POST", "/models/{model}/versions/{version}/promote"),

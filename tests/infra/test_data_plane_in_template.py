@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fnmatch
+
 from sluice.local.template import load_template
 
 
@@ -24,6 +26,31 @@ def test_the_bucket_keeps_versions_encrypts_with_the_stack_key_and_expires_captu
     # users' uploads, labels and model artifacts keep every version: lineage points at version ids
     assert not any(r.get("Prefix", "").startswith(("raw/", "labels/", "models/")) for r in rules.values())
     assert resources["DataBucket"]["DeletionPolicy"] == "Retain"
+
+
+def test_inference_samples_under_staging_expire_after_a_day_with_their_old_versions(resources):
+    from chalicelib.datasets.contracts import STAGING_RETENTION_DAYS
+
+    rules = resources["DataBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    [staging] = [r for r in rules if r.get("Prefix") == "staging/"]
+    assert staging["Status"] == "Enabled"
+    assert staging["ExpirationInDays"] == STAGING_RETENTION_DAYS == 1
+    assert staging["NoncurrentVersionExpiration"] == {"NoncurrentDays": 1}  # versioning keeps the sample else
+    assert "ExpiredObjectDeleteMarker" not in staging  # S3 refuses it beside a Days expiry
+
+
+def test_no_rule_of_the_template_fires_on_a_staging_sample(resources):
+    from chalicelib.datasets import names
+    from chalicelib.triggers import functions_for_key
+
+    key = names.staging_key("rides", "rides.csv")
+    assert functions_for_key(key) == []  # the local stack's pump routes by the same table
+    for name, resource in resources.items():
+        if resource["Type"] != "AWS::Events::Rule":
+            continue
+        keys = resource["Properties"].get("EventPattern", {}).get("detail", {}).get("object", {}).get("key")
+        for pattern in keys or []:
+            assert not fnmatch.fnmatchcase(key, pattern["wildcard"]), name
 
 
 def test_the_table_is_on_demand_recoverable_and_encrypted(resources):

@@ -42,7 +42,8 @@ def test_the_only_unscoped_permission_is_aws_xray_managed_policy(roles):
 def test_roles_reach_the_stacks_own_bucket_table_topic_and_key(roles):
     for name, role in roles.items():
         by_sid = {s["Sid"]: s for s in _statements(role)}
-        assert by_sid["ReadData"]["Resource"] == {"Fn::Sub": "${DataBucket.Arn}/*"}
+        if name != "ContractInference":  # reads only what it infers from (next test)
+            assert by_sid["ReadData"]["Resource"] == {"Fn::Sub": "${DataBucket.Arn}/*"}, name
         assert by_sid["StateTable"]["Resource"] == [{"Fn::GetAtt": ["StateTable", "Arn"]},
                                                      {"Fn::Sub": "${StateTable.Arn}/index/*"}]
         assert "dynamodb:Scan" not in by_sid["StateTable"]["Action"]
@@ -59,13 +60,27 @@ def test_nothing_deletes_object_versions_and_only_the_api_writes_under_raw(roles
         assert not any(p.startswith("labels/") for p in prefixes), name
         assert "raw/*" not in prefixes, name  # nobody deletes or overwrites through WriteOwnPrefixes
         uploads = next((s for s in _statements(role) if s["Sid"] == "CreateUploads"), None)
-        if name == "APIHandler":  # presigned uploads: create only
+        if name == "APIHandler":  # presigned uploads and inference samples: create only
             assert uploads["Action"] == ["s3:PutObject"]
-            assert [u["Fn::Sub"] for u in uploads["Resource"]] == ["${DataBucket.Arn}/raw/*"]
+            assert [u["Fn::Sub"] for u in uploads["Resource"]] == ["${DataBucket.Arn}/raw/*",
+                                                                   "${DataBucket.Arn}/staging/*"]
         else:
             assert uploads is None, name
         pii = any(s["Sid"] == "PiiKey" for s in _statements(role))
         assert pii == (name == "OnRawObject"), name  # only validation hashes PII
+
+
+def test_contract_inference_reads_only_raw_and_staging_and_writes_nothing(roles):
+    statements = {s["Sid"]: s for s in _statements(roles["ContractInference"])}
+    assert [r["Fn::Sub"] for r in statements["ReadData"]["Resource"]] == ["${DataBucket.Arn}/raw/*",
+                                                                         "${DataBucket.Arn}/staging/*"]
+    assert "WriteOwnPrefixes" not in statements and "CreateUploads" not in statements
+
+
+def test_nobody_but_the_api_puts_objects_under_staging(roles):
+    for name, role in roles.items():
+        text = json.dumps([s for s in _statements(role) if "s3:PutObject" in s["Action"]])
+        assert ("staging/" in text) == (name == "APIHandler"), name
 
 
 def test_functions_may_start_only_the_functions_they_hand_work_to(roles, functions):
