@@ -99,7 +99,8 @@ def cmd_api(args: argparse.Namespace) -> int:
                       soft_wrap=True)
         return 1
     if args.json:
-        print(json.dumps(_for_scripts(result), indent=2, default=str))
+        to_json = getattr(args, "to_json", None) or _for_scripts
+        print(json.dumps(to_json(result), indent=2, default=str))
     else:
         args.view(console, result)
     return 0
@@ -119,6 +120,7 @@ the API's error code and message and exits 1. It talks to --api, else $SLUICE_AP
 
 first hour:
   sluice up                                     # the whole system, locally
+  sluice contract infer rides rides.csv -o rides.contract.yaml   # then review it
   sluice contract put rides rides.contract.yaml
   sluice upload rides rides.csv                 # the gate validates it
   sluice datasets versions rides

@@ -127,8 +127,83 @@ def contract_get(api: ApiClient, a: argparse.Namespace) -> Any:
 
 
 def contract_infer(api: ApiClient, a: argparse.Namespace) -> Any:
-    body = {"key": a.key, **({"format": a.format} if a.format else {})}
-    return api.request("POST", f"/datasets/{a.dataset}/contract/infer", body=body)
+    """Infer from a local FILE (a bounded sample goes to ``staging/``, which starts nothing) or from an
+    object already in the bucket (``--key``); ``-o`` writes the contract as YAML or JSON."""
+    output = _output_path(a.output)
+    if (a.file is None) == (a.key is None):
+        raise local_error("invalid_arguments", "give a local FILE, or --key for an object already in the "
+                                               "bucket (not both)")
+    if a.key is not None:
+        body = {"key": a.key, **({"format": a.format} if a.format else {})}
+        result = api.request("POST", f"/datasets/{a.dataset}/contract/infer", body=body)
+    else:
+        result = _infer_from_file(api, a)
+    if output is not None:
+        output.write_text(contract_document(result["contract"], output, _origin(result)), encoding="utf-8")
+        result["written"] = str(output)
+    return result
+
+
+def contract_of(result: dict[str, Any]) -> Any:
+    """print the contract document alone (what `sluice contract put` reads)"""
+    return result["contract"]
+
+
+def _infer_from_file(api: ApiClient, a: argparse.Namespace) -> dict[str, Any]:
+    from sluice.samples import SampleError, take
+
+    path = Path(a.file)
+    try:
+        sample = take(path, a.format)
+    except SampleError as exc:
+        hint = f" (for an object already in the bucket: --key {a.file})" \
+            if exc.code == "file_not_found" and a.file.startswith(("raw/", "staging/")) else ""
+        raise local_error(exc.code, exc.message + hint) from exc
+    target = api.request("POST", f"/datasets/{a.dataset}/samples", body={"filename": sample.name})
+    label = f"sending {'' if sample.whole else 'a sample of '}{path.name}"
+    if sample.data is None:
+        with open(path, "rb") as handle:
+            _put_to_s3(target, handle, sample.size, label, quiet=a.json)
+    else:
+        _put_to_s3(target, io.BytesIO(sample.data), sample.sent_bytes, label, quiet=a.json)
+    result = api.request("POST", f"/datasets/{a.dataset}/contract/infer",
+                         body={"key": target["key"], "format": sample.fmt})
+    result["file"] = {"path": str(path), "size": sample.size, "sent_bytes": sample.sent_bytes}
+    return result
+
+
+def _output_path(value: str | None) -> Path | None:
+    """``-o``'s path, checked before any work: its folder exists and it is not a folder."""
+    if value is None:
+        return None
+    path = Path(value)
+    if path.is_dir() or not path.parent.is_dir():
+        raise local_error("invalid_output", f"cannot write {value!r}: "
+                                            f"{'a folder' if path.is_dir() else 'no such folder'}")
+    return path
+
+
+def _origin(result: dict[str, Any]) -> str:
+    """Where an inferred contract came from, in words."""
+    local = result.get("file")
+    if local:
+        part = "" if local["sent_bytes"] >= local["size"] else \
+            f", a sample of {local['sent_bytes']:,} of its {local['size']:,} bytes"
+        return f"{local['path']}{part}"
+    source = result.get("source") or {}
+    return f"s3://{source.get('bucket')}/{source.get('key')}"
+
+
+def contract_document(contract: dict[str, Any], path: Path, origin: str) -> str:
+    """The contract as a file ``sluice contract put`` reads back: JSON for ``.json``, else YAML."""
+    if path.suffix.lower() == ".json":
+        return json.dumps(contract, indent=2) + "\n"
+    import yaml
+
+    head = (f"# Suggested by `sluice contract infer` from {origin}.\n"
+            f"# Review it (types, ranges, allowed values, pii), then: "
+            f"sluice contract put {contract.get('dataset')} {path.name}\n")
+    return head + yaml.safe_dump(contract, sort_keys=False, allow_unicode=True, width=100)
 
 
 class _ProgressReader:
@@ -149,28 +224,33 @@ class _ProgressReader:
 
 def upload(api: ApiClient, a: argparse.Namespace) -> Any:
     """Ask for a presigned URL, then PUT the file to S3 with a progress bar (none with ``--json``)."""
-    import requests
-    from rich.progress import BarColumn, DownloadColumn, Progress, TaskProgressColumn, TransferSpeedColumn
-
     path = Path(a.file)
     if not path.is_file():
         raise local_error("file_not_found", f"no file {str(path)!r}")
     size = path.stat().st_size
     target = api.request("POST", f"/datasets/{a.dataset}/uploads", body={"filename": a.name or path.name})
+    with open(path, "rb") as handle:
+        _put_to_s3(target, handle, size, f"uploading {path.name}", quiet=a.json)
+    return {"dataset": a.dataset, "key": target["key"], "bytes": size}
+
+
+def _put_to_s3(target: dict[str, Any], handle: Any, size: int, label: str, *, quiet: bool) -> None:
+    """PUT ``size`` bytes of ``handle`` to a presigned URL, with a progress bar on stderr unless quiet."""
+    import requests
+    from rich.progress import BarColumn, DownloadColumn, Progress, TaskProgressColumn, TransferSpeedColumn
+
     with Progress("[progress.description]{task.description}", BarColumn(), TaskProgressColumn(),
                   DownloadColumn(), TransferSpeedColumn(), console=Console(stderr=True),
-                  disable=a.json) as progress:
-        task = progress.add_task(f"uploading {path.name}", total=size)
-        with open(path, "rb") as handle:
-            body = _ProgressReader(handle, size, lambda n: progress.advance(task, n))
-            try:
-                response = requests.put(target["url"], data=body, headers=target.get("headers") or {},
-                                        timeout=3600)
-            except requests.RequestException as exc:
-                raise local_error("upload_failed", f"the upload to S3 failed: {exc}") from exc
+                  disable=quiet) as progress:
+        task = progress.add_task(label, total=size)
+        body = _ProgressReader(handle, size, lambda n: progress.advance(task, n))
+        try:
+            response = requests.put(target["url"], data=body, headers=target.get("headers") or {},
+                                    timeout=3600)
+        except requests.RequestException as exc:
+            raise local_error("upload_failed", f"the upload to S3 failed: {exc}") from exc
     if response.status_code >= 300:
         raise local_error("upload_failed", f"S3 answered {response.status_code}: {_s3_error(response.text)}")
-    return {"dataset": a.dataset, "key": target["key"], "bytes": size}
 
 
 def _s3_error(text: str) -> str:
@@ -500,25 +580,60 @@ def listing(*columns: str | Column) -> View:
     return view
 
 
+# Column fields whose stored value means "no constraint" (the contract's defaults): not shown.
+COLUMN_DEFAULTS: dict[str, Any] = {"unique": False, "exclusive_min": False, "exclusive_max": False,
+                                   "severity": "error", "rule_severity": {}}
+COLUMN_SHOWN_APART = {"name", "type", "nullable", "pii", "description"}
+
+
+def _is_default(key: str, value: Any) -> bool:
+    """Whether a column field holds its default; ``min: 0``, ``allowed: [false]`` or ``pattern: ""`` do not
+    (compared by type too: ``0 == False`` in Python)."""
+    if value is None:
+        return True
+    default = COLUMN_DEFAULTS.get(key)
+    return key in COLUMN_DEFAULTS and type(value) is type(default) and value == default
+
+
+def _constraint_text(value: Any) -> str:
+    """A constraint's value as a contract file spells it: ``0``, ``false``, ``""``, ``[a, b]``."""
+    if isinstance(value, str):
+        return value or '""'
+    if isinstance(value, list):
+        return "[" + ", ".join(_constraint_text(v) for v in value) + "]"
+    return json.dumps(value, default=str)
+
+
+def column_constraints(column: dict[str, Any]) -> str:
+    """A contract column's constraints for the contract table, every non-default value shown."""
+    return ", ".join(f"{k}={_constraint_text(v)}" for k, v in column.items()
+                     if k not in COLUMN_SHOWN_APART and not _is_default(k, v))
+
+
 def contract_view(console: Console, result: Any) -> None:
     contract = result.get("contract") or {}
-    where = f"from s3://{result['source']['bucket']}/{result['source']['key']}" if result.get("source") else \
-        f"version {result.get('version')}, {result.get('created_at')}"
+    if result.get("file") or result.get("source"):
+        where = f"suggested from {_origin(result)}"
+    else:
+        where = f"version {result.get('version')}, {result.get('created_at')}"
     name = esc(result.get("dataset") or contract.get("dataset"))
     console.print(f"[bold]contract of {name}[/] ({esc(where)})", highlight=False)
     if contract.get("description"):
         console.print(contract["description"], style="dim", markup=False)
     table = Table("column", "type", "nullable", "pii", "constraints")
-    skip = {"name", "type", "nullable", "pii", "description"}
     for column in contract.get("columns", []):
-        constraints = ", ".join(f"{k}={_text(v)}" for k, v in column.items()
-                                if k not in skip and v not in (None, False, [], {}))
         table.add_row(_cell(column.get("name")), _cell(column.get("type")), _cell(column.get("nullable")),
-                      _cell(column.get("pii")), escape(constraints))
+                      _cell(column.get("pii")), escape(column_constraints(column)))
     console.print(table)
     for key in ("rules", "failure_policy", "extra_columns", "undeclared_pii"):
         if contract.get(key) not in (None, {}, []):
             console.print(f"{key}: {_cell(contract[key])}", highlight=False, markup=False)
+    if result.get("written"):
+        console.print(f"wrote {result['written']}; review it, then `sluice contract put "
+                      f"{result.get('dataset')} {result['written']}`", highlight=False, markup=False)
+    elif result.get("file") or result.get("source"):
+        console.print(f"`-o {result.get('dataset')}.contract.yaml` writes it to a file for "
+                      "`sluice contract put`", style="dim", highlight=False, markup=False)
 
 
 def upload_view(console: Console, result: Any) -> None:
@@ -536,13 +651,31 @@ def dataset_version_view(console: Console, result: Any) -> None:
                   highlight=False, markup=False)
     rules = (result.get("report") or {}).get("rules") or []
     if rules:
-        table = Table("rule", "column", "severity", "passed", "failing rows", title="validation rules",
+        table = Table("rule", "column", "severity", "status", "failing rows", title="validation rules",
                       title_justify="left")
         for rule in rules:
-            passed = "[green]yes[/]" if rule.get("passed") else "[red]no[/]"
+            status = rule_status(rule)
+            evaluated = status != "not_evaluated"
             table.add_row(_cell(rule.get("id")), _cell(rule.get("column")), _cell(rule.get("severity")),
-                          passed, _cell(rule.get("failing_rows")))
+                          RULE_STATUS_STYLE.get(status, _cell(status)),
+                          _cell(rule.get("failing_rows")) if evaluated else "-")
         console.print(table)
+
+
+RULE_STATUS_STYLE = {"passed": "[green]passed[/]", "failed": "[red]failed[/]",
+                     "not_evaluated": "[yellow]not evaluated[/]"}
+
+
+def rule_status(rule: dict[str, Any]) -> str:
+    """``passed``, ``failed`` or ``not_evaluated``: the report's ``status``, or (older reports) derived
+    from ``passed``, where null means the rule did not run."""
+    status = rule.get("status")
+    if isinstance(status, str) and status:
+        return status
+    passed = rule.get("passed")
+    if passed is None:
+        return "not_evaluated"
+    return "passed" if passed else "failed"
 
 
 def spec_view(console: Console, result: Any) -> None:
@@ -712,7 +845,7 @@ def _both(*adders: Callable[[argparse.ArgumentParser], None]) -> Callable[[argpa
 
 POSITIONAL_HELP = {
     "dataset": "dataset name (lower case, digits, '-', '_')", "model": "model name",
-    "version": "version number", "file": "path of a local file", "key": "object key under raw/{dataset}/",
+    "version": "version number", "file": "path of a local file",
     "run": "run id (as `sluice train` printed it)", "alias": "alias name (e.g. production, staging)",
 }
 
@@ -721,18 +854,27 @@ def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:] + "."
 
 
+def _set_help(parser: argparse.ArgumentParser, option: str, text: str) -> None:
+    for action in parser._actions:  # argparse has no public accessor for an option's help
+        if option in action.option_strings:
+            action.help = text
+
+
 def register(sub: Any, add_common: Callable[[argparse.ArgumentParser], None]) -> None:
     """Add every API command to the ``sluice`` parser (``add_common`` adds --api/--json)."""
 
     def command(parent: Any, name: str, run: Run, help_text: str, *positional: str, view: View = render,
-                extra: Callable[[argparse.ArgumentParser], None] | None = None) -> argparse.ArgumentParser:
+                extra: Callable[[argparse.ArgumentParser], None] | None = None,
+                to_json: Callable[[Any], Any] | None = None) -> argparse.ArgumentParser:
         parser = parent.add_parser(name, help=help_text, description=_sentence(help_text))
         for arg in positional:
             parser.add_argument(arg, type=int if arg == "version" else str, help=POSITIONAL_HELP.get(arg))
         if extra:
             extra(parser)
         add_common(parser)
-        parser.set_defaults(api_call=run, view=view)
+        parser.set_defaults(api_call=run, view=view, to_json=to_json)  # to_json: what --json prints
+        if to_json is not None and to_json.__doc__:
+            _set_help(parser, "--json", to_json.__doc__)
         return parser
 
     def group(name: str, help_text: str) -> Any:
@@ -746,10 +888,23 @@ def register(sub: Any, add_common: Callable[[argparse.ArgumentParser], None]) ->
     command(contract, "get", contract_get, "show the latest contract (or --version N)", "dataset",
             view=contract_view,
             extra=lambda p: p.add_argument("--version", type=int, help="contract version"))
-    command(contract, "infer", contract_infer, "suggest a contract from an object already in raw/",
-            "dataset", "key", view=contract_view,
-            extra=lambda p: p.add_argument("--format", choices=["csv", "parquet", "jsonl"], default=None,
-                                           help="file format (default: from the key's suffix)"))
+    def infer_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("file", nargs="?", default=None,
+                       help="a local CSV, JSONL or Parquet file: a bounded sample (the first 16 MB of text, "
+                            "cut at a line end; Parquet up to 256 MB) is sent to staging/, which starts "
+                            "no validation and expires after a day")
+        p.add_argument("--key", default=None,
+                       help="infer from an object already in the bucket instead: raw/{dataset}/… or "
+                            "staging/{dataset}/…, or a key relative to raw/{dataset}/")
+        p.add_argument("--format", choices=["csv", "parquet", "jsonl"], default=None,
+                       help="file format (default: from the file's or key's suffix)")
+        p.add_argument("-o", "--output", default=None, metavar="PATH",
+                       help="write the contract to PATH: JSON if it ends in .json, else YAML; "
+                            "`sluice contract put` reads it back")
+
+    command(contract, "infer", contract_infer, "suggest a contract from a local file (or an object in "
+            "the bucket)", "dataset", view=contract_view, extra=infer_args,
+            to_json=contract_of)
     command(sub, "upload", upload, "upload a file into raw/{dataset}/ through a presigned URL",
             "dataset", "file", view=upload_view,
             extra=lambda p: p.add_argument("--name", default=None, help="file name to keep in the key "

@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 import pytest
+import yaml
 
 from sluice.cli import main
 from tests.e2e.cli_data import CliFiles, write_files
@@ -119,13 +120,63 @@ def test_upload_shows_a_progress_bar_for_people(stack, sluice, files):
     facts["raw_key_2"] = key
 
 
-def test_contract_infer_suggests_a_contract_from_the_uploaded_object(sluice, sluice_json):
-    suggested = sluice_json("contract", "infer", DATASET, facts["raw_key"])
-    assert suggested["source"]["key"] == facts["raw_key"]
-    columns = {c["name"]: c for c in suggested["contract"]["columns"]}
+def test_contract_infer_key_reads_an_object_already_in_raw_by_its_full_or_relative_key(sluice, sluice_json):
+    suggested = sluice_json("contract", "infer", DATASET, "--key", facts["raw_key"])
+    assert "source" not in suggested and suggested["dataset"] == DATASET  # the contract document itself
+    columns = {c["name"]: c for c in suggested["columns"]}
     assert columns["passengers"]["type"] == "int" and columns["fare_eur"]["type"] == "float"
-    code, out, _ = sluice("contract", "infer", DATASET, facts["raw_key"])
+    relative = facts["raw_key"].removeprefix(f"raw/{DATASET}/")
+    assert sluice_json("contract", "infer", DATASET, "--key", relative) == suggested
+    code, out, _ = sluice("contract", "infer", DATASET, "--key", facts["raw_key"])
     assert code == 0 and "distance_km" in out
+
+
+def _objects(stack, prefix: str) -> list[str]:
+    from chalicelib.aws import client
+
+    listed = client("s3").list_objects_v2(Bucket=stack.info.bucket, Prefix=prefix)
+    return [item["Key"] for item in listed.get("Contents", [])]
+
+
+def test_contract_infer_from_a_local_file_writes_yaml_that_put_stores_and_the_file_then_passes(
+        stack, sluice, sluice_json, files, tmp_path):
+    dataset = "rides-inferred"
+    written = tmp_path / "rides.contract.yaml"
+    after = len(stack.pump.deliveries)
+    code, out, err = sluice("contract", "infer", dataset, str(files.rides_csv), "-o", str(written))
+    assert code == 0, out + err
+    assert "distance_km" in out and "wrote" in out and "rides-2026-11.csv" in out
+    document = yaml.safe_load(written.read_text())
+    assert document["dataset"] == dataset and "source" not in document
+    # the sample went to staging/ (which starts nothing), not to raw/: no dataset version, no validation
+    [staged] = _objects(stack, f"staging/{dataset}/")
+    assert staged.endswith("-rides-2026-11.csv")
+    assert _objects(stack, f"raw/{dataset}/") == []
+    assert not any(d.what == staged or d.what.startswith(f"raw/{dataset}/")
+                   for d in stack.pump.deliveries[after:])
+    stored = sluice_json("contract", "put", dataset, str(written))
+    assert stored["version"] == 1
+    assert sluice_json("datasets", "versions", dataset)["items"] == []
+    # round trip: the file the contract was inferred from passes it
+    upload_and_wait(stack, sluice_json, dataset, files.rides_csv)
+    [version] = sluice_json("datasets", "versions", dataset)["items"]
+    assert version["status"] == "passed", version
+
+
+def test_contract_infer_json_prints_exactly_a_document_that_put_accepts(sluice, sluice_json, files,
+                                                                        tmp_path):
+    dataset = "rides-inferred-json"
+    code, out, err = sluice("contract", "infer", dataset, str(files.rides_more_csv), "--json")
+    assert code == 0, out + err
+    printed = json.loads(out)
+    assert printed["dataset"] == dataset and {"source", "sampled_bytes", "contract"}.isdisjoint(printed)
+    path = tmp_path / "printed.json"
+    path.write_text(out)
+    assert sluice_json("contract", "put", dataset, str(path))["version"] == 1
+    as_json = tmp_path / "rides.contract.json"
+    assert sluice_json("contract", "infer", dataset, str(files.rides_more_csv), "-o", str(as_json)) == printed
+    assert json.loads(as_json.read_text()) == printed
+    assert sluice_json("contract", "put", dataset, str(as_json))["version"] == 2
 
 
 # ---- datasets -----------------------------------------------------------------------------------
@@ -344,7 +395,10 @@ MISSING = "no-such-model"
 
 @pytest.mark.parametrize(("args", "code"), [
     (["contract", "get", "no-such-dataset"], "contract_not_found"),
-    (["contract", "infer", DATASET, f"raw/{DATASET}/missing.csv"], "object_not_found"),
+    (["contract", "infer", DATASET, "--key", f"raw/{DATASET}/missing.csv"], "object_not_found"),
+    (["contract", "infer", DATASET, f"raw/{DATASET}/missing.csv"], "file_not_found"),
+    (["contract", "infer", DATASET], "invalid_arguments"),
+    (["contract", "infer", DATASET, "--key", "a.csv", "-o", "/no/such/folder/c.yaml"], "invalid_output"),
     (["datasets", "versions", "no-such-dataset"], "dataset_not_found"),
     (["datasets", "show", DATASET, "99"], "version_not_found"),
     (["spec", "get", MISSING], "spec_not_found"),
