@@ -24,7 +24,10 @@ Jensen-Shannon      Jensen-Shannon distance      ``chi2_contingency`` (all rows)
 large)
 ==================  ===========================  ===================================  ====================
 
-``scale`` is the reference's std (or IQR, ``normalise_by="iqr"``). A significant change of at least
+``scale`` is the reference's std (or IQR, ``normalise_by="iqr"``, std when the IQR is 0), recorded as
+``effect_scale``; a constant reference has no spread, so its effect is the distance itself (``effect_name``
+``wasserstein``, ``effect_scale`` ``none``). Each verdict names its statistic (``statistic_name``) and
+lists the tests behind its p-value (``test_results``). A significant change of at least
 ``missing_threshold`` in the share of missing values is ``drift`` too (also when too few values are left).
 
 PSI over the reference-quantile bins (numeric) or the categories is reported by all of them.
@@ -32,6 +35,7 @@ PSI over the reference-quantile bins (numeric) or the categories is reported by 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Self
 
 from chalicelib.drift import stats
@@ -44,11 +48,36 @@ from chalicelib.drift.config import (
     ProfileMismatchError,
 )
 from chalicelib.drift.profile import FeatureProfile, Profile
-from chalicelib.drift.result import DRIFT, INSUFFICIENT, MINOR, STABLE, DriftResult, FeatureDrift
+from chalicelib.drift.result import (
+    DRIFT,
+    INSUFFICIENT,
+    MINOR,
+    STABLE,
+    DriftResult,
+    FeatureDrift,
+    effect_label,
+)
+
+
+@dataclass(frozen=True)
+class _Measure:
+    """What a detector measured: its statistic (named), the p-value behind the verdict and the tests it
+    came from, the effect size and its threshold."""
+
+    statistic: float
+    statistic_name: str
+    test: str
+    p_value: float
+    effect: float
+    threshold: float
+    test_results: tuple[dict[str, Any], ...] = ()
+    p_value_combination: str | None = None
+    effect_name: str | None = None  # the detector's own, unless the measure renames it
+    effect_scale: str | None = None
 
 
 class _Detector:
-    """Shared fit/score protocol; subclasses implement ``_measure`` (statistic, test, p, effect)."""
+    """Shared fit/score protocol; subclasses implement ``_measure`` (a :class:`_Measure`)."""
 
     kind: str = ""
     method: str = ""
@@ -83,7 +112,8 @@ class _Detector:
             "missing_share_reference": reference.missing_share,
             "missing_share_current": current.missing_share,
         }
-        missing = _missing_shift(reference, current, cfg)
+        missing, missing_p = _missing_shift(reference, current, cfg)
+        common["missing_share_p_value"] = missing_p
         if min(reference.count, current.count) < cfg.min_sample:
             too_few = (f"fewer than {cfg.min_sample} non-missing values "
                        f"(reference {reference.count}, current {current.count})")
@@ -92,19 +122,21 @@ class _Detector:
                                     reason=f"{missing}; {too_few}")
             return FeatureDrift(status=INSUFFICIENT, **common, reason=too_few)
         psi = self._psi(reference, current)
-        statistic, test, p_value, effect, threshold = self._measure(reference, current, cfg)
-        status, reason = _gate(p_value, effect, threshold, psi, cfg, self.effect_name)
+        m = self._measure(reference, current, cfg)
+        effect_name = m.effect_name or self.effect_name
+        status, reason = _gate(m.p_value, m.effect, m.threshold, psi, cfg, effect_name, m.effect_scale)
         if missing:
             status, reason = DRIFT, f"{missing}; values: {reason}"
-        return FeatureDrift(status=status, statistic=statistic, test=test, p_value=p_value,
-                            effect_name=self.effect_name, effect=effect, effect_threshold=threshold, psi=psi,
-                            psi_level=_psi_level(psi, cfg), reason=reason, **common)
+        return FeatureDrift(status=status, statistic=m.statistic, statistic_name=m.statistic_name,
+                            test=m.test, p_value=m.p_value, test_results=m.test_results,
+                            p_value_combination=m.p_value_combination, effect_name=effect_name,
+                            effect=m.effect, effect_scale=m.effect_scale, effect_threshold=m.threshold,
+                            psi=psi, psi_level=_psi_level(psi, cfg), reason=reason, **common)
 
     def _psi(self, reference: FeatureProfile, current: FeatureProfile) -> float:
         raise NotImplementedError
 
-    def _measure(self, reference: FeatureProfile, current: FeatureProfile, cfg: DriftConfig
-                 ) -> tuple[float, str, float, float, float]:
+    def _measure(self, reference: FeatureProfile, current: FeatureProfile, cfg: DriftConfig) -> _Measure:
         raise NotImplementedError
 
 
@@ -117,8 +149,14 @@ class _NumericDetector(_Detector):
 
         super().fit(reference)
         self.reference_sample_ = np.asarray(reference.sample, dtype=float)
-        self.scale_ = _scale(reference, self.reference_sample_, self._cfg.normalise_by)
+        self.scale_, self.scale_name_ = _scale(reference, self.reference_sample_, self._cfg.normalise_by)
         return self
+
+    def _effect(self, distance: float) -> tuple[float, str, str]:
+        """The Wasserstein distance as an effect size: (value, effect_name, effect_scale)."""
+        if self.scale_ > 0:
+            return distance / self.scale_, self.effect_name, self.scale_name_
+        return distance, "wasserstein", "none"
 
     def _psi(self, reference: FeatureProfile, current: FeatureProfile) -> float:
         if current.edges != reference.edges:
@@ -138,8 +176,10 @@ class KSDetector(_NumericDetector):
 
         sample = np.asarray(current.sample, dtype=float)
         d, p = stats.ks(self.reference_sample_, sample)
-        effect = stats.wasserstein(self.reference_sample_, sample, self.scale_)
-        return d, "ks_2samp", p, effect, cfg.wasserstein_threshold
+        effect, name, scale = self._effect(stats.wasserstein(self.reference_sample_, sample, 0.0))
+        ks_test = {"test": "ks_2samp", "statistic_name": "ks_statistic", "statistic": d, "p_value": p}
+        return _Measure(d, "ks_statistic", "ks_2samp", p, effect, cfg.wasserstein_threshold, (ks_test,),
+                        effect_name=name, effect_scale=scale)
 
 
 class WassersteinDetector(_NumericDetector):
@@ -156,13 +196,18 @@ class WassersteinDetector(_NumericDetector):
     def _measure(self, reference, current, cfg):
         import numpy as np
 
-        _, p_bins, _ = stats.chi2_counts(reference.bin_counts, current.bin_counts)
-        _, p_ks = stats.ks(self.reference_sample_, np.asarray(current.sample, dtype=float))
+        chi2, p_bins, dof = stats.chi2_counts(reference.bin_counts, current.bin_counts)
+        d, p_ks = stats.ks(self.reference_sample_, np.asarray(current.sample, dtype=float))
         p = min(1.0, 2.0 * min(p_bins, p_ks))
         distance = stats.binned_wasserstein(reference.edges, reference.bin_counts, reference.bin_sums,
                                             current.bin_counts, current.bin_sums)
-        effect = distance / self.scale_ if self.scale_ > 0 else distance
-        return effect, "chi2_binned+ks_2samp", p, effect, cfg.wasserstein_threshold
+        effect, name, scale = self._effect(distance)
+        tests = ({"test": "chi2_binned", "statistic_name": "chi_square_statistic", "statistic": chi2,
+                  "dof": dof, "p_value": p_bins},
+                 {"test": "ks_2samp", "statistic_name": "ks_statistic", "statistic": d, "p_value": p_ks})
+        return _Measure(effect, "wasserstein_normed" if scale != "none" else "wasserstein",
+                        "chi2_binned+ks_2samp", p, effect, cfg.wasserstein_threshold, tests, "bonferroni",
+                        effect_name=name, effect_scale=scale)
 
 
 class _CategoricalDetector(_Detector):
@@ -182,10 +227,12 @@ class _CategoricalDetector(_Detector):
     def _psi(self, reference: FeatureProfile, current: FeatureProfile) -> float:
         return stats.psi(*self._aligned(reference, current))
 
-    def _tests(self, reference, current) -> tuple[float, float, float]:
+    def _tests(self, reference, current) -> tuple[float, float, float, dict[str, Any]]:
         r, c = self._aligned(reference, current)
-        chi2, p, _ = stats.chi2_counts(r, c)
-        return chi2, p, stats.js_distance(r, c)
+        chi2, p, dof = stats.chi2_counts(r, c)
+        test = {"test": "chi2_contingency", "statistic_name": "chi_square_statistic", "statistic": chi2,
+                "dof": dof, "p_value": p}
+        return chi2, p, stats.js_distance(r, c), test
 
 
 class ChiSquareDetector(_CategoricalDetector):
@@ -194,8 +241,8 @@ class ChiSquareDetector(_CategoricalDetector):
     method = "chi_square"
 
     def _measure(self, reference, current, cfg):
-        chi2, p, js = self._tests(reference, current)
-        return chi2, "chi2_contingency", p, js, cfg.js_threshold
+        chi2, p, js, test = self._tests(reference, current)
+        return _Measure(chi2, "chi_square_statistic", "chi2_contingency", p, js, cfg.js_threshold, (test,))
 
 
 class JensenShannonDetector(_CategoricalDetector):
@@ -204,8 +251,8 @@ class JensenShannonDetector(_CategoricalDetector):
     method = "jensen_shannon"
 
     def _measure(self, reference, current, cfg):
-        _, p, js = self._tests(reference, current)
-        return js, "chi2_contingency", p, js, cfg.js_threshold
+        _, p, js, test = self._tests(reference, current)
+        return _Measure(js, "jensen_shannon_distance", "chi2_contingency", p, js, cfg.js_threshold, (test,))
 
 
 class _AutoDetector(_Detector):
@@ -278,11 +325,12 @@ def detect_drift(reference: Profile, current: Profile, config: DriftConfig | Non
 
 # --------------------------------------------------------------------------------------------- helpers
 def _gate(p_value: float, effect: float, threshold: float, psi: float, cfg: DriftConfig,
-          effect_name: str) -> tuple[str, str]:
+          effect_name: str, effect_scale: str | None) -> tuple[str, str]:
     significant = p_value < cfg.alpha
     large = effect >= threshold or psi >= cfg.psi_drift
     sig = f"p={p_value:.3g} {'<' if significant else '>='} alpha {cfg.alpha:g}"
-    size = f"{effect_name} {effect:.3g} {'>=' if effect >= threshold else '<'} {threshold:g}, PSI {psi:.3g}"
+    size = (f"{effect_label(effect_name, effect_scale)} {effect:.3g} {'>=' if effect >= threshold else '<'} "
+            f"{threshold:g}, PSI {psi:.3g}")
     if significant and large:
         return DRIFT, f"significant ({sig}) and large ({size})"
     if significant:
@@ -290,18 +338,20 @@ def _gate(p_value: float, effect: float, threshold: float, psi: float, cfg: Drif
     return STABLE, f"not significant ({sig}); {size}"
 
 
-def _missing_shift(reference: FeatureProfile, current: FeatureProfile, cfg: DriftConfig) -> str:
-    """A reason when the share of missing values moved significantly by ``missing_threshold`` or more."""
+def _missing_shift(reference: FeatureProfile, current: FeatureProfile, cfg: DriftConfig
+                   ) -> tuple[str, float | None]:
+    """A reason when the share of missing values moved significantly by ``missing_threshold`` or more,
+    and the chi-square p-value of that change (None when the change was too small to be tested)."""
     ref_rows, cur_rows = reference.count + reference.missing, current.count + current.missing
     if min(ref_rows, cur_rows) < cfg.min_sample:
-        return ""
+        return "", None
     before, after = reference.missing_share, current.missing_share
     if abs(after - before) < cfg.missing_threshold:
-        return ""
+        return "", None
     _, p, _ = stats.chi2_counts([reference.missing, reference.count], [current.missing, current.count])
     if p >= cfg.alpha:
-        return ""
-    return f"missing share moved from {before:.3g} to {after:.3g} (p={p:.3g})"
+        return "", p
+    return f"missing share moved from {before:.3g} to {after:.3g} (p={p:.3g})", p
 
 
 def _psi_level(psi: float, cfg: DriftConfig) -> str:
@@ -310,13 +360,15 @@ def _psi_level(psi: float, cfg: DriftConfig) -> str:
     return MINOR if psi >= cfg.psi_minor else STABLE
 
 
-def _scale(reference: FeatureProfile, sample: Any, normalise_by: str) -> float:
-    """The reference's spread: std, or IQR of its sample (std when the IQR is 0); 0 for a constant."""
+def _scale(reference: FeatureProfile, sample: Any, normalise_by: str) -> tuple[float, str]:
+    """The reference's spread and its name: ``iqr`` of its sample when asked and positive, else ``std``;
+    ``(0, "none")`` for a constant reference (whose computed std is rounding noise, not a spread)."""
     import numpy as np
 
-    std = reference.std or 0.0
+    if not reference.count or reference.min == reference.max:
+        return 0.0, "none"
     if normalise_by == "iqr" and len(sample):
         q75, q25 = np.percentile(sample, [75, 25])
         if q75 > q25:
-            return float(q75 - q25)
-    return float(std)
+            return float(q75 - q25), "iqr"
+    return float(reference.std or 0.0), "std"

@@ -18,8 +18,17 @@ class FeatureDrift:
     """Verdict on one feature.
 
     ``method`` names the detector (``ks``, ``wasserstein``, ``chi_square``, ``jensen_shannon``) and
-    ``statistic`` its value; ``test`` / ``p_value`` the significance test behind the verdict; ``effect`` the
-    effect size gated by ``effect_threshold`` (``effect_name``); ``psi`` is always reported, with its level.
+    ``statistic`` its value, which ``statistic_name`` names (``ks_statistic``, ``wasserstein_normed``,
+    ``chi_square_statistic``, ``jensen_shannon_distance``): the KS detector's statistic is the KS D, the
+    Wasserstein detector's the effect size. ``test`` / ``p_value`` are the significance test behind the
+    verdict and ``test_results`` each test that ran (its statistic, p-value, degrees of freedom), with
+    ``p_value_combination`` (``bonferroni``) when ``p_value`` combines several. ``effect`` is the effect
+    size gated by ``effect_threshold``; ``effect_name`` names it (``wasserstein_normed``, or ``wasserstein``
+    when the reference is constant and the distance is not normalised; ``jensen_shannon``) and
+    ``effect_scale`` names what a Wasserstein distance was divided by (``std``, ``iqr``, ``none``).
+    ``psi`` is always reported, with its level; ``missing_share_p_value`` is the chi-square p-value of the
+    change of the missing share, when it was large enough to be tested. ``to_dict`` adds ``description``:
+    one line that names every number (:func:`describe`).
     """
 
     feature: str
@@ -39,13 +48,20 @@ class FeatureDrift:
     missing_share_reference: float = 0.0
     missing_share_current: float = 0.0
     reason: str = ""
+    statistic_name: str | None = None
+    effect_scale: str | None = None
+    test_results: tuple[dict[str, Any], ...] = field(default=(), hash=False)  # dicts: not hashable
+    p_value_combination: str | None = None
+    missing_share_p_value: float | None = None
 
     @property
     def drifted(self) -> bool:
         return self.status == DRIFT
 
     def to_dict(self) -> dict[str, Any]:
-        return {key: _json_safe(value) for key, value in self.__dict__.items()}
+        out = {key: _json_safe(value) for key, value in self.__dict__.items()}
+        out["description"] = describe(out)
+        return out
 
 
 @dataclass(frozen=True)
@@ -129,10 +145,81 @@ class DriftResult:
         }
 
 
+# What each stored name means, in words a reader of a report knows.
+STATISTIC_LABELS = {"ks_statistic": "KS statistic", "chi_square_statistic": "chi-square statistic",
+                    "jensen_shannon_distance": "Jensen-Shannon distance"}
+_METHOD_STATISTIC = {"ks": "ks_statistic", "chi_square": "chi_square_statistic",
+                     "wasserstein": "wasserstein_normed", "jensen_shannon": "jensen_shannon_distance"}
+_TABLES = {"chi2_binned": " (reference-quantile bins)"}
+
+
+def effect_label(effect_name: str | None, effect_scale: str | None = None) -> str:
+    """How a report names an effect size: ``Wasserstein/std`` (or ``/iqr``), ``Wasserstein distance (not
+    normalised: constant reference)``, ``Jensen-Shannon distance``."""
+    if effect_name in ("wasserstein_normed", "wasserstein"):
+        if effect_scale == "none" or effect_name == "wasserstein":
+            return "Wasserstein distance (not normalised: constant reference)"
+        return f"Wasserstein/{effect_scale or 'std'}"
+    if effect_name in ("jensen_shannon", "jensen_shannon_distance"):
+        return "Jensen-Shannon distance"
+    return str(effect_name or "effect size")
+
+
+def statistic_label(statistic_name: str | None, effect_scale: str | None = None) -> str:
+    if statistic_name in ("wasserstein_normed", "wasserstein"):
+        return effect_label(statistic_name, effect_scale)
+    return STATISTIC_LABELS.get(str(statistic_name), str(statistic_name or "statistic"))
+
+
+def statistic_name_of(item: dict[str, Any]) -> str | None:
+    """What a stored verdict's ``statistic`` is (verdicts stored before ``statistic_name``: by method)."""
+    return item.get("statistic_name") or _METHOD_STATISTIC.get(str(item.get("method")))
+
+
+def describe(item: dict[str, Any]) -> str:
+    """One line naming every number of a verdict (a ``FeatureDrift.to_dict()``, also as stored by older
+    versions): ``KS statistic 0.979 (p=1e-12); effect size: Wasserstein/std 5.22 ≥ 0.1; PSI 8.3``."""
+    if item.get("p_value") is None or item.get("effect") is None:
+        return str(item.get("reason") or item.get("status") or "")
+    scale = item.get("effect_scale")
+    tests = [_test_text(t, scale) for t in item.get("test_results") or []]
+    if not tests:  # stored before test_results existed: the statistic under its method's name
+        name = statistic_name_of(item)
+        tests = [f"{statistic_label(name, scale)} {_g(item.get('statistic'))} (p={_g(item['p_value'])})"]
+    text = ", ".join(tests)
+    if item.get("p_value_combination"):
+        text += f": {item['p_value_combination'].capitalize()} p={_g(item['p_value'])}"
+    effect, threshold = item["effect"], item.get("effect_threshold")
+    text += f"; effect size: {effect_label(item.get('effect_name'), scale)} {_g(effect)}"
+    if threshold is not None:
+        text += f" {'≥' if effect >= threshold else '<'} {_g(threshold)}"
+    if item.get("psi") is not None:
+        text += f"; PSI {_g(item['psi'])}"
+    if item.get("missing_share_p_value") is not None:
+        before, after = item.get("missing_share_reference"), item.get("missing_share_current")
+        p_missing = _g(item["missing_share_p_value"])
+        text += f"; missing share {_g(before)} → {_g(after)} (chi-square p={p_missing})"
+    return text
+
+
+def _test_text(test: dict[str, Any], scale: str | None) -> str:
+    label = statistic_label(test.get("statistic_name"), scale) + _TABLES.get(str(test.get("test")), "")
+    dof = f"dof {test['dof']}, " if test.get("dof") is not None else ""
+    return f"{label} {_g(test.get('statistic'))} ({dof}p={_g(test.get('p_value'))})"
+
+
+def _g(value: Any) -> str:
+    return "n/a" if value is None else f"{float(value):.3g}"
+
+
 def _json_safe(value: Any) -> Any:
     """Plain Python values; NaN and infinities (not valid JSON) become None."""
     if isinstance(value, bool) or value is None or isinstance(value, str | int):
         return value
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     try:

@@ -12,19 +12,25 @@ if TYPE_CHECKING:
 
     import numpy as np
 
-PSI_EPS = 1e-4  # floor of a bin's share in PSI, so empty bins do not give an infinite index
+PSI_EPS = 1e-4  # share given to an empty bin in PSI, so it does not give an infinite index
 
 
 def psi(reference_counts: Sequence[float], current_counts: Sequence[float], eps: float = PSI_EPS) -> float:
-    """Population stability index ``sum((c - r) * ln(c / r))`` of two count vectors over the same bins."""
+    """Population stability index ``sum((c - r) * ln(c / r))`` of the two count vectors' shares.
+
+    An empty bin's share is replaced by ``eps`` (Evidently's convention); other shares are used as they
+    are, however small, so a rare bin that became common counts in full.
+    """
     import numpy as np
 
     r = np.asarray(reference_counts, dtype=float)
     c = np.asarray(current_counts, dtype=float)
     if r.sum() == 0 or c.sum() == 0:
         return 0.0
-    r = np.maximum(r / r.sum(), eps)
-    c = np.maximum(c / c.sum(), eps)
+    r = r / r.sum()
+    c = c / c.sum()
+    r[r == 0] = eps
+    c[c == 0] = eps
     return float(np.sum((c - r) * np.log(c / r)))
 
 
