@@ -1,7 +1,9 @@
 """A self-contained HTML drift report: inline CSS and SVG charts, no script, font or external resource.
 
-One section per feature: its verdict and statistics, and a bar chart of the reference's and the
-window's share per bin (numeric) or per category. Everything interpolated is escaped.
+One section per feature: its verdict in one line that names each number (the test statistic and its
+p-value, the effect size against its threshold, PSI), and a bar chart of the reference's and the window's
+share per bin (numeric) or per category. The summary table gives the test statistic and the effect size
+their own columns, each value under its name. Everything interpolated is escaped.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from html import escape
 from typing import Any
 
 from chalicelib.drift.config import NUMERIC
+from chalicelib.drift.result import describe, effect_label, statistic_label, statistic_name_of
 
 STATUS_COLOURS = {"drift": "#c0392b", "minor": "#d68910", "stable": "#1e8449",
                   "insufficient_data": "#7f8c8d"}
@@ -42,7 +45,8 @@ reference rows. Drifted features: {escape(str(summary.get('drifted_features', 0)
 {escape(str(len(summary.get('features', []))))} (dataset drift at a share of
 {escape(str(summary.get('drift_share_threshold', '')))}). Check {escape(str(summary.get('check_id')))},
 {escape(str(summary.get('checked_at')))}.</p>
-<table><tr><th>feature</th><th>status</th><th>method</th><th>statistic</th><th>p-value</th><th>PSI</th></tr>
+<table><tr><th>feature</th><th>status</th><th>method</th><th>statistic</th><th>p-value</th>
+<th>effect size (threshold)</th><th>PSI</th></tr>
 {rows}</table>
 <p class="legend"><span style="background:{REF_COLOUR}"></span>reference
 <span style="background:{CUR_COLOUR}"></span>current window</p>
@@ -57,7 +61,15 @@ def _badge(status: str) -> str:
 
 def _summary_row(f: dict[str, Any]) -> str:
     cells = [escape(str(f.get("name"))), _badge(str(f.get("status", ""))), escape(str(f.get("method", "")))]
-    cells += [escape(_fmt(f.get(k))) for k in ("statistic", "p_value", "psi")]
+    scale = f.get("effect_scale")
+    statistic = effect = ""
+    if f.get("statistic") is not None:
+        statistic = f"{statistic_label(statistic_name_of(f), scale)} {_fmt(f.get('statistic'))}"
+    if f.get("effect") is not None:
+        effect = f"{effect_label(f.get('effect_name'), scale)} {_fmt(f.get('effect'))}"
+        if f.get("effect_threshold") is not None:
+            effect += f" ({_fmt(f.get('effect_threshold'))})"
+    cells += [escape(statistic), escape(_fmt(f.get("p_value"))), escape(effect), escape(_fmt(f.get("psi")))]
     return "<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>"
 
 
@@ -66,8 +78,9 @@ def _feature_section(f: dict[str, Any], reference: Any, current: Any | None) -> 
     ref = reference.features.get(name) if reference is not None else None
     cur = current.features.get(name) if current is not None else None
     chart = _chart(ref, cur) if ref is not None else "<p>no reference profile</p>"
+    verdict = f.get("description") or describe(f)
     return (f'<div class="feature"><h2>{escape(name)} {_badge(str(f.get("status", "")))}</h2>'
-            f"{chart}</div>")
+            f'<p class="verdict">{escape(verdict)}</p>{chart}</div>')
 
 
 def _shares(fp: Any) -> tuple[list[str], list[float]]:

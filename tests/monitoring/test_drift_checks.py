@@ -1,12 +1,14 @@
 import datetime as dt
 import json
 import re
+from html import escape
 
 import boto3
 import pytest
 
 from chalicelib.aws import s3
 from chalicelib.monitoring.drift_check import CheckRequest, run_drift_check
+from tests.drift.model_monitor_checks import constraints_problems, statistics_problems, violations_problems
 from tests.monitoring.conftest import capture, make_frame, register_model
 
 NOW = dt.datetime.now(dt.UTC)
@@ -108,6 +110,41 @@ def test_model_monitor_files_have_sagemakers_shapes(moto_world, production_model
     violations = s3.get_json(summary["reports"]["violations"])["violations"]
     assert {"feature_name": "distance", "constraint_check_type": "baseline_drift_check"}.items() <= {
         k: v for k, v in next(v for v in violations if v["feature_name"] == "distance").items()}.items()
+
+
+@pytest.mark.slow
+def test_model_monitor_files_of_a_drift_check_follow_the_aws_schemas_and_name_each_number(
+        moto_world, production_model):
+    capture(production_model, make_frame(1500, seed=10, shift=6.0), NOW - dt.timedelta(hours=1))
+    summary = run_drift_check(CheckRequest(production_model.name, now=NOW))
+
+    statistics = s3.get_json(summary["reports"]["statistics"])
+    assert statistics_problems(statistics) == []
+    assert constraints_problems(s3.get_json(summary["reports"]["constraints"])) == []
+    document = s3.get_json(summary["reports"]["violations"])
+    assert violations_problems(document) == []
+    distance = next(f for f in summary["features"] if f["name"] == "distance")
+    [drift] = [v for v in document["violations"]
+               if v["feature_name"] == "distance" and v["constraint_check_type"] == "baseline_drift_check"]
+    assert distance["method"] == "wasserstein" and distance["statistic_name"] == "wasserstein_normed"
+    assert f"effect size: Wasserstein/std {distance['effect']:.3g} ≥ 0.1" in drift["description"]
+    ks = next(t for t in distance["test_results"] if t["test"] == "ks_2samp")
+    assert f"KS statistic {ks['statistic']:.3g} (p={ks['p_value']:.3g})" in drift["description"]
+
+
+@pytest.mark.slow
+def test_the_html_report_shows_the_test_statistic_and_the_effect_size_under_their_own_names(
+        moto_world, production_model):
+    capture(production_model, make_frame(600, seed=13, shift=6.0), NOW - dt.timedelta(hours=1))
+    summary = run_drift_check(CheckRequest(production_model.name, now=NOW))
+    page = s3.get_bytes(summary["reports"]["html"]).decode()
+
+    distance = next(f for f in summary["features"] if f["name"] == "distance")
+    assert distance["method"] == "ks"
+    assert f"<td>KS statistic {distance['statistic']:.4g}</td>" in page
+    assert f"<td>Wasserstein/std {distance['effect']:.4g} (0.1)</td>" in page
+    assert "effect size: Wasserstein/std" in distance["description"]
+    assert escape(distance["description"]) in page
 
 
 def test_an_empty_window_is_insufficient_data(moto_world, production_model):
