@@ -112,10 +112,11 @@ def step_drifted_traffic(demo: Demo) -> None:
     [check] = demo.call("GET", f"/models/{model}/drift?limit=1")["items"]
     demo.facts["drift_check"] = check
     table = Table(title=f"drift check {check['check_id']} on version {check['version']}: {check['status']}")
-    for column in ("feature", "status", "method", "statistic", "p-value", "PSI"):
+    for column in ("feature", "status", "test statistic", "p-value", "effect size", "PSI"):
         table.add_column(column)
     for f in check["features"]:
-        table.add_row(f["name"], f["status"], f["method"], _fmt(f.get("statistic")), _fmt(f.get("p_value")),
+        table.add_row(f["name"], f["status"], _named(f.get("statistic_name"), f.get("statistic")),
+                      _fmt(f.get("p_value")), _named(f.get("effect_name"), f.get("effect")),
                       _fmt(f.get("psi")))
     demo.console.print(table)
     _show_alerts(demo)
@@ -167,3 +168,8 @@ STEPS: list[tuple[str, Callable[[Demo], None]]] = [
     ("Live traffic drifts: the schedule's check alerts and starts retraining", step_drifted_traffic),
     ("Retrain → gate → redeploy, with the audit trail", step_retrain_and_redeploy),
 ]
+
+
+def _named(name: str | None, value: Any) -> str:
+    """A number with what it is (``ks_statistic 0.98``): a KS statistic and an effect size look alike."""
+    return f"{name} {_fmt(value)}" if name and value is not None else _fmt(value)
