@@ -130,19 +130,22 @@ def _join(request: LabelsRequest, version: int, labels: Any) -> list[dict[str, A
 
 def _evaluate(request: LabelsRequest, version: int, metadata: dict[str, Any], joined: list[dict[str, Any]],
               labelled: int) -> dict[str, Any]:
+    """The primary metric live vs on the holdout, and every metric of the task on the live rows: the same
+    definitions (:mod:`chalicelib.training.evaluate`) as training's, on the joined labels and captures."""
     from chalicelib.training.evaluate import compute_metrics
-    from chalicelib.training.spec import DEFAULT_PRIMARY
+    from chalicelib.training.spec import DEFAULT_PRIMARY, TASK_METRICS
 
     spec = metadata.get("spec") or {}
     task = metadata.get("task", "classification")
     metric = (spec.get("metrics") or {}).get("primary") or DEFAULT_PRIMARY[task]
     classes = metadata.get("classes") or []
-    live = None
+    names = list(dict.fromkeys([metric, *TASK_METRICS[task]]))
+    metrics: dict[str, float | None] = dict.fromkeys(names)
     if joined:
         y_true = [_as_class(r["label"], classes) for r in joined]
         y_pred = [r["prediction"] for r in joined]
-        proba = _proba(joined, classes)
-        live = compute_metrics(task, [metric], y_true, y_pred, proba, classes).get(metric)
+        metrics = compute_metrics(task, names, y_true, y_pred, _proba(joined, classes), classes)
+    live = metrics[metric]
     holdout = (metadata.get("metrics") or {}).get(metric)
     verdict = judge_performance(metric, holdout, live, float(spec.get("performance_tolerance", 0.05)),
                                 len(joined))
@@ -150,24 +153,39 @@ def _evaluate(request: LabelsRequest, version: int, metadata: dict[str, Any], jo
     return {"kind": "performance", "check_id": f"{now:%Y%m%dT%H%M%S}Z-{secrets.token_hex(3)}",
             "checked_at": iso(now),
             "model": request.model, "version": version, "labels_key": request.key,
-            "labels": labelled, "matched": len(joined), **verdict.to_dict(),
+            "labels": labelled, "matched": len(joined), **verdict.to_dict(), "metrics": metrics,
             "status": verdict.status}
 
 
 def _as_class(label: Any, classes: list[Any]) -> Any:
-    """Labels read from CSV are strings or numbers; match the type of the model's classes."""
+    """Labels read from CSV are strings or numbers; match the type of the model's classes.
+
+    A whole float (a CSV column with a gap reads 1 as 1.0) also matches the class spelled ``1``.
+    """
+    spellings = {str(label)}
+    if isinstance(label, float) and label.is_integer():
+        spellings.add(str(int(label)))
     for cls in classes:
-        if str(cls) == str(label):
+        if str(cls) in spellings:
             return cls
     return label
 
 
 def _proba(joined: list[dict[str, Any]], classes: list[Any]) -> Any:
-    if not classes or any(not r.get("probabilities") for r in joined):
+    """The captured probabilities in ``classes`` order; None unless every row has one for every class
+    (a stand-in value would score probabilities the model never gave)."""
+    if not classes:
+        return None
+    keys = [str(c) for c in classes]
+    rows = [r.get("probabilities") for r in joined]
+    if any(not isinstance(row, dict) or any(k not in row for k in keys) for row in rows):
         return None
     import numpy as np
 
-    return np.array([[float(r["probabilities"].get(str(c), 0.0)) for c in classes] for r in joined])
+    try:
+        return np.array([[float(row[k]) for k in keys] for row in rows])
+    except (TypeError, ValueError):
+        return None
 
 
 def _react(registry: Any, summary: dict[str, Any]) -> None:

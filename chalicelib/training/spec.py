@@ -13,14 +13,18 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"  # the dataset service's rule for dataset names
 
-# metric → True when higher is better.
+# metric → True when higher is better. What each one is (the exact sklearn.metrics call): the table in
+# chalicelib.training.evaluate. New names go at the end of a task's tuple (the order runs report them in).
 HIGHER_IS_BETTER: dict[str, bool] = {
     "accuracy": True, "f1": True, "f1_macro": True, "roc_auc": True, "log_loss": False,
-    "precision": True, "recall": True,
+    "precision": True, "recall": True, "balanced_accuracy": True, "f1_weighted": True,
+    "precision_macro": True, "precision_weighted": True, "recall_macro": True, "recall_weighted": True,
     "rmse": False, "mae": False, "r2": True, "mape": False,
 }
 TASK_METRICS: dict[str, tuple[str, ...]] = {
-    "classification": ("accuracy", "f1", "f1_macro", "roc_auc", "log_loss", "precision", "recall"),
+    "classification": ("accuracy", "f1", "f1_macro", "roc_auc", "log_loss", "precision", "recall",
+                       "balanced_accuracy", "f1_weighted", "precision_macro", "precision_weighted",
+                       "recall_macro", "recall_weighted"),
     "regression": ("rmse", "mae", "r2", "mape"),
 }
 DEFAULT_PRIMARY = {"classification": "accuracy", "regression": "rmse"}

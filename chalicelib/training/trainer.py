@@ -102,7 +102,7 @@ def train(spec: TrainingSpec, features: list[Feature], df: Any, *, build_profile
     names = spec.metric_names()
     predictions, proba = evaluate.predict_all(pipeline, X_test, spec.task)
     if proba is not None:
-        proba = evaluate._align_proba(proba, [_plain(c) for c in pipeline.classes_], classes)
+        proba = evaluate.align_proba(proba, [_plain(c) for c in pipeline.classes_], classes)
     metrics = evaluate.compute_metrics(spec.task, names, y_test, predictions, proba, classes)
     detail = (evaluate.confusion(y_test, predictions, classes) if spec.task == "classification"
               else evaluate.residual_summary(y_test, predictions))
