@@ -229,10 +229,14 @@ def _plain_label(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
 
 
-def split_rows(df: pd.DataFrame | None, y: Any, spec: TrainingSpec) -> tuple[Any, Any]:
+def split_rows(df: pd.DataFrame | None, y: Any, spec: TrainingSpec,
+               notes: list[dict[str, str]] | None = None) -> tuple[Any, Any]:
     """Train and holdout row positions (numpy arrays), deterministic for a seed.
 
     ``df`` (aligned with ``y``) is read only for a time split: its ``split.column`` orders the rows.
+    A stratified split scikit-learn refuses (a class with one row, fewer holdout rows than classes)
+    falls back to the random split of the same seed; the fallback and its reason (in counts, never
+    class values) are appended to ``notes`` (the run's warnings).
     """
     import numpy as np
     from sklearn.model_selection import train_test_split
@@ -246,13 +250,34 @@ def split_rows(df: pd.DataFrame | None, y: Any, spec: TrainingSpec) -> tuple[Any
         order = np.argsort(_sortable(df[split.column]), kind="stable")
         n_test = max(1, round(len(order) * split.test_size))
         return np.sort(order[:-n_test]), np.sort(order[-n_test:])
-    stratify = y if split.method == "stratified" else None
+    if split.method == "stratified":
+        try:
+            train, test = train_test_split(positions, test_size=split.test_size, random_state=spec.seed,
+                                           stratify=y)
+            return train, test
+        except ValueError as exc:
+            if notes is not None:
+                reason = _stratify_problem(y, exc)
+                notes.append({"code": "stratified_split_fallback", "reason": reason,
+                              "message": "the rows cannot be split stratified by class; they were split "
+                                         f"at random instead (same seed and test_size): {reason}"})
     try:
-        train, test = train_test_split(positions, test_size=split.test_size, random_state=spec.seed,
-                                       stratify=stratify)
+        train, test = train_test_split(positions, test_size=split.test_size, random_state=spec.seed)
     except ValueError as exc:
         raise TrainingDataError(f"cannot split the data: {exc}") from exc
     return train, test  # train_test_split's order, so a bare scikit-learn split gives the same fit
+
+
+def _stratify_problem(y: Any, exc: ValueError) -> str:
+    """Why scikit-learn could not stratify, in counts: its own message lists the class values."""
+    import re
+
+    counts = y.value_counts()
+    lonely = int((counts < 2).sum())
+    if lonely:
+        return (f"{lonely} of the {len(counts)} classes {'has' if lonely == 1 else 'have'} a single row "
+                "(stratifying needs at least 2 rows per class)")
+    return re.sub(r"\s*Classes with too few members are:.*$", "", str(exc), flags=re.DOTALL)
 
 
 def _sortable(column: Any) -> Any:

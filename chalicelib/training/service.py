@@ -168,6 +168,8 @@ def _train_register_gate(model: str, run_id: str) -> dict[str, Any]:
 
     result = train(spec, features, frame, build_profile=deps.build_profile())
     timings.update(result.timings)
+    for note in result.warnings:
+        logger.warning("training run warning", extra={"model": model, "run_id": run_id, "code": note["code"]})
 
     clock = time.perf_counter()
     registry = deps.registry()
@@ -200,7 +202,8 @@ def _train_register_gate(model: str, run_id: str) -> dict[str, Any]:
     return {"version": version, "metrics": result.metrics, "baseline": result.baseline,
             "decision": decision.to_dict(), "promotion": promotion, "rows": result.rows,
             "importance": result.importance[:TOP_IMPORTANCE], "evaluation": result.evaluation,
-            "dataset": lineage["dataset"], "artifact_sha256": info.sha256, "timings": timings}
+            "dataset": lineage["dataset"], "artifact_sha256": info.sha256, "timings": timings,
+            "warnings": result.warnings}
 
 
 def _directions(spec: TrainingSpec) -> dict[str, str]:
@@ -270,6 +273,7 @@ def _metadata(spec: TrainingSpec, spec_version: int, result: Any, lineage: dict[
         "unprofiled_features": [f.name for f in result.features if f.name not in profiled],
         "classes": result.classes, "metrics": result.metrics, "baseline": result.baseline,
         "evaluation": result.evaluation, "importance": result.importance, "rows": result.rows,
+        "warnings": result.warnings,
         "spec": spec.model_dump(mode="json"), "spec_version": spec_version, "run_id": run_id,
         "lineage": lineage, "seed": spec.seed, "created_at": runs.now_iso(),
         "bucket": get_settings().bucket,

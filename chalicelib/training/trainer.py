@@ -33,6 +33,7 @@ class TrainingResult:
     timings: dict[str, float] = field(default_factory=dict)
     feature_profile: Any = None  # drift Profile of the features on the training rows
     prediction_profile: Any = None  # drift Profile of "prediction" on the holdout rows
+    warnings: list[dict[str, str]] = field(default_factory=list)  # {code, message, ...}: kept in the run
 
 
 PREDICTION = "prediction"
@@ -77,17 +78,11 @@ def train(spec: TrainingSpec, features: list[Feature], df: Any, *, build_profile
         raise TrainingDataError(f"only {len(y)} row(s) with a target; at least {MIN_ROWS} are needed")
     order = (df.loc[df[spec.target].notna(), [spec.split.column]].reset_index(drop=True)
              if spec.split.column else None)  # only a time split needs more than the target
-    train_rows, test_rows = split_rows(order, y, spec)
+    notes: list[dict[str, str]] = []
+    train_rows, test_rows = split_rows(order, y, spec, notes)
     X_train, y_train = X.iloc[train_rows], y.iloc[train_rows]
     X_test, y_test = X.iloc[test_rows].reset_index(drop=True), y.iloc[test_rows].reset_index(drop=True)
-    classes: list[Any] = []
-    if spec.task == "classification":
-        classes = sorted({*y_train.unique().tolist()}, key=_sort_key)
-        if len(classes) < 2:
-            raise TrainingDataError(f"the training rows hold one class only ({classes!r}); need two or more")
-        unseen = sorted({*y_test.unique().tolist()} - set(classes), key=_sort_key)
-        if unseen:
-            raise TrainingDataError(f"holdout class(es) never seen in training: {unseen!r}")
+    classes = _classes(spec, y_train, y_test, notes)
     timings["prepare_s"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
@@ -104,8 +99,11 @@ def train(spec: TrainingSpec, features: list[Feature], df: Any, *, build_profile
     if proba is not None:
         proba = evaluate.align_proba(proba, [_plain(c) for c in pipeline.classes_], classes)
     metrics = evaluate.compute_metrics(spec.task, names, y_test, predictions, proba, classes)
-    detail = (evaluate.confusion(y_test, predictions, classes) if spec.task == "classification"
-              else evaluate.residual_summary(y_test, predictions))
+    if spec.task == "classification":  # holdout-only classes get their row too: no row disappears
+        extra = sorted({*y_test.tolist()} - set(classes), key=_sort_key)
+        detail = evaluate.confusion(y_test, predictions, classes + extra)
+    else:
+        detail = evaluate.residual_summary(y_test, predictions)
     baseline = evaluate.baseline_metrics(spec.task, names, y_train, X_test, y_test, classes)
     timings["evaluate_s"] = time.perf_counter() - clock
 
@@ -117,13 +115,33 @@ def train(spec: TrainingSpec, features: list[Feature], df: Any, *, build_profile
     result = TrainingResult(pipeline, features, classes, metrics, baseline,
                             {"confusion_matrix" if spec.task == "classification" else "residuals": detail},
                             ranked, X_test, y_test,
-                            {"total": len(y), "train": len(train_rows), "holdout": len(test_rows)}, timings)
+                            {"total": len(y), "train": len(train_rows), "holdout": len(test_rows)}, timings,
+                            warnings=notes)
     if build_profile is not None:
         clock = time.perf_counter()
         result.feature_profile, result.prediction_profile = reference_profiles(
             spec, features, X_train, predictions, build_profile)
         timings["profile_s"] = time.perf_counter() - clock
     return result
+
+
+def _classes(spec: TrainingSpec, y_train: Any, y_test: Any, notes: list[dict[str, str]]) -> list[Any]:
+    """The model's classes (sorted training classes); holdout-only classes are noted, not fatal: those
+    rows count as errors and the probability metrics cannot be computed (they are ``None``)."""
+    if spec.task != "classification":
+        return []
+    classes = sorted({*y_train.unique().tolist()}, key=_sort_key)
+    if len(classes) < 2:
+        raise TrainingDataError(f"the training rows hold one class only ({classes!r}); need two or more")
+    known = set(classes)
+    unseen_rows = int(sum(v not in known for v in y_test))
+    if unseen_rows:
+        unseen = len({v for v in y_test if v not in known})
+        notes.append({"code": "holdout_classes_unseen",
+                      "message": f"{unseen_rows} holdout row(s) belong to {unseen} class(es) absent from the "
+                                 "training rows: the model cannot predict them (they count as errors) and "
+                                 "roc_auc/log_loss cannot be computed"})
+    return classes
 
 
 def _sort_key(value: Any) -> tuple[str, Any]:
