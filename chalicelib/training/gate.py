@@ -1,9 +1,21 @@
-"""Pure: the promotion gate. Challenger and champion are scored on the same (the challenger's) holdout.
+"""Pure: the promotion gate. Challenger, champion and trivial baseline are scored on the same holdout
+(the challenger's).
 
-Under ``auto`` the challenger is promoted when its primary metric improves on the champion's by at
-least ``min_improvement`` (in the metric's good direction) and no guard-rail metric regresses by more
-than its limit. With no champion (the model's first version) it must beat the trivial baseline
-(majority class / mean) on the primary metric. ``manual`` never promotes automatically.
+Every version passes the same checks; the reference is the champion, or the trivial baseline
+(majority class / training mean) when the model has none yet:
+
+- **primary** — the primary metric improves on the champion's by at least ``min_improvement`` (in the
+  metric's good direction); a first version must strictly beat the baseline, by at least
+  ``min_improvement``.
+- **guard rails** (``promotion.guardrails``: metric → allowed regression) — no guard-rail metric is
+  worse than the reference's by more than its limit.
+- **thresholds** (``promotion.thresholds``: metric → ``{min, max}``) — absolute bounds, as SageMaker
+  Pipelines' ``ConditionGreaterThanOrEqualTo``/``ConditionLessThanOrEqualTo`` promotion conditions.
+
+A value that could not be computed fails its check. Under ``auto`` the challenger is promoted when
+every check passes; ``manual`` never promotes automatically (the checks are still made and reported,
+for the reviewer). The reasons name each check with its numbers, pass or fail; ``evidence["checks"]``
+holds the same, structured.
 """
 
 from __future__ import annotations
@@ -18,11 +30,13 @@ class GatePolicy:
     primary: str
     min_improvement: float = 0.0
     guardrails: dict[str, float] = field(default_factory=dict)  # metric → max regression
+    thresholds: dict[str, dict[str, float]] = field(default_factory=dict)  # metric → {"min": x, "max": y}
 
     @classmethod
     def from_spec(cls, spec: Any) -> GatePolicy:
         return cls(spec.promotion.mode, spec.primary_metric, spec.promotion.min_improvement,
-                   dict(spec.promotion.guardrails))
+                   dict(spec.promotion.guardrails),
+                   {m: t.bounds() for m, t in spec.promotion.thresholds.items()})
 
 
 @dataclass(frozen=True)
@@ -35,6 +49,13 @@ class GateDecision:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class Check:
+    passed: bool
+    reason: str
+    evidence: dict[str, Any]
+
+
 def gain(metric: str, new: float, old: float, directions: dict[str, str]) -> float:
     """How much better ``new`` is than ``old`` (negative when worse), whatever the metric's direction."""
     return (new - old) if directions[metric] == "higher" else (old - new)
@@ -43,69 +64,94 @@ def gain(metric: str, new: float, old: float, directions: dict[str, str]) -> flo
 def decide(policy: GatePolicy, challenger: dict[str, float | None], champion: dict[str, float | None] | None,
            baseline: dict[str, float | None], metric_directions: dict[str, str]) -> GateDecision:
     """Whether the challenger takes ``production``, why, and the numbers behind it."""
+    against = "baseline" if champion is None else "champion"
+    reference = baseline if champion is None else champion
     evidence: dict[str, Any] = {
         "mode": policy.mode, "primary": policy.primary, "direction": metric_directions[policy.primary],
         "min_improvement": policy.min_improvement, "challenger": dict(challenger),
         "champion": dict(champion) if champion is not None else None, "baseline": dict(baseline),
-        "guardrails": {},
+        "against": against, "guardrails": {}, "thresholds": {},
     }
-    if champion is None:
-        promote, reasons = _against_baseline(policy, challenger, baseline, metric_directions, evidence)
-    else:
-        promote, reasons = _against_champion(policy, challenger, champion, metric_directions, evidence)
+    primary = _primary(policy, challenger, reference, against, metric_directions)
+    if primary.evidence["improvement"] is not None:  # the names earlier gate decisions stored
+        key = "improvement" if champion is not None else "improvement_over_baseline"
+        evidence[key] = primary.evidence["improvement"]
+    checks = [primary]
+    for metric, limit in sorted(policy.guardrails.items()):
+        check = _guardrail(metric, limit, challenger, reference, against, metric_directions)
+        evidence["guardrails"][metric] = check.evidence
+        checks.append(check)
+    for metric, bounds in sorted(policy.thresholds.items()):
+        value = challenger.get(metric)
+        bound_checks = [_threshold(metric, bound, limit, value) for bound, limit in sorted(bounds.items())]
+        evidence["thresholds"][metric] = {"value": value, **bounds, "ok": all(c.passed for c in bound_checks)}
+        checks.extend(bound_checks)
+    passed = all(c.passed for c in checks)
+    evidence["checks"] = [c.evidence for c in checks]
+    evidence["checks_passed"] = passed
+    reasons = [c.reason for c in checks]
     if policy.mode == "manual":
-        reasons = ["promotion policy is manual: the version stays a candidate for review", *reasons]
-        promote = False
-    return GateDecision(promote, reasons, evidence)
+        verdict = "every check passed" if passed else "a check failed"
+        reasons = [f"promotion policy is manual: the version stays a candidate for review ({verdict})",
+                   *reasons]
+    return GateDecision(passed and policy.mode == "auto", reasons, evidence)
 
 
-def _against_baseline(policy: GatePolicy, challenger: dict, baseline: dict, directions: dict[str, str],
-                      evidence: dict[str, Any]) -> tuple[bool, list[str]]:
-    metric = policy.primary
-    new, old = challenger.get(metric), baseline.get(metric)
+def _name(against: str) -> str:
+    return "the trivial baseline" if against == "baseline" else "the champion"
+
+
+def _mark(passed: bool) -> str:
+    return "pass" if passed else "fail"
+
+
+def _primary(policy: GatePolicy, challenger: dict, reference: dict, against: str,
+             directions: dict[str, str]) -> Check:
+    metric, required = policy.primary, policy.min_improvement
+    new, old = challenger.get(metric), reference.get(metric)
+    record: dict[str, Any] = {"check": "primary", "metric": metric, "against": against, "challenger": new,
+                              against: old, "improvement": None, "required": required}
     if new is None or old is None:
-        return False, [f"first version: {metric} could not be computed for the "
-                       f"{'challenger' if new is None else 'baseline'}; not promoted"]
+        whose = "the challenger" if new is None else _name(against)
+        return Check(False, f"primary {metric}: could not be computed for {whose} — fail",
+                     {**record, "passed": False})
     improvement = gain(metric, new, old, directions)
-    evidence["improvement_over_baseline"] = improvement
-    if improvement > 0 and improvement >= policy.min_improvement:
-        return True, [f"first version: {metric} {new:.6g} beats the trivial baseline's {old:.6g} "
-                      f"by {improvement:.6g}"]
-    return False, [f"first version: {metric} {new:.6g} does not beat the trivial baseline's {old:.6g}"
-                   + (f" by at least {policy.min_improvement:g}" if improvement > 0 else "")]
-
-
-def _against_champion(policy: GatePolicy, challenger: dict, champion: dict, directions: dict[str, str],
-                      evidence: dict[str, Any]) -> tuple[bool, list[str]]:
-    metric = policy.primary
-    new, old = challenger.get(metric), champion.get(metric)
-    if new is None or old is None:
-        return False, [f"{metric} could not be computed for the "
-                       f"{'challenger' if new is None else 'champion'} on the holdout; not promoted"]
-    improvement = gain(metric, new, old, directions)
-    evidence["improvement"] = improvement
-    reasons: list[str] = []
-    promote = improvement >= policy.min_improvement
-    if promote:
-        reasons.append(f"{metric} {new:.6g} vs champion {old:.6g}: improvement {improvement:.6g} "
-                       f"≥ {policy.min_improvement:g}")
+    if against == "baseline":  # a first version must beat the trivial model, not tie it
+        passed = improvement > 0 and improvement >= required
+        rule = f"> 0 and ≥ {required:g}" if required else "> 0"
     else:
-        reasons.append(f"{metric} {new:.6g} vs champion {old:.6g}: improvement {improvement:.6g} "
-                       f"< required {policy.min_improvement:g}")
-    for guard, limit in sorted(policy.guardrails.items()):
-        g_new, g_old = challenger.get(guard), champion.get(guard)
-        if g_new is None or g_old is None:
-            evidence["guardrails"][guard] = {"challenger": g_new, "champion": g_old, "limit": limit,
-                                             "regression": None, "ok": False}
-            reasons.append(f"guard rail {guard} could not be computed; not promoted")
-            promote = False
-            continue
-        regression = -gain(guard, g_new, g_old, directions)
-        ok = regression <= limit
-        evidence["guardrails"][guard] = {"challenger": g_new, "champion": g_old, "limit": limit,
-                                         "regression": regression, "ok": ok}
-        if not ok:
-            promote = False
-            reasons.append(f"guard rail {guard} regresses by {regression:.6g} (limit {limit:g}): "
-                           f"{g_new:.6g} vs champion {g_old:.6g}")
-    return promote, reasons
+        passed = improvement >= required
+        rule = f"≥ {required:g}"
+    reason = (f"primary {metric}: {new:.6g} vs {_name(against)}'s {old:.6g}, improvement {improvement:.6g} "
+              f"(required {rule}) — {_mark(passed)}")
+    return Check(passed, reason, {**record, "improvement": improvement, "passed": passed})
+
+
+def _guardrail(metric: str, limit: float, challenger: dict, reference: dict, against: str,
+               directions: dict[str, str]) -> Check:
+    new, old = challenger.get(metric), reference.get(metric)
+    record: dict[str, Any] = {"check": "guardrail", "metric": metric, "against": against, "challenger": new,
+                              against: old, "limit": limit}
+    if new is None or old is None:
+        whose = "the challenger" if new is None else _name(against)
+        return Check(False, f"guard rail {metric}: could not be computed for {whose} — fail",
+                     {**record, "regression": None, "ok": False, "passed": False})
+    regression = -gain(metric, new, old, directions)
+    passed = regression <= limit
+    change = (f"regresses by {regression:.6g}" if regression > 0 else f"improves by {-regression:.6g}"
+              if regression < 0 else "unchanged")
+    reason = (f"guard rail {metric}: {new:.6g} vs {_name(against)}'s {old:.6g}, {change} "
+              f"(allowed regression {limit:g}) — {_mark(passed)}")
+    return Check(passed, reason, {**record, "regression": regression, "ok": passed, "passed": passed})
+
+
+def _threshold(metric: str, bound: str, limit: float, value: float | None) -> Check:
+    sign = "≥" if bound == "min" else "≤"
+    record: dict[str, Any] = {"check": "threshold", "metric": metric, "bound": bound, "limit": limit,
+                              "challenger": value}
+    if value is None:
+        return Check(False, f"threshold {metric} {sign} {limit:g}: could not be computed — fail",
+                     {**record, "passed": False})
+    passed = value >= limit if bound == "min" else value <= limit
+    return Check(passed, f"threshold {metric} {sign} {limit:g}: {value:.6g} — {_mark(passed)}",
+                 {**record, "passed": passed})

@@ -72,10 +72,37 @@ class Metrics(_Strict):
     guardrails: list[str] = Field(default_factory=list)
 
 
+class Threshold(_Strict):
+    """An absolute bound every version must meet on the holdout (SageMaker Pipelines' ConditionStep:
+    ``min`` is ConditionGreaterThanOrEqualTo, ``max`` ConditionLessThanOrEqualTo)."""
+
+    min: float | None = Field(default=None, allow_inf_nan=False)
+    max: float | None = Field(default=None, allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _a_bound(self) -> Threshold:
+        if self.min is None and self.max is None:
+            raise ValueError("a threshold needs min, max or both")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError("a threshold's min must be ≤ its max")
+        return self
+
+    def bounds(self) -> dict[str, float]:
+        return {k: v for k, v in (("min", self.min), ("max", self.max)) if v is not None}
+
+
 class Promotion(_Strict):
+    """How the gate judges a new version (:mod:`chalicelib.training.gate`).
+
+    ``guardrails``: metric → the largest regression allowed against the champion (against the trivial
+    baseline for a model's first version). ``thresholds``: metric → ``{min, max}`` every version must
+    meet, champion or not, e.g. ``{accuracy: {min: 0.6}, rmse: {max: 12}}``.
+    """
+
     mode: Literal["auto", "manual"] = "auto"
     min_improvement: float = Field(default=0.0, ge=0.0)
     guardrails: dict[str, float] = Field(default_factory=dict)  # metric → max allowed regression (≥ 0)
+    thresholds: dict[str, Threshold] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _limits_not_negative(self) -> Promotion:
@@ -140,7 +167,8 @@ class TrainingSpec(_Strict):
 
     def metric_names(self) -> list[str]:
         """Primary first, then guard rails, then the rest of the task's metrics (all are reported)."""
-        names = [self.primary_metric, *self.metrics.guardrails, *self.promotion.guardrails]
+        names = [self.primary_metric, *self.metrics.guardrails, *self.promotion.guardrails,
+                 *self.promotion.thresholds]
         names += TASK_METRICS[self.task]
         return list(dict.fromkeys(names))
 
@@ -149,7 +177,8 @@ def metric_problems(spec: TrainingSpec) -> list[str]:
     allowed = TASK_METRICS[spec.task]
     named = {"metrics.primary": [spec.metrics.primary] if spec.metrics.primary else [],
              "metrics.guardrails": spec.metrics.guardrails,
-             "promotion.guardrails": list(spec.promotion.guardrails)}
+             "promotion.guardrails": list(spec.promotion.guardrails),
+             "promotion.thresholds": list(spec.promotion.thresholds)}
     problems = []
     for where, names in named.items():
         bad = [n for n in names if n not in allowed]

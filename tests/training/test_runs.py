@@ -187,3 +187,56 @@ def test_a_run_that_outlived_its_lease_is_marked_failed_when_the_next_one_starts
     start(client)
     _, run = send(client, "get", f"/models/tips/runs/{lost}")
     assert run["status"] == "failed" and run["error"]["code"] == "run_lost"
+
+
+def imbalanced_tips(seed: int = 5):
+    """Tips unrelated to the features, 15 % "yes": a class-balanced model trades accuracy for f1."""
+    import numpy as np
+
+    frame = rides_frame()
+    frame["tipped"] = np.where(np.random.default_rng(seed).random(len(frame)) < 0.15, "yes", "no")
+    return frame
+
+
+def test_a_first_version_whose_guard_rail_regresses_against_the_trivial_baseline_is_rejected(
+        client, moto_world, make_dataset, registry):
+    make_dataset(imbalanced_tips())
+    balanced = {"name": "LogisticRegression", "params": {"class_weight": "balanced", "max_iter": 500}}
+    send(client, "put", "/models/tips/spec", spec_body(
+        estimator=balanced, metrics={"primary": "f1"},
+        promotion={"guardrails": {"accuracy": 0.05}, "thresholds": {"balanced_accuracy": {"min": 0.4}}}))
+    run_id = start(client)
+    drain_invocations(client, moto_world)
+    _, run = send(client, "get", f"/models/tips/runs/{run_id}")
+    assert run["status"] == "succeeded", run.get("error")
+    metrics, baseline = run["metrics"], run["baseline"]
+    assert metrics["f1"] > baseline["f1"] and metrics["accuracy"] < baseline["accuracy"] - 0.05
+    decision = run["decision"]
+    assert decision["promote"] is False and run["promotion"]["status"] == "rejected"
+    primary, guard, threshold = decision["reasons"]
+    assert primary.startswith("primary f1: ") and primary.endswith("— pass")
+    assert guard.startswith(f"guard rail accuracy: {metrics['accuracy']:.6g} vs the trivial baseline's "
+                            f"{baseline['accuracy']:.6g}") and guard.endswith("— fail")
+    assert threshold.startswith("threshold balanced_accuracy ≥ 0.4: ")
+    assert [c["check"] for c in decision["evidence"]["checks"]] == ["primary", "guardrail", "threshold"]
+    assert registry.get_alias("tips", "production") is None
+    assert registry.get_model_version("tips", 1).decision["evidence"]["guardrails"]["accuracy"]["ok"] is False
+
+
+def test_a_stratified_split_that_cannot_stratify_falls_back_and_the_run_says_why(client, moto_world,
+                                                                                 make_dataset, registry):
+    frame = rides_frame()
+    frame.loc[0, "tipped"] = "maybe"  # one row of its own class: sklearn cannot stratify on it
+    make_dataset(frame)
+    send(client, "put", "/models/tips/spec", spec_body())  # split: stratified
+    run_id = start(client)
+    drain_invocations(client, moto_world)
+    _, run = send(client, "get", f"/models/tips/runs/{run_id}")
+    assert run["status"] == "succeeded", run.get("error")
+    fallback = run["warnings"][0]
+    assert fallback["code"] == "stratified_split_fallback"
+    assert fallback["reason"] == ("1 of the 3 classes has a single row (stratifying needs at least 2 rows "
+                                  "per class)")
+    assert "maybe" not in str(run["warnings"])  # counts, never the values
+    assert "split at random instead" in fallback["message"]
+    assert run["rows"]["holdout"] == 75 and run["version"] == 1

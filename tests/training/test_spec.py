@@ -1,5 +1,7 @@
 """Training specs: validated on PUT (estimator allow-list, parameters, feasibility), stored versioned."""
 
+import json
+
 from tests.training.conftest import send, spec_body
 
 
@@ -112,3 +114,26 @@ def test_sizes_a_lambda_run_cannot_afford_are_refused_and_values_are_not_echoed(
         "parameter(s) past what a training run in Lambda can afford: n_estimators ≤ 5,000"]
     [problem] = check_estimator("LogisticRegression", {"penalty": "secret8@victim.com"})
     assert "penalty" in problem and "secret8@victim.com" not in problem
+
+
+def test_promotion_thresholds_are_stored_and_must_name_a_task_metric_and_a_bound(client, moto_world):
+    thresholds = {"accuracy": {"min": 0.6}, "log_loss": {"max": 0.7}, "f1_macro": {"min": 0.2, "max": 0.99}}
+    status, body = send(client, "put", "/models/m/spec", spec_body(promotion={"thresholds": thresholds}))
+    assert status == 201
+    assert body["spec"]["promotion"]["thresholds"]["accuracy"] == {"min": 0.6, "max": None}
+    status, body = send(client, "put", "/models/m/spec",
+                        spec_body(promotion={"thresholds": {"rmse": {"max": 12}}}))
+    assert status == 400
+    assert "promotion.thresholds: rmse not a classification metric" in body["error"]["message"]
+    for bad, says in (({}, "needs min, max or both"), ({"min": 0.9, "max": 0.1}, "min must be ≤ its max"),
+                      ({"above": 0.5}, "above")):
+        status, body = send(client, "put", "/models/m/spec",
+                            spec_body(promotion={"thresholds": {"accuracy": bad}}))
+        assert status == 400 and says in json.dumps(body, ensure_ascii=False), body
+
+
+def test_balanced_accuracy_and_the_unambiguous_averages_are_metrics_a_spec_may_name(client, moto_world):
+    body = spec_body(metrics={"primary": "balanced_accuracy", "guardrails": ["f1_weighted"]},
+                     promotion={"guardrails": {"recall_macro": 0.05, "precision_weighted": 0.05}})
+    status, out = send(client, "put", "/models/m/spec", body)
+    assert status == 201 and out["spec"]["metrics"]["primary"] == "balanced_accuracy"
