@@ -701,6 +701,9 @@ def run_view(console: Console, result: Any) -> None:
     if result.get("error"):
         error = result["error"]
         console.print(f"[red]error[/] {esc(error.get('code'))}: {esc(error.get('message'))}", highlight=False)
+    for warning in result.get("warnings") or []:
+        console.print(f"warning {warning.get('code')}: {warning.get('message') or warning.get('reason')}",
+                      highlight=False, markup=False)
     metrics = result.get("metrics") or {}
     if metrics:
         champion = ((result.get("decision") or {}).get("evidence") or {}).get("champion") or {}

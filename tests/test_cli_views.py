@@ -18,6 +18,7 @@ from sluice.commands import (
     contract_view,
     dataset_version_view,
     rule_status,
+    run_view,
 )
 
 
@@ -121,3 +122,11 @@ def test_a_written_contract_file_reads_back_as_the_same_document(columns, descri
     read = json.loads(text) if suffix == ".json" else yaml.safe_load(text)
     assert read == contract
     assert text.startswith("# Suggested by") != (suffix == ".json")  # JSON has no comments
+
+
+def test_a_run_shows_each_warning_it_recorded_with_its_code():
+    run = {"model": "m", "run_id": "r1", "status": "succeeded",
+           "warnings": [{"code": "stratified_split_fallback", "reason": "1 class has a single row",
+                         "message": "stratified split impossible: split at random instead"}]}
+    text = rendered(run_view, run)
+    assert "warning stratified_split_fallback: stratified split impossible: split at random instead" in text

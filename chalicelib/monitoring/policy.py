@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-ERROR_METRICS = frozenset({"rmse", "mae", "mape", "log_loss"})
+from chalicelib.training.spec import HIGHER_IS_BETTER
+
+# the metrics where lower is better: their tolerance is relative (see the module docstring)
+ERROR_METRICS = frozenset(name for name, higher in HIGHER_IS_BETTER.items() if not higher)
 MIN_LABELLED_ROWS = 30
 
 
