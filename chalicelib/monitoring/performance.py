@@ -158,16 +158,22 @@ def _evaluate(request: LabelsRequest, version: int, metadata: dict[str, Any], jo
 
 
 def _as_class(label: Any, classes: list[Any]) -> Any:
-    """Labels read from CSV are strings or numbers; match the type of the model's classes.
+    """A label as the model's class it spells: labels read from CSV are strings or numbers.
 
-    A whole float (a CSV column with a gap reads 1 as 1.0) also matches the class spelled ``1``.
+    A whole float (a CSV column with a gap reads 1 as 1.0) also matches the class spelled ``1``; for a
+    model whose classes are booleans, the contract's spellings of true/false (``yes``/``no``, ``t``/``f``,
+    ``1``/``0``, any case) match ``True``/``False``, as validation read the training data.
     """
-    spellings = {str(label)}
-    if isinstance(label, float) and label.is_integer():
-        spellings.add(str(int(label)))
+    text = str(int(label)) if isinstance(label, float) and label.is_integer() else str(label)
     for cls in classes:
-        if str(cls) in spellings:
+        if str(cls) in (text, str(label)):
             return cls
+    if classes and all(isinstance(c, bool) for c in classes):
+        from chalicelib.validation.rules import FALSE_TOKENS, TRUE_TOKENS
+
+        token = text.strip().lower()
+        if token in TRUE_TOKENS or token in FALSE_TOKENS:
+            return token in TRUE_TOKENS
     return label
 
 

@@ -18,7 +18,7 @@ MIN_LABELLED_ROWS = 30
 
 @dataclass(frozen=True)
 class PerformanceVerdict:
-    status: str  # ok | degraded | insufficient_data
+    status: str  # ok | degraded | insufficient_data | not_computable
     metric: str
     holdout: float | None
     live: float | None
@@ -32,9 +32,15 @@ class PerformanceVerdict:
 
 def judge_performance(metric: str, holdout: float | None, live: float | None, tolerance: float,
                       rows: int, *, min_rows: int = MIN_LABELLED_ROWS) -> PerformanceVerdict:
-    """``degraded`` when the live metric is worse than the holdout's by more than ``tolerance``."""
-    if rows < min_rows or holdout is None or live is None:
+    """``degraded`` when the live metric is worse than the holdout's by more than ``tolerance``.
+
+    Fewer than ``min_rows`` labelled rows is ``insufficient_data``; enough rows but no number to compare
+    (the metric is undefined on them, e.g. ROC AUC on one class) is ``not_computable``.
+    """
+    if rows < min_rows:
         return PerformanceVerdict("insufficient_data", metric, holdout, live, None, tolerance, rows)
+    if holdout is None or live is None:
+        return PerformanceVerdict("not_computable", metric, holdout, live, None, tolerance, rows)
     if metric in ERROR_METRICS:
         change = (live - holdout) / abs(holdout) if holdout else (live - holdout)
         worse = change > tolerance

@@ -116,3 +116,33 @@ def test_probability_metrics_are_none_when_a_captured_row_lacks_a_class_probabil
     summary = run_performance_check(LabelsRequest(name, key, now=NOW))
     assert summary["live"] is None and summary["metrics"]["roc_auc"] is None
     assert summary["metrics"]["accuracy"] == 1.0
+
+
+def test_yes_no_labels_match_a_model_whose_classes_are_booleans(moto_world):
+    """Contract inference types a yes/no column as bool, so the model's classes are False/True while the
+    user's labels file says no/yes (as the training file did)."""
+    rng = np.random.default_rng(11)
+    classes = [False, True]
+    truth = rng.choice(classes, 50).tolist()
+    predictions = [bool(y) if rng.random() < 0.7 else not y for y in truth]
+    proba = rng.dirichlet(np.ones(2), 50)
+    name = f"choice-{uuid.uuid4().hex[:6]}"
+    version = register(name, "f1", classes, holdout=0.7)
+    request_id = capture(name, version, predictions, proba, classes)
+    key = upload_labels(name, request_id, ["yes" if y else "no" for y in truth])
+    summary = run_performance_check(LabelsRequest(name, key, now=NOW))
+    assert summary["matched"] == 50
+    assert summary["live"] == sklearn_says("f1", classes, truth, predictions, proba)
+    assert summary["status"] in ("ok", "degraded")
+
+
+def test_enough_labels_but_an_undefined_metric_is_not_computable_not_insufficient_data(moto_world):
+    classes = ["a", "b"]
+    truth = ["a"] * 40  # one class only: ROC AUC is undefined
+    name = f"onecls-{uuid.uuid4().hex[:6]}"
+    version = register(name, "roc_auc", classes, holdout=0.8)
+    request_id = capture(name, version, truth, np.full((40, 2), 0.5), classes)
+    key = upload_labels(name, request_id, truth)
+    summary = run_performance_check(LabelsRequest(name, key, now=NOW))
+    assert summary["matched"] == 40 and summary["live"] is None
+    assert summary["status"] == "not_computable"
