@@ -55,9 +55,9 @@ def worker(args: argparse.Namespace) -> int:
     import pyarrow.parquet as pq
     import scipy.stats  # noqa: F401  (the detectors' import cost belongs to the import phase, as for Evidently)
 
-    from chalicelib.drift.config import DriftConfig
-    from chalicelib.drift.detectors import detect_drift
-    from chalicelib.drift.profile import profile_chunks
+    from chalicelib.core.drift.config import DriftConfig
+    from chalicelib.core.drift.detectors import detect_drift
+    from chalicelib.core.drift.profile import profile_chunks
     t_import = time.perf_counter() - t0
 
     def batches(path: str):

@@ -47,7 +47,7 @@ def operations(registry: Any, seeded: int, model: str = MODEL) -> list[tuple[str
             spec_version=1)
 
     def at_now() -> None:
-        from chalicelib.registry.entities import format_ts, utc_now
+        from chalicelib.core.registry.entities import format_ts, utc_now
 
         registry.alias_at(model, "production", format_ts(utc_now()))
 
@@ -97,11 +97,11 @@ def count_calls(registry: Any, client: Any, seeded: int, model: str = MODEL
 
 def seed(registry_table: Any, count: int, model: str = MODEL) -> None:
     """Make ``model`` have ``count`` registered versions: one through the API, the rest batch-written."""
-    from chalicelib.aws.table import to_dynamo
-    from chalicelib.registry import get_registry
-    from chalicelib.registry.dynamodb import audit_item, version_item
-    from chalicelib.registry.entities import AuditEvent, ModelVersion, format_ts, utc_now
-    from chalicelib.registry.store import model_pk
+    from chalicelib.core.registry.entities import AuditEvent, ModelVersion, format_ts, utc_now
+    from chalicelib.services.registry import get_registry
+    from chalicelib.storage.layout import model_pk
+    from chalicelib.storage.registry.dynamodb import audit_item, version_item
+    from chalicelib.storage.table import to_dynamo
 
     registry = get_registry()
     registry.reserve_version(model)
@@ -129,7 +129,7 @@ def measure(count: int) -> tuple[dict[str, tuple[Counter[str], float]], float]:
     """A fresh moto world with ``count`` versions; the calls per operation and the seeding seconds."""
     from moto import mock_aws
 
-    from chalicelib import aws
+    from chalicelib import storage as aws
 
     with mock_aws():
         import boto3
@@ -140,8 +140,8 @@ def measure(count: int) -> tuple[dict[str, tuple[Counter[str], float]], float]:
         resources = create_resources(boto3.session.Session(region_name="us-east-1"), None, names)
         os.environ["SLUICE_TABLE"] = resources.table
         aws.reset()
-        from chalicelib.aws.table import table
-        from chalicelib.registry import get_registry
+        from chalicelib.services.registry import get_registry
+        from chalicelib.storage.table import table
 
         started = time.perf_counter()
         seed(table(), count)

@@ -76,7 +76,7 @@ def start_world() -> tuple[Any, dict[str, str]]:
     import boto3
     from moto.server import ThreadedMotoServer
 
-    from chalicelib import aws
+    from chalicelib import storage as aws
     from sluice.local.resources import LocalNames, create_resources
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
@@ -99,10 +99,11 @@ def start_world() -> tuple[Any, dict[str, str]]:
 def train_and_register(rows: list[dict[str, Any]], estimator: str, params: dict[str, Any]) -> Any:
     import pandas as pd
 
-    from chalicelib.registry import get_registry
-    from chalicelib.training.artifacts import write_artifacts
-    from chalicelib.training.pipeline import Feature, build_pipeline
-    from chalicelib.training.spec import TrainingSpec
+    from chalicelib.core.training.features import Feature
+    from chalicelib.core.training.pipeline import build_pipeline
+    from chalicelib.core.training.spec import TrainingSpec
+    from chalicelib.services.registry import get_registry
+    from chalicelib.storage.artifacts import write_artifacts
 
     spec = TrainingSpec.model_validate({"dataset": "customers", "target": "churned", "features": NAMES,
                                         "task": "classification",
@@ -156,8 +157,8 @@ def bench_single(pipeline: Any, records: list[dict[str, Any]], n: int) -> dict[s
     import pandas as pd
 
     import app
-    from chalicelib.serving.service import PredictionService, default_loader, default_registry, set_service
-    from chalicelib.settings import get_settings
+    from chalicelib.core.settings import get_settings
+    from chalicelib.services.serving import PredictionService, default_loader, default_registry, set_service
 
     one = typed(pd.DataFrame([records[0]]))[NAMES]
     record = {k: records[0][k] for k in NAMES}
@@ -188,10 +189,11 @@ def bench_single(pipeline: Any, records: list[dict[str, Any]], n: int) -> dict[s
 def bench_batch(pipeline: Any, rows: list[dict[str, Any]], repeat: int = 3) -> dict[str, float]:
     import pandas as pd
 
-    from chalicelib.aws import client
-    from chalicelib.events import ObjectRef, eventbridge_object_created
-    from chalicelib.serving.batch import handle_batch_objects, score_file
-    from chalicelib.serving.schema import features_from_metadata
+    from chalicelib.core.events import ObjectRef, eventbridge_object_created
+    from chalicelib.core.serving.batch_files import score_file
+    from chalicelib.core.serving.schema import features_from_metadata
+    from chalicelib.storage import client
+    from chalicelib.triggers.batch import handle_batch_objects
 
     frame = pd.DataFrame(rows)[NAMES]
     buffer = io.StringIO()

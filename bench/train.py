@@ -9,7 +9,7 @@ Data: the shared ride-fare table (``clean_100k.parquet`` / ``clean_1m.parquet`` 
 - **bare scikit-learn**: the DataFrame already in memory → ``train_test_split`` → the same
   preprocessing written by hand (median impute + scale; most-frequent impute + one-hot; bools as 0/1)
   and estimator in a ``Pipeline`` → ``fit`` → RMSE on the holdout. No I/O, no extras.
-- **sluice run**: ``chalicelib.training.service.execute_run`` against moto (in-process): reads the
+- **sluice run**: ``chalicelib.services.training.execute_run`` against moto (in-process): reads the
   curated Parquet from S3, fits the spec's pipeline, evaluates (all task metrics + residual summary +
   trivial baseline), permutation importance (2,000 rows x 3 repeats), the drift reference profile,
   writes the artifacts to S3, registers the version and runs the gate. Only the run is timed (writing
@@ -109,7 +109,7 @@ class MotoWorld:
         self._mock.start()
         import boto3
 
-        from chalicelib import aws
+        from chalicelib import storage as aws
 
         names = LocalNames(prefix=f"sluice-bench-{uuid.uuid4().hex[:8]}")
         self.resources = create_resources(boto3.session.Session(region_name="us-east-1"), None, names)
@@ -125,36 +125,17 @@ class MotoWorld:
         self._undo()
 
 
-def registry_note() -> str:
-    """Use the DynamoDB registry when it registers on moto; otherwise the in-memory one (said so)."""
-    from chalicelib.registry import ModelRegistry, get_registry
-    from chalicelib.registry.memory import MemoryRegistryStore
-    from chalicelib.training import deps
-
-    probe = get_registry()
-    try:
-        version = probe.reserve_version("bench-probe")
-        probe.register_model_version("bench-probe", version, source="s3://x/", artifact_sha256="0" * 64,
-                                     run_id="probe", metrics={}, dataset_versions=[], spec_version=None)
-        return "DynamoDB registry (moto)"
-    except Exception as exc:  # the registry under construction: measure the run with the memory store
-        memory = ModelRegistry(MemoryRegistryStore())
-        deps.registry = lambda: memory  # type: ignore[assignment]
-        code = getattr(exc, "code", type(exc).__name__)
-        return f"in-memory registry (DynamoDB registry failed on moto: {code})"
-
-
 def sluice_run(frame: Any) -> tuple[float, float, dict[str, Any], str]:
     """Wall and CPU seconds of ``execute_run``, the run record, and which registry was used."""
-    from chalicelib.aws import wrangler
-    from chalicelib.datasets import store
-    from chalicelib.datasets.types import DatasetVersion
-    from chalicelib.training import service
-    from chalicelib.training.spec import TrainingSpec
-    from chalicelib.validation.contract import parse_contract
+    from chalicelib.core.datasets.types import DatasetVersion
+    from chalicelib.core.training.spec import TrainingSpec
+    from chalicelib.core.validation.contract import parse_contract
+    from chalicelib.services import training as service
+    from chalicelib.storage import datasets as store
+    from chalicelib.storage import wrangler
 
     with MotoWorld() as world:
-        note = registry_note()
+        note = "DynamoDB registry (moto)"
         stored = store.put_contract(parse_contract(contract_body()))
         version = store.next_version("rides")
         path = f"s3://{world.resources.bucket}/curated/rides/dataset_version={version}/"

@@ -88,9 +88,9 @@ def worker(mode: str, data: str, chunk_rows: int) -> dict[str, Any]:
     import pyarrow.csv
     import pyarrow.parquet  # noqa: F401
 
-    from chalicelib.validation.contract import parse_contract
-    from chalicelib.validation.engine import dictionary_columns, typed_columns, validate_file
-    from chalicelib.validation.readers import open_reader
+    from chalicelib.core.validation.contract import parse_contract
+    from chalicelib.core.validation.engine import dictionary_columns, typed_columns, validate_file
+    from chalicelib.core.validation.readers import open_reader
 
     contract = parse_contract(CONTRACT.read_text())
     rec: dict[str, Any] = {"tool": "sluice", "mode": mode, "data": os.path.basename(data),

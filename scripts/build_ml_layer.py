@@ -14,7 +14,7 @@ What it does, and why:
   read-only, so without shipped ``.pyc`` each cold start recompiles (``import sklearn`` ~5 s instead
   of ~1.3 s — measured); unchecked-hash pycs are valid whatever the files' timestamps;
 * keeps the ``.pyc`` of the modules sluice's functions import (the import closure of ``HOT_IMPORTS``
-  plus the allow-listed estimators of ``chalicelib.training.estimators``, measured in an isolated
+  plus the allow-listed estimators of ``chalicelib.core.training.estimators``, measured in an isolated
   interpreter) and drops the others: all pycs cost ~42 MB, the hot ones ~31 MB, and the ~10 MB saved
   is what lets code + layer stay under Lambda's 262,144,000 bytes with a Parquet reader in the layer.
   A module outside the closure still works, it is just compiled in memory at import;
@@ -121,7 +121,7 @@ def hot_imports() -> tuple[str, ...]:
     """HOT_IMPORTS plus the modules of the estimators a training spec may name."""
     sys.path.insert(0, str(ROOT))
     try:
-        from chalicelib.training.estimators import ALLOWED
+        from chalicelib.core.training.estimators import ALLOWED
     except ImportError:  # the training feature is not there: the fixed list alone
         return HOT_IMPORTS
     finally:

@@ -4,7 +4,7 @@
 
 Inputs, all in the repository: ``infra/resources.yaml`` (the data plane, also used by the local stack),
 ``infra/functions.yaml`` (layers, IAM and environment per function), ``infra/api_access.yaml`` (public
-routes and the reader/operator/approver roles), ``chalicelib/triggers.py`` (object triggers, schedules,
+routes and the reader/operator/approver roles), ``chalicelib/triggers/table.py`` (object triggers, schedules,
 asynchronous functions) and the Chalice app itself (its functions and route table). What is generated
 here is what must follow the code: one IAM role and log group per function, the EventBridge rules of
 ``OBJECT_TRIGGERS``, dead-letter queues for every asynchronous function and the execute-api policies of
@@ -368,8 +368,8 @@ def _add(out: Rendered, new: dict[str, Any]) -> None:
 
 
 def _add_triggers(out: Rendered, chalice_app: Any) -> None:
-    """chalicelib/triggers.py: object-created rules, schedules, asynchronous functions."""
-    from chalicelib.triggers import ASYNC_FUNCTIONS, OBJECT_TRIGGERS, SCHEDULES
+    """chalicelib/triggers/table.py: object-created rules, schedules, asynchronous functions."""
+    from chalicelib.triggers.table import ASYNC_FUNCTIONS, OBJECT_TRIGGERS, SCHEDULES
 
     functions, resources = out.functions, out.template["Resources"]
     for trigger in OBJECT_TRIGGERS:
@@ -384,7 +384,7 @@ def _add_triggers(out: Rendered, chalice_app: Any) -> None:
             declared = str(chalice_schedules[schedule.function].schedule_expression)
             if declared != schedule.expression:
                 raise SystemExit(f"@app.schedule {schedule.function!r} says {declared!r}, "
-                                 f"chalicelib/triggers.py says {schedule.expression!r}")
+                                 f"chalicelib/triggers/table.py says {schedule.expression!r}")
             lid = functions[schedule.function]
             resources[lid] = _deep_merge(resources[lid], schedule_dead_letters(schedule, lid))
         elif schedule.function in functions:

@@ -68,7 +68,7 @@ def all_steps() -> list[tuple[str, Callable[[Demo], None]]]:
 def run_demo(project_dir: Path, out: Path, console: Console) -> int:
     import boto3
 
-    from chalicelib.log import logger
+    from chalicelib.core.log import logger
 
     out.mkdir(parents=True, exist_ok=True)
     logger.setLevel("WARNING")  # the narration says what happens; handler logs stay for `sluice up`

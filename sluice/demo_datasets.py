@@ -129,7 +129,7 @@ def step_outcomes(demo: Demo) -> None:
 
 def step_duplicate_delivery(demo: Demo) -> None:
     """S3 delivers at least once: the same event again must not make a second version."""
-    from chalicelib.events import ObjectRef, eventbridge_object_created
+    from chalicelib.core.events import ObjectRef, eventbridge_object_created
 
     detail = demo.call("GET", f"/datasets/{DATASET}/versions/{demo.facts['dataset_version']}")
     raw = detail["raw"]

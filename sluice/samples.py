@@ -1,7 +1,7 @@
 """A bounded sample of a local file: what ``sluice contract infer DATASET FILE`` sends to infer a contract.
 
 Inference reads at most the first 16 MB of a text file and at most 256 MB of Parquet (the API's own
-limits, ``chalicelib.datasets.contracts``), so the CLI sends no more than that: a text file (CSV, JSONL)
+limits, ``chalicelib.services.contracts``), so the CLI sends no more than that: a text file (CSV, JSONL)
 is cut after the last complete record of its first 16 MB — for CSV outside quotes, so a quoted field
 holding a line break is never split; UTF-16/32 files (by their byte-order mark) are cut on whole
 characters — and a Parquet file is sent whole, or, past the limit and with pyarrow installed, as a new
@@ -15,8 +15,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from chalicelib.datasets.contracts import INFER_TEXT_BYTES, MAX_INFER_BYTES
-from chalicelib.datasets.names import file_format_of
+from chalicelib.core.datasets.names import file_format_of
+from chalicelib.services.contracts import INFER_TEXT_BYTES, MAX_INFER_BYTES
 
 SAMPLE_ROWS = 100_000  # rows of an oversized Parquet file sent (= inference's own sample size)
 # byte-order marks → the codec whose code units a cut must respect (UTF-32 first: its LE mark starts

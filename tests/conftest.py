@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from chalicelib import aws
+from chalicelib import storage as aws
 from sluice.local.atomic import make_dynamodb_atomic
 from sluice.local.resources import LocalNames, LocalResources, create_resources
 

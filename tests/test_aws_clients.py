@@ -1,5 +1,5 @@
-from chalicelib import aws
-from chalicelib.settings import Settings
+from chalicelib import storage as aws
+from chalicelib.core.settings import Settings
 
 
 def test_clients_are_created_once_per_endpoint_and_honour_the_endpoint():

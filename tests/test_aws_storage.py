@@ -7,10 +7,10 @@ import threading
 import boto3
 import pytest
 
-from chalicelib.aws import notify, s3, table
-from chalicelib.aws.invoke import invoke_async
-from chalicelib.errors import BadRequestError, ConfigurationError, NotFoundError
-from chalicelib.settings import Settings
+from chalicelib.core.errors import BadRequestError, ConfigurationError, NotFoundError
+from chalicelib.core.settings import Settings
+from chalicelib.storage import notify, s3, table
+from chalicelib.storage.invoke import invoke_async
 
 
 def test_put_and_get_round_trip_with_version_and_sha256(moto_world):
@@ -101,8 +101,8 @@ def test_queue_mode_without_a_queue_is_a_configuration_error():
 
 
 def test_a_sync_answer_carries_the_result_or_the_typed_error():
-    from chalicelib.aws.invoke import sync_answer
-    from chalicelib.errors import NotFoundError
+    from chalicelib.core.errors import NotFoundError
+    from chalicelib.storage.invoke import sync_answer
 
     assert sync_answer(lambda x: x + 1, 1) == {"result": 2}
 
@@ -116,8 +116,8 @@ def test_a_sync_answer_carries_the_result_or_the_typed_error():
 def test_invoke_sync_turns_the_answer_back_into_a_result_or_the_same_error(monkeypatch):
     import io
 
-    from chalicelib.aws import invoke
-    from chalicelib.errors import SluiceError
+    from chalicelib.core.errors import SluiceError
+    from chalicelib.storage import invoke
 
     answers = iter([{"result": {"ok": 1}},
                     {"error": {"code": "unreadable_file", "message": "binary", "status": 400}}])

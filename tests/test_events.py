@@ -1,7 +1,7 @@
 import json
 
-from chalicelib.events import ObjectRef, eventbridge_object_created, parse_object_events
-from chalicelib.triggers import functions_for_key
+from chalicelib.core.events import ObjectRef, eventbridge_object_created, parse_object_events
+from chalicelib.triggers.table import functions_for_key
 
 
 def test_an_eventbridge_object_created_event_becomes_one_object_ref():

@@ -3,8 +3,8 @@ import json
 import pytest
 
 from chalicelib import __version__
-from chalicelib.api.http import decode_token, encode_token, error_response, json_body
-from chalicelib.errors import BadRequestError, ConflictError, NotFoundError, SluiceError
+from chalicelib.core.errors import BadRequestError, ConflictError, NotFoundError, SluiceError
+from chalicelib.triggers.http.http import decode_token, encode_token, error_response, json_body
 
 
 def test_health_answers_with_status_and_version(client):
@@ -64,7 +64,7 @@ def test_typed_errors_raised_in_views_reach_the_one_mapping(client):
 
 
 def test_a_bug_in_a_view_is_our_500_without_details(client, monkeypatch):
-    from chalicelib.monitoring import store
+    from chalicelib.storage import checks as store
 
     def broken(*args, **kwargs):
         raise RuntimeError("secret detail")
@@ -78,7 +78,7 @@ def test_a_bug_in_a_view_is_our_500_without_details(client, monkeypatch):
 def test_chalice_view_errors_are_reshaped_like_ours():
     from chalice import Response
 
-    from chalicelib.api.http import normalise_chalice_error
+    from chalicelib.triggers.http.http import normalise_chalice_error
 
     shaped = normalise_chalice_error(Response(body={"Code": "NotFoundError", "Message": "no route"},
                                               status_code=404))
@@ -96,7 +96,7 @@ def test_a_body_nested_too_deeply_is_invalid_json_not_a_crash():
 def test_an_item_over_dynamodbs_size_limit_is_a_413_from_any_route(client, monkeypatch):
     from botocore.exceptions import ClientError
 
-    from chalicelib.monitoring import store
+    from chalicelib.storage import checks as store
 
     def too_big(*args, **kwargs):
         error = {"Code": "ValidationException", "Message": "Item size has exceeded the maximum allowed size"}
@@ -109,7 +109,7 @@ def test_an_item_over_dynamodbs_size_limit_is_a_413_from_any_route(client, monke
 
 
 def test_non_finite_numbers_leave_as_null_so_the_json_stays_strict():
-    from chalicelib.api.http import json_response
+    from chalicelib.triggers.http.http import json_response
 
     body = json.loads(json_response({"predictions": [1.5, float("inf"), float("nan")]}).body)
     assert body == {"predictions": [1.5, None, None]}

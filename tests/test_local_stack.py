@@ -46,7 +46,7 @@ def test_objects_outside_the_trigger_prefixes_reach_no_handler(stack):
 
 
 def test_asynchronous_invocations_are_delivered_to_the_named_function(stack, monkeypatch):
-    from chalicelib.aws.invoke import invoke_async
+    from chalicelib.storage.invoke import invoke_async
 
     calls = []
     stack.pump._handlers["probe"] = lambda event, context: calls.append((event, context.function_name))
@@ -56,7 +56,7 @@ def test_asynchronous_invocations_are_delivered_to_the_named_function(stack, mon
 
 
 def test_a_failing_handler_is_retried_then_given_up(stack, monkeypatch):
-    from chalicelib.aws.invoke import invoke_async
+    from chalicelib.storage.invoke import invoke_async
     from sluice.local.pump import MAX_ATTEMPTS
 
     def boom(event, context):

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from chalicelib.aws import parquet
+from chalicelib.storage import parquet
 
 ENGINES = ["pyarrow", "fastparquet"]
 

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chalicelib.datasets.names import FILENAME
+from chalicelib.core.datasets.names import FILENAME
 from sluice.samples import SampleError, safe_filename, take, text_head
 
 # no lone "\r" in a field: csv.writer leaves it unquoted when the line terminator is "\n" (ambiguous CSV)

@@ -1,7 +1,7 @@
 import pytest
 
-from chalicelib.errors import ConfigurationError
-from chalicelib.settings import Settings
+from chalicelib.core.errors import ConfigurationError
+from chalicelib.core.settings import Settings
 
 
 def test_explicit_argument_beats_environment_which_beats_default():

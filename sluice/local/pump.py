@@ -1,7 +1,7 @@
 """Deliver what moto queued to the handlers AWS would invoke.
 
-Two queues: bucket events (EventBridge envelopes routed by :mod:`chalicelib.triggers`) and
-asynchronous invocations (``{"function", "payload"}`` from :mod:`chalicelib.aws.invoke`). Like
+Two queues: bucket events (EventBridge envelopes routed by :mod:`chalicelib.triggers.table`) and
+asynchronous invocations (``{"function", "payload"}`` from :mod:`chalicelib.storage.invoke`). Like
 Lambda's asynchronous invokes, a failed delivery is retried (up to :data:`MAX_ATTEMPTS`).
 """
 
@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalicelib.triggers import functions_for_key
+from chalicelib.triggers.table import functions_for_key
 
 MAX_ATTEMPTS = 3
 Handler = Callable[[dict[str, Any], Any], Any]

@@ -14,8 +14,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from chalicelib import aws
-from chalicelib.triggers import ASYNC_FUNCTIONS, OBJECT_TRIGGERS, SCHEDULES
+from chalicelib import storage as aws
+from chalicelib.triggers.table import ASYNC_FUNCTIONS, OBJECT_TRIGGERS, SCHEDULES
 from sluice.local.atomic import make_dynamodb_atomic
 from sluice.local.pump import Clock, Delivery, Pump
 from sluice.local.resources import LocalNames, create_resources

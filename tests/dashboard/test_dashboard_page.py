@@ -1,6 +1,6 @@
 import datetime as dt
 
-from chalicelib.monitoring.drift_check import CheckRequest, run_drift_check
+from chalicelib.services.drift import CheckRequest, run_drift_check
 from tests.monitoring.conftest import capture, make_frame, register_model
 
 EXTERNAL = ("<script", "<link", "src=", "@import", "url(", "http://", "https://")
@@ -31,7 +31,7 @@ def test_the_page_shows_models_aliases_checks_and_a_drift_chart_without_external
 
 
 def test_the_public_page_does_not_name_who_moved_an_alias(client):
-    from chalicelib.registry import get_registry
+    from chalicelib.services.registry import get_registry
 
     model = register_model("dash-who")
     alice = "arn:aws:iam::123456789012:user/alice"

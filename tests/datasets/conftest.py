@@ -10,7 +10,7 @@ from typing import Any
 import boto3
 import pytest
 
-from chalicelib.events import ObjectRef, eventbridge_object_created
+from chalicelib.core.events import ObjectRef, eventbridge_object_created
 
 REGION = "us-east-1"
 

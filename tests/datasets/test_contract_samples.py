@@ -12,9 +12,9 @@ import boto3
 import pytest
 import yaml
 
-from chalicelib.datasets import names
-from chalicelib.datasets.errors import ObjectKeyInvalidError
-from chalicelib.triggers import functions_for_key
+from chalicelib.core.datasets.errors import ObjectKeyInvalidError
+from chalicelib.storage import layout
+from chalicelib.triggers.table import functions_for_key
 from tests.datasets.conftest import REGION, put_raw, rides_csv
 
 JSON = {"Content-Type": "application/json"}
@@ -70,7 +70,7 @@ def test_a_staged_sample_infers_a_contract_that_put_stores_and_no_dataset_versio
     stored = client.http.put("/datasets/rides/contract", body=yaml.safe_dump(contract, sort_keys=False),
                              headers={"Content-Type": "application/x-yaml"})
     assert stored.status_code == 201, stored.body
-    from chalicelib.validation.contract import parse_contract
+    from chalicelib.core.validation.contract import parse_contract
 
     assert json.loads(stored.body)["contract"] == parse_contract(contract).model_dump(mode="json")
     versions = json.loads(client.http.get("/datasets/rides/versions").body)
@@ -106,7 +106,7 @@ def test_full_keys_outside_the_datasets_raw_or_staging_prefix_are_refused(client
 
 
 def test_the_inference_function_reads_staging_and_relative_keys(client, moto_world):
-    staged = names.staging_key("rides", "a.csv")
+    staged = layout.staging_key("rides", "a.csv")
     boto3.client("s3", region_name=REGION).put_object(
         Bucket=moto_world.bucket, Key=staged, Body=b"ride_id,km\nr1,1.5\nr2,2.5\n")
     invoke = client.lambda_.invoke
@@ -129,7 +129,7 @@ def test_the_inference_function_reads_staging_and_relative_keys(client, moto_wor
     ("rawish/a.csv", ["raw/rides/rawish/a.csv", "staging/rides/rawish/a.csv"]),
 ])
 def test_inference_keys_are_full_under_raw_or_staging_or_relative_to_both(key, expected):
-    assert names.inference_keys("rides", key) == expected
+    assert layout.inference_keys("rides", key) == expected
 
 
 @pytest.mark.parametrize("key", ["", "raw/rides/", "raw/taxis/a.csv", "staging/taxis/a.csv",
@@ -137,14 +137,14 @@ def test_inference_keys_are_full_under_raw_or_staging_or_relative_to_both(key, e
                                  "staging/rides/./a.csv"])
 def test_inference_keys_refuse_other_datasets_other_prefixes_and_path_tricks(key):
     with pytest.raises(ObjectKeyInvalidError):
-        names.inference_keys("rides", key)
+        layout.inference_keys("rides", key)
 
 
 def test_staging_keys_are_unique_time_stamped_and_inside_staging():
     import datetime as dt
 
     at = dt.datetime(2026, 11, 26, 16, 33, 47, tzinfo=dt.UTC)
-    assert names.staging_key("rides", "a.csv", now=at, token="abc") == \
+    assert layout.staging_key("rides", "a.csv", now=at, token="abc") == \
         "staging/rides/20261126T163347Z-abc-a.csv"
-    assert names.dataset_of_key(names.staging_key("rides", "a.csv"), "staging") == "rides"
-    assert names.dataset_of_key(names.staging_key("rides", "a.csv")) is None  # not a raw key
+    assert layout.dataset_of_key(layout.staging_key("rides", "a.csv"), "staging") == "rides"
+    assert layout.dataset_of_key(layout.staging_key("rides", "a.csv")) is None  # not a raw key

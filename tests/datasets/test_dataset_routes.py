@@ -156,7 +156,7 @@ def test_infer_on_an_unreadable_object_is_400_with_the_reason(client):
 
 @pytest.mark.slow
 def test_infer_samples_the_head_of_a_large_text_file_and_refuses_a_huge_parquet(client, monkeypatch):
-    from chalicelib.datasets import contracts
+    from chalicelib.services import contracts
 
     monkeypatch.setattr(contracts, "INFER_TEXT_BYTES", 500)
     monkeypatch.setattr(contracts, "MAX_INFER_BYTES", 1000)

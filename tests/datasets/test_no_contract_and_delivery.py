@@ -6,9 +6,9 @@ import threading
 import boto3
 import pytest
 
-from chalicelib.datasets import store
-from chalicelib.datasets.service import process_object
-from chalicelib.events import ObjectRef, eventbridge_object_created
+from chalicelib.core.events import ObjectRef, eventbridge_object_created
+from chalicelib.services.uploads import process_object
+from chalicelib.storage import datasets as store
 from tests.datasets.conftest import (
     REGION,
     all_objects,
@@ -94,7 +94,7 @@ def test_concurrent_uploads_to_one_dataset_get_distinct_versions_none_lost(moto_
         thread.start()
     for thread in threads:
         thread.join()
-    from chalicelib.datasets.errors import ObjectInProgressError
+    from chalicelib.core.datasets.errors import ObjectInProgressError
 
     assert all(isinstance(e, ObjectInProgressError) for e in errors)
     versions, _ = store.list_versions("orphans", 50)
@@ -103,7 +103,7 @@ def test_concurrent_uploads_to_one_dataset_get_distinct_versions_none_lost(moto_
 
 
 def test_a_crashed_attempt_is_retried_and_reuses_its_version_number(moto_world, monkeypatch):
-    from chalicelib.datasets import service
+    from chalicelib.services import uploads as service
 
     ref = put_raw("raw/orphans/crash.csv", b"a\n1\n")
     calls = []
@@ -126,12 +126,13 @@ def test_a_crashed_attempt_is_retried_and_reuses_its_version_number(moto_world, 
 
 
 def test_a_live_claim_makes_a_second_delivery_retryable(moto_world):
-    from chalicelib.datasets import names
-    from chalicelib.datasets.errors import ObjectInProgressError, is_retryable
+    from chalicelib.core.datasets.errors import ObjectInProgressError
+    from chalicelib.storage import layout
+    from chalicelib.storage.retry import is_retryable
 
     ref = put_raw("raw/orphans/busy.csv", b"a\n1\n")
     identity = ObjectRef(ref.bucket, ref.key, ref.version_id, ref.etag).identity
-    claim = store.claim_object("orphans", names.object_hash(identity), {}, lease_seconds=60)
+    claim = store.claim_object("orphans", layout.object_hash(identity), {}, lease_seconds=60)
     assert claim.state == "acquired"
     with pytest.raises(ObjectInProgressError) as caught:
         process_object(ref)
@@ -169,7 +170,7 @@ def test_keys_outside_a_dataset_and_vanished_objects_are_skipped(client, moto_wo
 
 def test_an_unexpected_error_is_logged_without_its_message_and_not_retried(client, monkeypatch, caplog,
                                                                            alerts):
-    from chalicelib.datasets import service
+    from chalicelib.services import uploads as service
 
     def explode(*args, **kwargs):
         raise ValueError(f"cannot parse {email(1)}")
@@ -188,7 +189,7 @@ def test_an_unexpected_error_is_logged_without_its_message_and_not_retried(clien
 def test_retryable_aws_trouble_is_raised_so_lambda_retries(client, monkeypatch):
     from botocore.exceptions import ClientError
 
-    from chalicelib.datasets import service
+    from chalicelib.services import uploads as service
 
     def throttled(*args, **kwargs):
         raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"},

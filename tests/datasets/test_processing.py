@@ -10,8 +10,8 @@ import threading
 import boto3
 import pytest
 
-from chalicelib.datasets import store
-from chalicelib.datasets.service import process_object
+from chalicelib.services.uploads import process_object
+from chalicelib.storage import datasets as store
 from tests.datasets.conftest import (
     REGION,
     all_objects,
@@ -29,7 +29,7 @@ EMAILS = [email(i) for i in range(40)]
 
 
 def read_curated(version: int, dataset: str = "rides"):
-    from chalicelib.aws import wrangler
+    from chalicelib.storage import wrangler
 
     wr = wrangler()
     return wr.s3.read_parquet(f"s3://{os.environ['SLUICE_BUCKET']}/curated/{dataset}/dataset_version={version}/")
@@ -211,7 +211,7 @@ def test_concurrent_uploads_with_a_contract_get_distinct_versions(client, moto_w
 @pytest.mark.slow
 def test_a_crash_before_the_version_record_leaves_nothing_visible_and_the_retry_writes_once(
         client, moto_world, glue_database, invocations, monkeypatch):
-    from chalicelib.datasets import service
+    from chalicelib.services import uploads as service
 
     put_contract(client, rides_contract())
     ref = put_raw("raw/rides/crash.csv", rides_csv(20))

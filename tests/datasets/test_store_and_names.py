@@ -5,26 +5,29 @@ import datetime as dt
 import boto3
 import pytest
 
-from chalicelib.datasets import get_contract, get_version, latest_passing_version, names, store
-from chalicelib.datasets.errors import (
+from chalicelib.core.datasets import names
+from chalicelib.core.datasets.errors import (
     ContractNotFoundError,
     DatasetVersionNotFoundError,
     ObjectKeyInvalidError,
     UploadFilenameInvalidError,
 )
-from chalicelib.datasets.pii_key import clear_cache, pii_key
-from chalicelib.datasets.types import Claim, DatasetVersion
-from chalicelib.errors import ConfigurationError
-from chalicelib.settings import Settings
-from chalicelib.validation.contract import parse_contract
+from chalicelib.core.datasets.types import Claim, DatasetVersion
+from chalicelib.core.errors import ConfigurationError
+from chalicelib.core.settings import Settings
+from chalicelib.core.validation.contract import parse_contract
+from chalicelib.storage import datasets as store
+from chalicelib.storage import layout
+from chalicelib.storage.datasets import get_contract, get_version, latest_passing_version
+from chalicelib.storage.pii_key import clear_cache, pii_key
 from tests.datasets.conftest import REGION, rides_contract
 
 
 def record(version: int, status: str) -> DatasetVersion:
     return DatasetVersion(dataset="rides", version=version, status=status,
                           raw={"bucket": "b", "key": f"raw/rides/{version}.csv"},
-                          report_key=names.report_key("rides", version), created_at=names.now_iso(),
-                          curated_path=names.curated_partition("rides", version) if status == "passed"
+                          report_key=layout.report_key("rides", version), created_at=names.now_iso(),
+                          curated_path=layout.curated_partition("rides", version) if status == "passed"
                           else None,
                           timings={"total_s": 0.25})
 
@@ -79,16 +82,16 @@ def test_out_of_order_versions_keep_the_highest_as_latest(moto_world):
     ("raw/rides//a.csv", None),
 ])
 def test_the_dataset_of_a_raw_key(key, dataset):
-    assert names.dataset_of_key(key) == dataset
+    assert layout.dataset_of_key(key) == dataset
 
 
 def test_upload_keys_are_unique_time_stamped_and_inside_raw():
     at = dt.datetime(2026, 11, 26, 16, 33, 47, tzinfo=dt.UTC)
-    assert names.upload_key("rides", "a.csv", now=at, token="abc") == "raw/rides/20261126T163347Z-abc-a.csv"
+    assert layout.upload_key("rides", "a.csv", now=at, token="abc") == "raw/rides/20261126T163347Z-abc-a.csv"
     with pytest.raises(UploadFilenameInvalidError):
-        names.upload_key("rides", "../a.csv")
+        layout.upload_key("rides", "../a.csv")
     with pytest.raises(ObjectKeyInvalidError):
-        names.check_raw_key("rides", "raw/taxis/a.csv")
+        layout.check_raw_key("rides", "raw/taxis/a.csv")
 
 
 def test_timestamps_are_iso_utc_with_milliseconds():

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from chalicelib.drift.config import DriftConfig
-from chalicelib.drift.detectors import detect_drift
-from chalicelib.drift.profile import Profile, build_profile
+from chalicelib.core.drift.config import DriftConfig
+from chalicelib.core.drift.detectors import detect_drift
+from chalicelib.core.drift.profile import Profile, build_profile
 
 N = 5_000
 

@@ -9,9 +9,9 @@ from pydantic import ValidationError
 from scipy.spatial.distance import jensenshannon
 from scipy.stats import chi2_contingency, ks_2samp, wasserstein_distance
 
-from chalicelib.drift import stats
-from chalicelib.drift.config import DetectorNotFittedError, DriftConfig, ProfileMismatchError
-from chalicelib.drift.detectors import (
+from chalicelib.core.drift import stats
+from chalicelib.core.drift.config import DetectorNotFittedError, DriftConfig, ProfileMismatchError
+from chalicelib.core.drift.detectors import (
     CategoricalDriftDetector,
     ChiSquareDetector,
     JensenShannonDetector,
@@ -19,7 +19,7 @@ from chalicelib.drift.detectors import (
     NumericDriftDetector,
     WassersteinDetector,
 )
-from chalicelib.drift.profile import build_profile
+from chalicelib.core.drift.profile import build_profile
 
 NUM = {"x": "numeric"}
 CAT = {"c": "categorical"}

@@ -19,9 +19,9 @@ from scipy.spatial.distance import jensenshannon
 from scipy.stats import chi2_contingency, ks_2samp, wasserstein_distance
 from statsmodels.stats.multitest import multipletests
 
-from chalicelib.drift import stats
-from chalicelib.drift.config import DriftConfig
-from chalicelib.drift.detectors import (
+from chalicelib.core.drift import stats
+from chalicelib.core.drift.config import DriftConfig
+from chalicelib.core.drift.detectors import (
     CategoricalDriftDetector,
     ChiSquareDetector,
     JensenShannonDetector,
@@ -29,7 +29,7 @@ from chalicelib.drift.detectors import (
     NumericDriftDetector,
     WassersteinDetector,
 )
-from chalicelib.drift.profile import build_profile
+from chalicelib.core.drift.profile import build_profile
 
 VALUE = st.floats(-1e4, 1e4, allow_nan=False, allow_subnormal=False)
 SAMPLE = st.one_of(

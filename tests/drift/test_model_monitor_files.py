@@ -12,10 +12,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.stats import ks_2samp, wasserstein_distance
 
-from chalicelib.drift.config import DriftConfig
-from chalicelib.drift.detectors import detect_drift
-from chalicelib.drift.profile import build_profile, profile_chunks
-from chalicelib.monitoring import modelmonitor
+from chalicelib.core.drift.config import DriftConfig
+from chalicelib.core.drift.detectors import detect_drift
+from chalicelib.core.drift.profile import build_profile, profile_chunks
+from chalicelib.core.monitoring import modelmonitor
 from tests.drift.model_monitor_checks import (
     constraints_problems,
     schema_errors,

@@ -10,8 +10,8 @@ HEAVY = ("numpy", "pandas", "scipy", "pyarrow")
 
 PROBE = """
 import json, sys
-import chalicelib.drift as drift
-from chalicelib.drift import detectors, profile, result, stats  # noqa: F401
+import chalicelib.core.drift as drift
+from chalicelib.core.drift import detectors, profile, result, stats# noqa: F401
 config = drift.DriftConfig(alpha=0.01)
 print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))
 """
@@ -26,7 +26,7 @@ def test_importing_the_drift_modules_loads_no_heavy_library():
 
 
 def test_the_package_exports_resolve_lazily():
-    import chalicelib.drift as drift
+    import chalicelib.core.drift as drift
 
     assert {name: getattr(drift, name).__name__ for name in ("build_profile", "detect_drift")} == {
         "build_profile": "build_profile", "detect_drift": "detect_drift"}

@@ -9,8 +9,8 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from chalicelib.drift.config import OTHER, ProfileMismatchError
-from chalicelib.drift.profile import Profile, build_profile, profile_chunks
+from chalicelib.core.drift.config import OTHER, ProfileMismatchError
+from chalicelib.core.drift.profile import Profile, build_profile, profile_chunks
 from tests.drift.conftest import FEATURES
 
 

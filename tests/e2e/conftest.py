@@ -28,8 +28,8 @@ def seeded_stack(stack):
     """The stack with a production model whose captured traffic has drifted, checked twice."""
     import datetime as dt
 
-    from chalicelib import aws
-    from chalicelib.monitoring.drift_check import CheckRequest, run_drift_check
+    from chalicelib import storage as aws
+    from chalicelib.services.drift import CheckRequest, run_drift_check
     from tests.monitoring.conftest import capture, make_frame, register_model
 
     aws.reset()

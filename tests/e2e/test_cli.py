@@ -132,7 +132,7 @@ def test_contract_infer_key_reads_an_object_already_in_raw_by_its_full_or_relati
 
 
 def _objects(stack, prefix: str) -> list[str]:
-    from chalicelib.aws import client
+    from chalicelib.storage import client
 
     listed = client("s3").list_objects_v2(Bucket=stack.info.bucket, Prefix=prefix)
     return [item["Key"] for item in listed.get("Contents", [])]

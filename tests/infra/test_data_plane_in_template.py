@@ -29,7 +29,7 @@ def test_the_bucket_keeps_versions_encrypts_with_the_stack_key_and_expires_captu
 
 
 def test_inference_samples_under_staging_expire_after_a_day_with_their_old_versions(resources):
-    from chalicelib.datasets.contracts import STAGING_RETENTION_DAYS
+    from chalicelib.services.contracts import STAGING_RETENTION_DAYS
 
     rules = resources["DataBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
     [staging] = [r for r in rules if r.get("Prefix") == "staging/"]
@@ -40,10 +40,10 @@ def test_inference_samples_under_staging_expire_after_a_day_with_their_old_versi
 
 
 def test_no_rule_of_the_template_fires_on_a_staging_sample(resources):
-    from chalicelib.datasets import names
-    from chalicelib.triggers import functions_for_key
+    from chalicelib.storage import layout
+    from chalicelib.triggers.table import functions_for_key
 
-    key = names.staging_key("rides", "rides.csv")
+    key = layout.staging_key("rides", "rides.csv")
     assert functions_for_key(key) == []  # the local stack's pump routes by the same table
     for name, resource in resources.items():
         if resource["Type"] != "AWS::Events::Rule":

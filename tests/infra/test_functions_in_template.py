@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import size_budget
 
-from chalicelib import settings
+from chalicelib.core import settings
 
 ROOT = Path(__file__).resolve().parents[2]
 ML, PANDAS = {"Ref": "MlLayer"}, {"Ref": "AwsSdkPandasLayerArn"}

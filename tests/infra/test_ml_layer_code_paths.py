@@ -20,23 +20,23 @@ from tests.infra.test_lambda_sandbox import LAYER_ZIP, ROOT, _extract
 
 PROBES = {
     "train reads a curated dataset version": (
-        "from chalicelib.training.deps import read_curated\n"
-        "read_curated('s3://sluice-probe/curated/d/dataset_version=1/')"),
+        "from chalicelib.storage.parquet import read_s3_prefix\n"
+        "read_s3_prefix('s3://sluice-probe/curated/d/dataset_version=1/')"),
     "on_dataset_version profiles a curated dataset version": (
         "from types import SimpleNamespace\n"
-        "from chalicelib.monitoring.drift_check import _dataset_profile\n"
+        "from chalicelib.services.drift import _dataset_profile\n"
         "_dataset_profile('s3://sluice-probe/curated/d/dataset_version=1/',\n"
         "                 SimpleNamespace(features={'a': None}, feature_types={'a': 'numeric'}))"),
     "on_batch_object reads a Parquet input": (
         "import fastparquet, pandas as pd, pathlib, tempfile\n"
-        "from chalicelib.serving.batch import _read_parquet\n"
+        "from chalicelib.core.serving.batch_files import _read_parquet\n"
         "path = pathlib.Path(tempfile.mkdtemp()) / 'in.parquet'\n"
         "fastparquet.write(str(path), pd.DataFrame({'a': [1.0, 2.0]}))\n"
         "list(_read_parquet(path, 10))"),
     "the API hands contract inference to the contract_inference function": (
         "import os\n"
         "os.environ['SLUICE_INVOKE_MODE'] = 'lambda'\n"
-        "from chalicelib.datasets.contracts import suggest_contract\n"
+        "from chalicelib.services.contracts import suggest_contract\n"
         "suggest_contract('d', 'raw/d/x.csv')"),
     "on_label_object reads a Parquet label file": (
         "import fastparquet, pandas as pd, pathlib, tempfile\n"

@@ -1,10 +1,10 @@
-"""chalicelib/triggers.py and the deployment template agree: every trigger is wired, nothing else."""
+"""chalicelib/triggers/table.py and the deployment template agree: every trigger is wired, nothing else."""
 
 from __future__ import annotations
 
 import render_template
 
-from chalicelib.triggers import ASYNC_FUNCTIONS, OBJECT_TRIGGERS, SCHEDULES
+from chalicelib.triggers.table import ASYNC_FUNCTIONS, OBJECT_TRIGGERS, SCHEDULES
 
 lid = render_template.logical_id
 

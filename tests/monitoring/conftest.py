@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from chalicelib.aws import s3
+from chalicelib.storage import s3
 
 FEATURES = [{"name": "distance", "type": "float"}, {"name": "city", "type": "category"}]
 CITIES = ["berlin", "hamburg", "munich"]
@@ -48,10 +48,11 @@ def _fit(frame: pd.DataFrame):
 def register_model(name: str, *, retrain_on_drift: bool = False, cooldown_minutes: int = 60,
                    on_performance_drop: bool = False) -> ProductionModel:
     """Train, write artifacts the way training does, register and make it production."""
-    from chalicelib.drift.profile import build_profile
-    from chalicelib.registry import get_registry
-    from chalicelib.training import artifacts, store
-    from chalicelib.training.spec import TrainingSpec
+    from chalicelib.core.drift.profile import build_profile
+    from chalicelib.core.training.spec import TrainingSpec
+    from chalicelib.services.registry import get_registry
+    from chalicelib.storage import artifacts
+    from chalicelib.storage import specs as store
 
     train, holdout = make_frame(3000, seed=1), make_frame(1000, seed=2)
     pipeline = _fit(train)

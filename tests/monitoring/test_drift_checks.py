@@ -6,8 +6,8 @@ from html import escape
 import boto3
 import pytest
 
-from chalicelib.aws import s3
-from chalicelib.monitoring.drift_check import CheckRequest, run_drift_check
+from chalicelib.services.drift import CheckRequest, run_drift_check
+from chalicelib.storage import s3
 from tests.drift.model_monitor_checks import constraints_problems, statistics_problems, violations_problems
 from tests.monitoring.conftest import capture, make_frame, register_model
 
@@ -70,7 +70,7 @@ def test_drifted_traffic_alerts_writes_reports_and_starts_one_retraining_run(mot
     again = run_drift_check(CheckRequest(model.name, now=NOW + dt.timedelta(minutes=5)))
     assert again["status"] == "drift" and again["run_id"] is None
     assert _queued_runs(moto_world) == []
-    from chalicelib.registry import get_registry
+    from chalicelib.services.registry import get_registry
 
     events = get_registry().list_audit_events(model.name, limit=50).items
     linked = [e for e in events if e.event == "drift_detected"]
@@ -194,7 +194,7 @@ def test_bad_check_requests_are_4xx_with_codes(client, production_model):
 
 @pytest.mark.slow
 def test_drifted_new_training_data_is_reported_but_retraining_is_left_to_on_new_data(moto_world):
-    from chalicelib.aws import wrangler
+    from chalicelib.storage import wrangler
 
     model = register_model("fare-newdata", retrain_on_drift=True)
     alerts = _subscribe(moto_world.topic_arn)
@@ -209,7 +209,7 @@ def test_drifted_new_training_data_is_reported_but_retraining_is_left_to_on_new_
 
 
 def test_a_new_dataset_version_is_checked_once_however_often_it_is_announced(moto_world):
-    from chalicelib.aws import wrangler
+    from chalicelib.storage import wrangler
 
     model = register_model("fare-newdata-twice")
     path = f"s3://{moto_world.bucket}/curated/rides/dataset_version=3/"
@@ -218,7 +218,7 @@ def test_a_new_dataset_version_is_checked_once_however_often_it_is_announced(mot
         "dataset": "rides", "version": 3, "curated_path": path})
     first, second = run_drift_check(request), run_drift_check(request)
     assert first["check_id"] == "dataset-rides-v3" and second["status"] == "duplicate"
-    from chalicelib.monitoring import store
+    from chalicelib.storage import checks as store
 
     items, _ = store.list_checks(model.name, limit=10)
     assert [i["check_id"] for i in items] == ["dataset-rides-v3"]

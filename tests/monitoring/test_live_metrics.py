@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from chalicelib.aws import s3
-from chalicelib.monitoring.performance import LabelsRequest, run_performance_check
-from chalicelib.training.spec import TASK_METRICS
+from chalicelib.core.training.spec import TASK_METRICS
+from chalicelib.services.performance import LabelsRequest, run_performance_check
+from chalicelib.storage import s3
 from tests.training.oracle import sklearn_says
 
 NOW = dt.datetime.now(dt.UTC)
@@ -25,9 +25,10 @@ def register(name: str, primary: str, classes: list, holdout: float) -> int:
     """A production classifier whose metadata names ``classes`` (the artifact itself is never scored)."""
     from sklearn.dummy import DummyClassifier
 
-    from chalicelib.registry import get_registry
-    from chalicelib.training import artifacts, store
-    from chalicelib.training.spec import TrainingSpec
+    from chalicelib.core.training.spec import TrainingSpec
+    from chalicelib.services.registry import get_registry
+    from chalicelib.storage import artifacts
+    from chalicelib.storage import specs as store
 
     spec = TrainingSpec.model_validate({
         "dataset": "trips", "target": "kind", "features": ["distance"], "task": "classification",

@@ -6,16 +6,12 @@ import boto3
 import pandas as pd
 import pytest
 
-from chalicelib.aws import s3
-from chalicelib.events import ObjectRef, eventbridge_object_created
-from chalicelib.monitoring.performance import (
-    LabelsRequest,
-    LabelsUnreadableError,
-    read_labels,
-    run_performance_check,
-)
-from chalicelib.monitoring.policy import judge_performance
-from chalicelib.monitoring.schedule import check_production_models
+from chalicelib.core.events import ObjectRef, eventbridge_object_created
+from chalicelib.core.monitoring.live import LabelsUnreadableError, read_labels
+from chalicelib.core.monitoring.policy import judge_performance
+from chalicelib.services.performance import LabelsRequest, run_performance_check
+from chalicelib.services.schedule import check_production_models
+from chalicelib.storage import s3
 from tests.monitoring.conftest import capture, make_frame, register_model
 
 NOW = dt.datetime.now(dt.UTC)

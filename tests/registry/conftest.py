@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from chalicelib.registry import ModelRegistry
-from chalicelib.registry.memory import MemoryRegistryStore
+from chalicelib.services.registry import ModelRegistry
+from chalicelib.storage.registry.memory import MemoryRegistryStore
 
 START = datetime(2026, 11, 26, 12, 0, 0, tzinfo=UTC)
 
@@ -35,7 +35,7 @@ class FakeClock:
 
 def dynamodb_client() -> Any:
     """The low-level client under the state table's resource (what the DynamoDB store calls)."""
-    from chalicelib.aws.table import table
+    from chalicelib.storage.table import table
 
     return table().meta.client
 
@@ -97,7 +97,7 @@ def registry(store_kind: str, clock: FakeClock) -> Iterator[ModelRegistry]:
     if store_kind == "memory":
         yield ModelRegistry(MemoryRegistryStore(), clock=clock)
         return
-    from chalicelib.registry.dynamodb import DynamoDBRegistryStore
+    from chalicelib.storage.registry.dynamodb import DynamoDBRegistryStore
 
     yield ModelRegistry(DynamoDBRegistryStore(), clock=clock)
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.aws.table import table
-from chalicelib.registry import get_registry
+from chalicelib.services.registry import get_registry
+from chalicelib.storage.table import table
 
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "registry_calls.py"
 

@@ -8,9 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from chalicelib.registry import ANY
-from chalicelib.registry.entities import VersionUpdate
-from chalicelib.registry.errors import AliasConflictError, ConcurrentUpdateError
+from chalicelib.core.registry.entities import ANY, VersionUpdate
+from chalicelib.core.registry.errors import AliasConflictError, ConcurrentUpdateError
 from tests.registry.conftest import dynamodb_client, register, serialize_moto_requests
 
 

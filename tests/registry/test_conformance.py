@@ -9,10 +9,9 @@ import re
 
 import pytest
 
-from chalicelib.errors import BadRequestError
-from chalicelib.registry import ANY, ModelRegistry
-from chalicelib.registry.entities import AliasMove
-from chalicelib.registry.errors import (
+from chalicelib.core.errors import BadRequestError
+from chalicelib.core.registry.entities import ANY, AliasMove
+from chalicelib.core.registry.errors import (
     AliasConflictError,
     AliasNotFoundError,
     AliasUnchangedError,
@@ -29,6 +28,7 @@ from chalicelib.registry.errors import (
     VersionInUseError,
     VersionRejectedError,
 )
+from chalicelib.services.registry import ModelRegistry
 from tests.registry.conftest import register
 
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
@@ -398,14 +398,14 @@ class TestRegistryConformance:
 
 
 def _ts(clock) -> str:
-    from chalicelib.registry.entities import format_ts
+    from chalicelib.core.registry.entities import format_ts
 
     return format_ts(clock())
 
 
 def test_the_registry_is_cached_per_settings(moto_world):
-    from chalicelib.registry import get_registry
-    from chalicelib.settings import get_settings
+    from chalicelib.core.settings import get_settings
+    from chalicelib.services.registry import get_registry
 
     assert get_registry() is get_registry(get_settings())
     other = get_registry(get_settings().with_overrides(table="another-table"))

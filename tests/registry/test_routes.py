@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from chalicelib.api.registry import actor_of
-from chalicelib.registry import get_registry
+from chalicelib.services.registry import get_registry
+from chalicelib.triggers.http.registry import actor_of
 from tests.registry.conftest import register
 
 JSON = {"Content-Type": "application/json"}
@@ -230,8 +230,8 @@ def test_the_audit_log_is_paged_newest_first(client, registry):
 
 
 def test_lineage_follows_a_version_to_its_dataset_versions_and_raw_objects(client, registry):
-    from chalicelib.datasets import store as datasets
-    from chalicelib.datasets.types import DatasetVersion
+    from chalicelib.core.datasets.types import DatasetVersion
+    from chalicelib.storage import datasets
 
     raw = {"bucket": "b", "key": "raw/customers/2026-11-26.csv", "version_id": "v1", "etag": "e",
            "sha256": "cd" * 32, "size": 1234}

@@ -1,6 +1,6 @@
 """Serving fixtures: small fitted pipelines in moto S3, a fake registry and loader that count their calls.
 
-The pipelines use training's own preprocessing helpers (``chalicelib.training.pipeline``), so the
+The pipelines use training's own preprocessing helpers (``chalicelib.core.training.pipeline``), so the
 frames serving builds are checked against what real models see.
 """
 
@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
-from chalicelib.serving import capture as capture_mod
-from chalicelib.serving.capture import CaptureWriter, Sampler
-from chalicelib.serving.service import PredictionService, set_service
-from chalicelib.settings import get_settings
+from chalicelib.core.settings import get_settings
+from chalicelib.services.serving import PredictionService, set_service
+from chalicelib.storage import capture as capture_mod
+from chalicelib.storage.capture import CaptureWriter, Sampler
 
 MODEL = "churn"
 FEATURES = [{"name": "tenure", "type": "int"}, {"name": "charges", "type": "float"},
@@ -61,7 +61,7 @@ def fit_pipeline(rows: list[dict[str, Any]], *, task: str = "classification", se
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
-    from chalicelib.training.pipeline import date_parts, to_float, to_strings
+    from chalicelib.core.training.pipeline import date_parts, to_float, to_strings
 
     pre = ColumnTransformer([
         ("numeric", Pipeline([("float", FunctionTransformer(to_float)), ("impute", SimpleImputer()),
@@ -102,7 +102,7 @@ class FakeRegistry:
     calls: Counter = field(default_factory=Counter)
 
     def get_model_version(self, model: str, version: int, *, with_aliases: bool = True) -> FakeVersion:
-        from chalicelib.errors import NotFoundError
+        from chalicelib.core.errors import NotFoundError
 
         self.calls["get_model_version"] += 1
         found = self.versions.get((model, version))
@@ -136,8 +136,8 @@ class FakeLoader:
     def __call__(self, model: str, version: int, sha256: str) -> FakeLoaded:
         import joblib
 
-        from chalicelib.aws import s3
-        from chalicelib.errors import IntegrityError
+        from chalicelib.core.errors import IntegrityError
+        from chalicelib.storage import s3
 
         self.calls[(model, version)] += 1
         if (model, version) in self.fail:
@@ -173,7 +173,7 @@ class World:
                     aliases: tuple[str, ...] = ()) -> None:
         import joblib
 
-        from chalicelib.aws import s3
+        from chalicelib.storage import s3
 
         buffer = io.BytesIO()
         joblib.dump(pipeline, buffer)
@@ -199,7 +199,7 @@ class World:
         """Every capture object of ``model``: (key, parsed lines)."""
         import json
 
-        from chalicelib.aws import client
+        from chalicelib.storage import client
 
         s3 = client("s3")
         listing = s3.list_objects_v2(Bucket=self.bucket, Prefix=f"capture/{model}/")
@@ -237,7 +237,7 @@ def bucket(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> I
     import boto3
     from moto import mock_aws
 
-    from chalicelib import aws
+    from chalicelib import storage as aws
 
     with mock_aws():
         name = f"sluice-serving-{uuid.uuid4().hex[:8]}"

@@ -9,11 +9,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from chalicelib.aws import client
-from chalicelib.events import ObjectRef, eventbridge_object_created
-from chalicelib.serving.batch import batch_format, handle_batch_objects, output_key
-from chalicelib.serving.errors import BatchFormatUnsupportedError
-from chalicelib.serving.service import set_service
+from chalicelib.core.events import ObjectRef, eventbridge_object_created
+from chalicelib.core.serving.batch_files import batch_format
+from chalicelib.core.serving.errors import BatchFormatUnsupportedError
+from chalicelib.services.serving import set_service
+from chalicelib.storage import client
+from chalicelib.storage.layout import batch_output_key as output_key
+from chalicelib.triggers.batch import handle_batch_objects
 from tests.serving.conftest import MODEL, features_only
 
 
@@ -181,9 +183,9 @@ def test_a_csv_with_a_header_only_gives_an_empty_output(world):
 def test_without_pyarrow_as_in_the_ml_layer_the_output_is_the_same(world, rows, fmt, monkeypatch):
     import datetime as dt
 
-    from chalicelib.serving import batch
+    from chalicelib.core.serving import batch_files
 
-    monkeypatch.setattr(batch, "has_pyarrow", lambda: False)  # fastparquet and pandas' CSV writer
+    monkeypatch.setattr(batch_files, "has_pyarrow", lambda: False)  # fastparquet and pandas' CSV writer
     service = world.service()
     records = [features_only(r) for r in rows[:9]]
     frame = pd.DataFrame(records)
@@ -221,9 +223,9 @@ CSV_INPUT = ("tenure,charges,plan,autopay,signup,customer,note\n"
 
 @pytest.mark.parametrize("arrow", [True, False], ids=["with-pyarrow", "ml-layer"])
 def test_a_csv_output_repeats_each_input_line_unchanged_with_numbers_unquoted(world, monkeypatch, arrow):
-    from chalicelib.serving import batch
+    from chalicelib.core.serving import batch_files
 
-    monkeypatch.setattr(batch, "has_pyarrow", lambda: arrow)
+    monkeypatch.setattr(batch_files, "has_pyarrow", lambda: arrow)
     event = upload(world, f"batch/{MODEL}/input/typed-{arrow}.csv", CSV_INPUT.encode())
     (outcome,) = handle_batch_objects(event, service=world.service())["objects"]
     assert (outcome["status"], outcome["error_rows"]) == ("written", 0)
@@ -262,9 +264,9 @@ def test_a_parquet_output_keeps_the_input_column_types_and_types_the_added_colum
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from chalicelib.serving import batch
+    from chalicelib.core.serving import batch_files
 
-    monkeypatch.setattr(batch, "has_pyarrow", lambda: arrow)
+    monkeypatch.setattr(batch_files, "has_pyarrow", lambda: arrow)
     records = [features_only(r) for r in rows[:6]]
     table = pa.table({"tenure": pa.array([r["tenure"] for r in records], pa.int32()),
                       "charges": pa.array([r["charges"] for r in records], pa.float64()),

@@ -4,8 +4,8 @@ from collections import Counter
 
 import pytest
 
-from chalicelib.aws import client
-from chalicelib.serving.cache import MISSING, LRUCache, TTLCache
+from chalicelib.core.serving.cache import MISSING, LRUCache, TTLCache
+from chalicelib.storage import client
 from tests.serving.conftest import MODEL, features_only
 
 
@@ -56,7 +56,7 @@ def test_an_alias_move_is_seen_once_the_ttl_has_passed(world, rows):
 
 
 def test_a_missing_alias_is_cached_too_and_appears_after_the_ttl(world, rows):
-    from chalicelib.serving.errors import AliasNotFoundError
+    from chalicelib.core.serving.errors import AliasNotFoundError
 
     service = world.service(alias_ttl_seconds=10)
     with pytest.raises(AliasNotFoundError):

@@ -6,8 +6,8 @@ import re
 import threading
 import time
 
-from chalicelib.serving import capture as capture_mod
-from chalicelib.serving.capture import CaptureEvent, Sampler, capture_lines
+from chalicelib.storage import capture as capture_mod
+from chalicelib.storage.capture import CaptureEvent, Sampler, capture_lines
 from tests.serving.conftest import MODEL, features_only
 
 KEY = re.compile(rf"^capture/{MODEL}/date=\d{{4}}-\d{{2}}-\d{{2}}/hour=\d{{2}}/[0-9a-f-]{{36}}\.jsonl$")
@@ -101,7 +101,7 @@ def test_a_failing_put_still_answers_and_is_counted(world, rows):
 def test_a_failing_put_over_http_is_still_a_200(world, client, rows):
     import json
 
-    from chalicelib.serving.service import set_service
+    from chalicelib.services.serving import set_service
 
     def broken_put(key, body):
         raise ConnectionError("s3 is down")
@@ -143,7 +143,7 @@ def test_capture_lines_are_pure_and_json_safe():
 
 
 def test_writes_past_the_pending_limit_are_dropped_and_counted():
-    from chalicelib.serving.capture import CaptureWriter
+    from chalicelib.storage.capture import CaptureWriter
 
     release = threading.Event()
     writer = CaptureWriter(lambda key, body: release.wait(5), wait_seconds=0.01, max_pending=1)

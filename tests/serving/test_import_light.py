@@ -10,9 +10,10 @@ HEAVY = ("pandas", "numpy", "sklearn", "scipy", "awswrangler", "pyarrow", "jobli
 
 PROBE = """
 import json, sys
-import chalicelib.api.serving, chalicelib.serving.service, chalicelib.serving.batch
-import chalicelib.serving.capture, chalicelib.serving.schema, chalicelib.serving.frame
-import chalicelib.serving.scoring, chalicelib.serving.cache
+import chalicelib.triggers.http.serving, chalicelib.services.serving, chalicelib.services.batch
+import chalicelib.triggers.batch, chalicelib.core.serving.batch_files
+import chalicelib.storage.capture, chalicelib.core.serving.schema, chalicelib.core.serving.frame
+import chalicelib.core.serving.scoring, chalicelib.core.serving.cache
 print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))
 """
 

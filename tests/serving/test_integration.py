@@ -11,11 +11,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from chalicelib.aws import client as aws_client
-from chalicelib.aws import resource
-from chalicelib.events import ObjectRef, eventbridge_object_created
-from chalicelib.serving.service import PredictionService, default_loader, default_registry, set_service
-from chalicelib.settings import get_settings
+from chalicelib.core.events import ObjectRef, eventbridge_object_created
+from chalicelib.core.settings import get_settings
+from chalicelib.services.serving import PredictionService, default_loader, default_registry, set_service
+from chalicelib.storage import client as aws_client
+from chalicelib.storage import resource
 from tests.serving.conftest import FEATURES, MODEL, FakeClock, features_only, training_frame
 
 pytestmark = pytest.mark.slow  # real registry on moto DynamoDB, real training pipelines
@@ -26,10 +26,11 @@ NAMES = [f["name"] for f in FEATURES]
 
 def train_and_register(rows: list[dict[str, Any]], *, estimator: str, params: dict, alias: str | None) -> int:
     """What a training run leaves behind: artifacts under models/{model}/{version}/, then the registration."""
-    from chalicelib.registry import get_registry
-    from chalicelib.training.artifacts import write_artifacts
-    from chalicelib.training.pipeline import Feature, build_pipeline
-    from chalicelib.training.spec import TrainingSpec
+    from chalicelib.core.training.features import Feature
+    from chalicelib.core.training.pipeline import build_pipeline
+    from chalicelib.core.training.spec import TrainingSpec
+    from chalicelib.services.registry import get_registry
+    from chalicelib.storage.artifacts import write_artifacts
 
     spec = TrainingSpec.model_validate({
         "dataset": "customers", "target": "churned", "features": NAMES, "task": "classification",
@@ -51,9 +52,6 @@ def train_and_register(rows: list[dict[str, Any]], *, estimator: str, params: di
 
 @pytest.fixture
 def real(moto_world, rows):
-    from chalicelib.training import artifacts
-
-    artifacts.clear_cache()
     set_service(None)
     versions = {
         "forest": train_and_register(rows, estimator="RandomForestClassifier",
@@ -62,13 +60,14 @@ def real(moto_world, rows):
     }
     yield versions
     set_service(None)
-    artifacts.clear_cache()
 
 
 def bare(version: int, records: list[dict[str, Any]]) -> Any:
-    from chalicelib.training.artifacts import load_model
+    from chalicelib.services.registry import get_registry
+    from chalicelib.storage.artifacts import load_model
 
-    pipeline = load_model(MODEL, version).pipeline
+    sha256 = get_registry().get_model_version(MODEL, version).artifact_sha256
+    pipeline = load_model(MODEL, version, sha256).pipeline
     frame = training_frame(records)[NAMES]
     return pipeline.predict(frame).tolist(), pipeline.predict_proba(frame)
 
@@ -96,7 +95,7 @@ def test_a_registered_trained_model_answers_over_http_like_bare_scikit_learn(rea
 def test_the_cold_path_reads_the_alias_the_version_and_the_artifact_once(real, rows, monkeypatch):
     monkeypatch.setenv("SLUICE_CAPTURE_PERCENT", "0")
     calls = count_calls()
-    from chalicelib.serving.service import get_service
+    from chalicelib.services.serving import get_service
 
     service = get_service()
     service.predict(MODEL, {"records": [features_only(rows[0])]})
@@ -110,7 +109,7 @@ def test_the_cold_path_reads_the_alias_the_version_and_the_artifact_once(real, r
 
 
 def test_an_alias_moved_in_the_registry_is_served_after_the_ttl(real, rows):
-    from chalicelib.registry import get_registry
+    from chalicelib.services.registry import get_registry
 
     clock = FakeClock()
     service = PredictionService(registry_factory=default_registry, loader=default_loader,
@@ -142,8 +141,8 @@ def test_an_unknown_version_is_a_404_from_the_real_registry(real, client, rows):
 
 
 def test_shadow_scoring_with_the_real_registry(real, rows, monkeypatch):
-    from chalicelib.registry import get_registry
-    from chalicelib.serving.service import get_service
+    from chalicelib.services.registry import get_registry
+    from chalicelib.services.serving import get_service
 
     monkeypatch.setenv("SLUICE_CAPTURE_PERCENT", "100")
     get_registry().set_alias(MODEL, "shadow", real["linear"], actor="test")
@@ -179,7 +178,7 @@ def test_batch_through_the_lambda_matches_real_time(real, client, rows):
 
 
 def test_a_rejected_version_does_not_answer(real, client, rows):
-    from chalicelib.registry import get_registry
+    from chalicelib.services.registry import get_registry
 
     get_registry().reject(MODEL, real["linear"], actor="test", reason="bias found")
     response = client.http.post(f"/models/{MODEL}/predict?version={real['linear']}",

@@ -25,9 +25,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.compose import ColumnTransformer
 from sklearn.preprocessing import FunctionTransformer
-from chalicelib.training.pipeline import to_float, date_parts
-from chalicelib.serving.batch import score_file, has_pyarrow
-from chalicelib.serving.schema import Feature
+from chalicelib.core.training.pipeline import date_parts, to_float
+from chalicelib.core.serving.batch_files import has_pyarrow, score_file
+from chalicelib.core.serving.schema import Feature
 assert not has_pyarrow()
 tmp = Path(tempfile.mkdtemp())
 df = pd.DataFrame({"x": [1.0, 2.0, 3.5, 4.0], "d": [dt.date(2025, 1, i + 1) for i in range(4)],
@@ -43,9 +43,9 @@ out = {}
 for fmt in ("parquet", "csv"):
     out[fmt] = score_file(tmp / f"in.{fmt}", tmp / f"out.{fmt}", fmt, pipe, feats, chunk_rows=3)
 from types import SimpleNamespace
-from chalicelib.serving.capture import CaptureWriter
-from chalicelib.serving.service import PredictionService
-from chalicelib.settings import Settings
+from chalicelib.storage.capture import CaptureWriter
+from chalicelib.services.serving import PredictionService
+from chalicelib.core.settings import Settings
 registry = SimpleNamespace(get_alias=lambda m, a: 1,
                            get_model_version=lambda m, v, **_: SimpleNamespace(artifact_sha256="x"))
 loaded = SimpleNamespace(pipeline=pipe, metadata={"features": [{"name": "x", "type": "float"},

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from chalicelib.serving.service import set_service
+from chalicelib.services.serving import set_service
 from tests.serving.conftest import MODEL, bare_frame, features_only
 
 HEADERS = {"Content-Type": "application/json"}

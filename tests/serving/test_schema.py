@@ -4,8 +4,8 @@ import datetime as dt
 
 import pytest
 
-from chalicelib.serving.errors import PredictBodyInvalidError, RecordsInvalidError, RecordsTooManyError
-from chalicelib.serving.schema import Feature, check_records, features_from_metadata, records_from_body
+from chalicelib.core.serving.errors import PredictBodyInvalidError, RecordsInvalidError, RecordsTooManyError
+from chalicelib.core.serving.schema import Feature, check_records, features_from_metadata, records_from_body
 
 FEATURES = features_from_metadata({"features": [
     {"name": "tenure", "type": "int"}, {"name": "charges", "type": "float"},

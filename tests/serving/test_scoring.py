@@ -9,7 +9,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 from sklearn.tree import DecisionTreeClassifier
 
-from chalicelib.serving.scoring import output_columns, score
+from chalicelib.core.serving.scoring import output_columns, score
 
 RNG = np.random.default_rng(0)
 X = RNG.normal(size=(300, 4))

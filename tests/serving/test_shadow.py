@@ -2,8 +2,8 @@
 
 import json
 
-from chalicelib.serving import capture as capture_mod
-from chalicelib.serving.service import set_service
+from chalicelib.services.serving import set_service
+from chalicelib.storage import capture as capture_mod
 from tests.serving.conftest import MODEL, bare_frame, features_only
 
 
@@ -18,7 +18,7 @@ def test_shadow_outputs_are_captured_beside_the_champions_but_not_returned(world
     assert answer["version"] == 1 and "shadow" not in json.dumps(answer)
     champion, challenger = world.pipelines[1], world.pipelines[2]
     assert answer["predictions"] == champion.predict(bare_frame(records)).tolist()
-    from chalicelib.serving.service import get_service
+    from chalicelib.services.serving import get_service
 
     get_service().capture.drain()
     ((_, lines),) = world.captured()

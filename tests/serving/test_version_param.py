@@ -1,6 +1,6 @@
 import pytest
 
-from chalicelib.serving.service import parse_version
+from chalicelib.services.serving import parse_version
 
 
 @pytest.mark.parametrize("raw", ["+3", " 3", "1_000", "0", "-1", "2.0", ""])

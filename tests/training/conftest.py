@@ -57,21 +57,19 @@ def one_thread() -> Any:
 
 @pytest.fixture
 def registry(moto_world: Any) -> Any:
-    """The model registry on the moto state table (the loaded-model cache emptied)."""
-    from chalicelib.registry import get_registry
-    from chalicelib.training import artifacts
+    """The model registry on the moto state table."""
+    from chalicelib.services.registry import get_registry
 
-    artifacts.clear_cache()
     return get_registry()
 
 
 @pytest.fixture
 def make_dataset(moto_world: Any) -> Callable[..., Any]:
     """Store the rides contract and a dataset version (curated Parquet + version record)."""
-    from chalicelib.aws import wrangler
-    from chalicelib.datasets import store
-    from chalicelib.datasets.types import DatasetVersion
-    from chalicelib.validation.contract import parse_contract
+    from chalicelib.core.datasets.types import DatasetVersion
+    from chalicelib.core.validation.contract import parse_contract
+    from chalicelib.storage import datasets as store
+    from chalicelib.storage import wrangler
 
     def make(frame: Any = None, *, dataset: str = "rides", status: str = "passed",
              contract: dict | None = None) -> Any:

@@ -1,5 +1,5 @@
 """The oracle of the metric tests: ``sklearn.metrics`` called directly, with the arguments the definition
-table in :mod:`chalicelib.training.evaluate` names and scikit-learn's defaults otherwise."""
+table in :mod:`chalicelib.core.training.evaluate` names and scikit-learn's defaults otherwise."""
 
 from __future__ import annotations
 

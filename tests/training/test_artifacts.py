@@ -4,8 +4,7 @@ import json
 
 import pytest
 
-from chalicelib.aws import s3
-from chalicelib.training import artifacts
+from chalicelib.storage import artifacts, s3
 from tests.training.conftest import drain_invocations, rides_frame, send, spec_body
 
 pytestmark = pytest.mark.slow  # each test trains a model through the train function first
@@ -18,12 +17,19 @@ def trained(client, moto_world, make_dataset, registry):
     send(client, "post", "/models/tips/train", {})
     [(_, run)] = drain_invocations(client, moto_world)
     assert run["status"] == "succeeded", run.get("error")
-    artifacts.clear_cache()
     return run
 
 
+def load(version: int = 1):
+    """Load as serving and training do: with the SHA-256 the registry recorded for the version."""
+    from chalicelib.services.registry import get_registry
+
+    sha256 = get_registry().get_model_version("tips", version).artifact_sha256
+    return artifacts.load_model("tips", version, sha256)
+
+
 def test_the_artifacts_carry_metadata_lineage_and_the_reference_profile(trained, registry):
-    loaded = artifacts.load_model("tips", 1)
+    loaded = load()
     meta = loaded.metadata
     assert meta["artifact_sha256"] == registry.get_model_version("tips", 1).artifact_sha256 == loaded.sha256
     assert [f["name"] for f in meta["features"]] == ["distance_km", "zone", "night", "pickup_ts"]
@@ -34,7 +40,7 @@ def test_the_artifacts_carry_metadata_lineage_and_the_reference_profile(trained,
     assert {i["feature"] for i in meta["importance"]} == {"distance_km", "zone", "night", "pickup_ts"}
     assert meta["evaluation"]["confusion_matrix"]["labels"] == ["no", "yes"]
     profile = artifacts.load_reference_profile("tips", 1)
-    from chalicelib.drift.profile import Profile
+    from chalicelib.core.drift.profile import Profile
 
     assert Profile.from_dict(profile["features"]).feature_types == {
         "distance_km": "numeric", "zone": "categorical", "night": "categorical"}
@@ -52,7 +58,7 @@ def test_a_tampered_artifact_is_refused_before_unpickling(trained):
     body = s3.get_bytes(key)
     s3.put_bytes(key, body[:-1] + bytes([body[-1] ^ 1]))
     with pytest.raises(artifacts.ArtifactTamperedError) as caught:
-        artifacts.load_model("tips", 1)
+        load()
     assert caught.value.code == "artifact_tampered"
     assert "does not match the registry's SHA-256" in caught.value.message
 
@@ -67,7 +73,7 @@ def test_a_replaced_artifact_with_a_matching_metadata_file_is_still_refused(trai
     meta["artifact_sha256"] = hashlib.sha256(evil).hexdigest()
     s3.put_json("models/tips/1/metadata.json", meta)
     with pytest.raises(artifacts.ArtifactTamperedError):
-        artifacts.load_model("tips", 1)
+        load()
 
 
 def test_an_artifact_from_another_scikit_learn_minor_is_refused(trained):
@@ -75,15 +81,16 @@ def test_an_artifact_from_another_scikit_learn_minor_is_refused(trained):
     meta["libraries"]["scikit-learn"] = "1.2.2"
     s3.put_bytes("models/tips/1/metadata.json", json.dumps(meta).encode())
     with pytest.raises(artifacts.IncompatibleArtifactError) as caught:
-        artifacts.load_model("tips", 1)
+        load()
     assert caught.value.code == "incompatible_artifact"
     assert "written by scikit-learn 1.2.2" in caught.value.message
 
 
-def test_loaded_models_are_cached_per_version_and_hash(trained, monkeypatch):
-    first = artifacts.load_model("tips", 1)
-    with monkeypatch.context() as patched:
-        patched.setattr(artifacts.s3, "get_bytes", lambda *a, **k: pytest.fail("read S3 again"))
-        assert artifacts.load_model("tips", 1) is first
-    with pytest.raises(artifacts.ArtifactTamperedError):  # another expected hash is another cache key
-        artifacts.load_model("tips", 1, expected_sha256="0" * 64)
+def test_storage_keeps_no_stale_copy_a_later_tampering_is_refused_on_the_next_load(trained):
+    """Serving's bounded LRU is the container's only model cache; every load from storage is verified."""
+    assert load().sha256
+    key = "models/tips/1/model.joblib"
+    body = s3.get_bytes(key)
+    s3.put_bytes(key, body[:-1] + bytes([body[-1] ^ 1]))
+    with pytest.raises(artifacts.ArtifactTamperedError):
+        load()

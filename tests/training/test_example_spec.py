@@ -6,12 +6,12 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from chalicelib.training.evaluate import metric_directions
-from chalicelib.training.gate import GatePolicy, decide
-from chalicelib.training.pipeline import resolve_features
-from chalicelib.training.spec import TrainingSpec
-from chalicelib.training.trainer import train
-from chalicelib.validation.contract import parse_contract
+from chalicelib.core.training.evaluate import metric_directions
+from chalicelib.core.training.features import resolve_features
+from chalicelib.core.training.gate import GatePolicy, decide
+from chalicelib.core.training.spec import TrainingSpec
+from chalicelib.core.training.trainer import train
+from chalicelib.core.validation.contract import parse_contract
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

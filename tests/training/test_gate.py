@@ -3,9 +3,9 @@ guard rails against the same reference, absolute thresholds, and a reason for ev
 
 import pytest
 
-from chalicelib.training.evaluate import metric_directions
-from chalicelib.training.gate import GatePolicy, decide
-from chalicelib.training.spec import TrainingSpec
+from chalicelib.core.training.evaluate import metric_directions
+from chalicelib.core.training.gate import GatePolicy, decide
+from chalicelib.core.training.spec import TrainingSpec
 from tests.training.conftest import spec_body
 
 DIRS = metric_directions(["accuracy", "f1", "f1_macro", "log_loss", "rmse", "r2", "mae"])

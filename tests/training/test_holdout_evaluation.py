@@ -12,11 +12,12 @@ import pytest
 from sklearn import metrics as skm
 from sklearn.model_selection import train_test_split
 
-from chalicelib.training.evaluate import score_model
-from chalicelib.training.pipeline import prepare_frame, resolve_features, split_rows
-from chalicelib.training.spec import TASK_METRICS, TrainingSpec
-from chalicelib.training.trainer import train
-from chalicelib.validation.contract import parse_contract
+from chalicelib.core.training.evaluate import score_model
+from chalicelib.core.training.features import resolve_features
+from chalicelib.core.training.pipeline import prepare_frame, split_rows
+from chalicelib.core.training.spec import TASK_METRICS, TrainingSpec
+from chalicelib.core.training.trainer import train
+from chalicelib.core.validation.contract import parse_contract
 from tests.training.conftest import CONTRACT, rides_frame, spec_body
 from tests.training.oracle import sklearn_says
 

@@ -1,7 +1,7 @@
 """Differential: every metric sluice reports equals the scikit-learn call its definition names.
 
 The oracle is ``sklearn.metrics`` called here, directly, with the arguments the table in
-:mod:`chalicelib.training.evaluate` names (and scikit-learn's defaults otherwise): a value sklearn
+:mod:`chalicelib.core.training.evaluate` names (and scikit-learn's defaults otherwise): a value sklearn
 cannot give (it raises, or returns NaN) must be ``None`` in sluice, never another number.
 """
 
@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sklearn import metrics as skm
 
-from chalicelib.training.evaluate import compute_metrics
-from chalicelib.training.spec import TASK_METRICS
+from chalicelib.core.training.evaluate import compute_metrics
+from chalicelib.core.training.spec import TASK_METRICS
 from tests.training.oracle import sklearn_says
 
 CLASSIFICATION = list(TASK_METRICS["classification"])

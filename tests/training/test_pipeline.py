@@ -4,16 +4,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from chalicelib.training.pipeline import (
-    date_parts,
-    feasibility_problems,
-    resolve_features,
-    split_rows,
-    to_strings,
-)
-from chalicelib.training.spec import TrainingSpec
-from chalicelib.training.trainer import train
-from chalicelib.validation.contract import parse_contract
+from chalicelib.core.training.features import feasibility_problems, resolve_features
+from chalicelib.core.training.pipeline import date_parts, split_rows, to_strings
+from chalicelib.core.training.spec import TrainingSpec
+from chalicelib.core.training.trainer import train
+from chalicelib.core.validation.contract import parse_contract
 from tests.training.conftest import CONTRACT, rides_frame, spec_body
 
 CONTRACT_MODEL = parse_contract(CONTRACT)

@@ -2,8 +2,8 @@
 
 import pytest
 
-from chalicelib.errors import NotFoundError
-from chalicelib.training import service
+from chalicelib.core.errors import NotFoundError
+from chalicelib.services import training as service
 from tests.training.conftest import drain_invocations, rides_frame, send, spec_body
 
 
@@ -175,8 +175,8 @@ def test_under_a_manual_policy_the_version_stays_a_candidate_with_the_evidence(c
 
 def test_a_run_that_outlived_its_lease_is_marked_failed_when_the_next_one_starts(client, moto_world,
                                                                                make_dataset):
-    from chalicelib.aws import table as state
-    from chalicelib.training.store import model_pk
+    from chalicelib.storage import table as state
+    from chalicelib.storage.layout import model_pk
 
     make_dataset()
     send(client, "put", "/models/tips/spec", spec_body())

@@ -108,7 +108,7 @@ def test_model_names_follow_the_registry_rule(client, moto_world):
 
 
 def test_sizes_a_lambda_run_cannot_afford_are_refused_and_values_are_not_echoed():
-    from chalicelib.training.estimators import check_estimator
+    from chalicelib.core.training.estimators import check_estimator
 
     assert check_estimator("RandomForestRegressor", {"n_estimators": 10**9}) == [
         "parameter(s) past what a training run in Lambda can afford: n_estimators ≤ 5,000"]

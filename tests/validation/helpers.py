@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.validation.contract import Contract, parse_contract
-from chalicelib.validation.engine import ValidationResult, validate_file
+from chalicelib.core.validation.contract import Contract, parse_contract
+from chalicelib.core.validation.engine import ValidationResult, validate_file
 
 PII_KEY = b"test-only-key-0123456789abcdef"
 

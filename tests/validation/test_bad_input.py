@@ -102,7 +102,7 @@ def test_a_single_100_mb_line_is_line_too_long(write):
 
 
 def test_a_long_jsonl_line_is_line_too_long(write, monkeypatch):
-    from chalicelib.validation import readers
+    from chalicelib.core.validation import readers
 
     monkeypatch.setattr(readers, "MAX_ROW_BYTES", 1000)
     path = write("long.jsonl", '{"a": 1, "b": "' + "x" * 2000 + '"}\n')

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from chalicelib.errors import InvalidInputError
-from chalicelib.validation.contract import Contract, parse_contract, parse_duration
+from chalicelib.core.errors import InvalidInputError
+from chalicelib.core.validation.contract import Contract, parse_contract, parse_duration
 
 YAML = """
 dataset: rides

@@ -8,9 +8,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from chalicelib.errors import BadRequestError
-from chalicelib.validation.contract import parse_contract
-from chalicelib.validation.infer import infer_contract
+from chalicelib.core.errors import BadRequestError
+from chalicelib.core.validation.contract import parse_contract
+from chalicelib.core.validation.infer import infer_contract
 from tests.validation.helpers import run
 
 ROWS = 60

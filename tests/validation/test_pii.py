@@ -10,7 +10,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from chalicelib.validation import pii
+from chalicelib.core.validation import pii
 from tests.validation.helpers import PII_KEY, contract, failing, rule, run
 
 EMAILS = ["anna.mueller1@example.com", "ben.schmidt22@mail.de", "bad_at_mail.com"]
@@ -133,8 +133,8 @@ def test_pii_inside_other_values_is_scrubbed_from_examples(write):
 
 
 def test_a_missing_or_short_key_is_a_configuration_error_only_when_a_column_is_hashed(write):
-    from chalicelib.errors import ConfigurationError
-    from chalicelib.validation.engine import validate_file
+    from chalicelib.core.errors import ConfigurationError
+    from chalicelib.core.validation.engine import validate_file
 
     path = write("p.csv", DATA)
     with pytest.raises(ConfigurationError) as info:
@@ -146,8 +146,8 @@ def test_a_missing_or_short_key_is_a_configuration_error_only_when_a_column_is_h
 
 
 def test_a_headerless_file_does_not_put_its_first_rows_pii_into_the_report(write):
-    from chalicelib.validation.contract import parse_contract
-    from chalicelib.validation.engine import validate_file
+    from chalicelib.core.validation.contract import parse_contract
+    from chalicelib.core.validation.engine import validate_file
 
     contract = parse_contract({"dataset": "d", "columns": [
         {"name": "ride_id", "type": "string"}, {"name": "rider_email", "type": "string", "pii": "hash"}]})
@@ -158,8 +158,8 @@ def test_a_headerless_file_does_not_put_its_first_rows_pii_into_the_report(write
 
 
 def test_undeclared_pii_in_quarantined_rows_is_masked(write):
-    from chalicelib.validation.contract import parse_contract
-    from chalicelib.validation.engine import validate_file
+    from chalicelib.core.validation.contract import parse_contract
+    from chalicelib.core.validation.engine import validate_file
 
     contract = parse_contract({"dataset": "d", "failure_policy": "quarantine_rows", "columns": [
         {"name": "ride_id", "type": "string"}, {"name": "city", "type": "category",

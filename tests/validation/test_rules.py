@@ -257,7 +257,7 @@ def test_stopping_early_in_the_output_streams_leaves_no_reader_thread_behind(wri
 
 
 def test_a_reader_error_in_the_prefetch_thread_reaches_the_caller():
-    from chalicelib.validation.engine import prefetch
+    from chalicelib.core.validation.engine import prefetch
 
     def broken():
         yield 1
@@ -270,7 +270,7 @@ def test_a_reader_error_in_the_prefetch_thread_reaches_the_caller():
 
 
 def test_duplicates_are_found_the_same_when_the_hashes_are_split_into_buckets(write, monkeypatch):
-    from chalicelib.validation import engine
+    from chalicelib.core.validation import engine
 
     monkeypatch.setattr(engine, "BUCKET_ROWS", 2)  # 10 rows → 8 buckets
     data = "id\n" + "\n".join(["a", "b", "c", "a", "d", "e", "NA", "NA", "b", "a"]) + "\n"

@@ -1,0 +1,1 @@
+"""Datasets: names, dataset-version records, request bodies and errors."""

@@ -1,0 +1,99 @@
+"""The error hierarchy: every error has a stable code and an HTTP status.
+
+Services raise these; the HTTP layer converts them to ``{"error": {"code", "message"}}`` in one place
+(:func:`chalicelib.triggers.http.http.error_response`, which every route's exceptions reach). Messages
+never carry sensitive values (PII, secrets). Nothing here knows about Chalice or HTTP frameworks: a
+status is a number the HTTP layer reads.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class SluiceError(Exception):
+    """Base of every sluice error."""
+
+    status = 500
+    code = "internal_error"
+
+    def __init__(self, message: str, *, code: str | None = None, details: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        self.details = details
+
+    def to_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.details is not None:
+            body["details"] = self.details
+        return body
+
+
+class BadRequestError(SluiceError):
+    """The request is malformed or violates a rule."""
+
+    status = 400
+    code = "bad_request"
+
+
+class InvalidInputError(BadRequestError):
+    """A body, contract, spec or record failed validation; ``details`` lists every field error."""
+
+    code = "invalid_input"
+
+
+class NotFoundError(SluiceError):
+    """The named resource does not exist."""
+
+    status = 404
+    code = "not_found"
+
+
+class ConflictError(SluiceError):
+    """The write lost a race or contradicts the current state (e.g. an alias moved meanwhile)."""
+
+    status = 409
+    code = "conflict"
+
+
+class PayloadTooLargeError(SluiceError):
+    """The request carries more than the service accepts."""
+
+    status = 413
+    code = "payload_too_large"
+
+
+class IntegrityError(SluiceError):
+    """Stored state failed an integrity check (e.g. an artifact's SHA-256 does not match)."""
+
+    status = 409
+    code = "integrity_error"
+
+
+class ConfigurationError(SluiceError):
+    """sluice is deployed or configured wrongly."""
+
+    status = 500
+    code = "configuration_error"
+
+
+def error_body(exc: SluiceError) -> dict[str, Any]:
+    return {"error": exc.to_dict()}
+
+
+def pydantic_details(exc: Any) -> list[dict[str, Any]]:
+    """Field errors of a pydantic ``ValidationError`` without the offending input values."""
+    return [
+        {"loc": ".".join(str(p) for p in err.get("loc", ())), "msg": err.get("msg", ""),
+         "type": err.get("type", "")}
+        for err in exc.errors(include_input=False, include_url=False)
+    ]
+
+
+def from_pydantic(exc: Any, what: str) -> InvalidInputError:
+    """Map a pydantic ``ValidationError`` to an :class:`InvalidInputError` listing every field error."""
+    details = pydantic_details(exc)
+    summary = "; ".join(f"{d['loc'] or '(root)'}: {d['msg']}" for d in details[:10])
+    return InvalidInputError(f"invalid {what}: {summary}", details=details)

@@ -1,0 +1,204 @@
+"""The registry's entities: frozen values, separate from the stores that persist them (as in MLflow).
+
+Timestamps are ISO-8601 UTC strings with milliseconds (``2026-11-26T16:33:47.123Z``); they sort
+lexicographically in time order, which the DynamoDB sort keys rely on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Generic, TypeVar
+
+CANDIDATE = "candidate"
+APPROVED = "approved"
+REJECTED = "rejected"
+ARCHIVED = "archived"
+STATUSES = (CANDIDATE, APPROVED, REJECTED, ARCHIVED)
+
+# The status changes the registry accepts. Same-status writes are no-ops (or only record a decision).
+# A rejected version stays rejected until archived; an archived one may come back as a candidate.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    CANDIDATE: frozenset({APPROVED, REJECTED, ARCHIVED}),
+    APPROVED: frozenset({REJECTED, ARCHIVED}),
+    REJECTED: frozenset({ARCHIVED}),
+    ARCHIVED: frozenset({CANDIDATE}),
+}
+
+PRODUCTION = "production"
+
+# Audit event names written by the registry (callers may append their own, e.g. ``gate_decision``).
+EVENT_REGISTERED = "version_registered"
+EVENT_STATUS = "status_changed"
+EVENT_UPDATED = "version_updated"
+EVENT_ALIAS_MOVED = "alias_moved"
+EVENT_ALIAS_DELETED = "alias_deleted"
+
+
+class _Any:
+    """Sentinel: an alias write that does not care about the alias's previous value."""
+
+    _instance: _Any | None = None
+
+    def __new__(cls) -> _Any:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "ANY"
+
+
+ANY: Any = _Any()
+
+
+def format_ts(moment: datetime) -> str:
+    """``moment`` as the registry's timestamp string (UTC, milliseconds, ``Z``)."""
+    from chalicelib.core.clock import iso
+
+    return iso(moment)
+
+
+def parse_ts(value: str) -> str:
+    """Any ISO-8601 timestamp (``Z``, an offset, or naive = UTC) in the registry's canonical form.
+
+    Raises ``ValueError`` when ``value`` is not ISO-8601.
+    """
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    return format_ts(datetime.fromisoformat(text))
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    """One registered version of a model. ``revision`` counts writes to it (optimistic locking)."""
+
+    model: str
+    version: int
+    status: str = CANDIDATE
+    source: str = ""
+    artifact_sha256: str = ""
+    run_id: str = ""
+    metrics: dict[str, Any] = field(default_factory=dict)
+    dataset_versions: list[dict[str, Any]] = field(default_factory=list)
+    spec_version: int | None = None
+    description: str = ""
+    tags: dict[str, str] = field(default_factory=dict)
+    decision: dict[str, Any] | None = None
+    aliases: tuple[str, ...] = ()
+    created_at: str = ""
+    updated_at: str = ""
+    revision: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["aliases"] = list(self.aliases)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelVersion:
+        names = cls.__dataclass_fields__
+        values = {k: v for k, v in data.items() if k in names}
+        values["version"] = int(values["version"])
+        values["revision"] = int(values.get("revision") or 0)
+        values["aliases"] = tuple(sorted(values.get("aliases") or ()))
+        values["tags"] = dict(values.get("tags") or {})
+        values["metrics"] = dict(values.get("metrics") or {})
+        values["dataset_versions"] = list(values.get("dataset_versions") or [])
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class ModelSummary:
+    """A registered model: it has at least one registered version."""
+
+    model: str
+    created_at: str
+    updated_at: str
+    version_count: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class AliasState:
+    """Where an alias points now (``version`` None once deleted) and how many moves it has had."""
+
+    model: str
+    alias: str
+    version: int | None
+    seq: int
+    updated_at: str
+
+
+@dataclass(frozen=True)
+class AliasMove:
+    """One move of an alias: ``from_version`` → ``to_version`` (None = did not exist / deleted)."""
+
+    model: str
+    alias: str
+    from_version: int | None
+    to_version: int | None
+    actor: str
+    at: str
+    seq: int
+    reason: str = ""
+    cause: Any = None  # what moved it: "api", "promote", "rollback", or the gate's evidence (a dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    """One append-only audit record: who did what, when, to which version, with which evidence."""
+
+    model: str
+    event: str
+    actor: str
+    at: str
+    id: str
+    version: int | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class VersionUpdate:
+    """A conditional change to a version (what stores apply atomically with its audit records).
+
+    ``expected_status``/``expected_revision`` are conditions (None = not checked); ``status``,
+    ``description``, ``decision`` are new values (None = unchanged); tags are set/removed per key.
+    """
+
+    updated_at: str
+    status: str | None = None
+    description: str | None = None
+    decision: dict[str, Any] | None = None
+    set_tags: dict[str, str] = field(default_factory=dict)
+    remove_tags: tuple[str, ...] = ()
+    expected_status: str | None = None
+    expected_revision: int | None = None
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):  # noqa: UP046 - dataclass generics read clearer this way
+    """One page of a listing and the opaque token of the next (None on the last page)."""
+
+    items: list[T]
+    next_token: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"items": [i.to_dict() if hasattr(i, "to_dict") else i for i in self.items],
+                "next_token": self.next_token}

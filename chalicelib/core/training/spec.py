@@ -1,0 +1,194 @@
+"""The training spec: what to train on, how, how to judge it and when to retrain (pydantic v2).
+
+Field validation here is pure and complete (a 400 lists every problem); checks that need the
+estimator's own parameter constraints (``estimators``) or the dataset's contract (``feasibility``)
+run on ``PUT`` too, before the spec is stored.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"  # the dataset service's rule for dataset names
+
+# metric → True when higher is better. What each one is (the exact sklearn.metrics call): the table in
+# core.training.evaluate. New names go at the end of a task's tuple (the order runs report them in).
+HIGHER_IS_BETTER: dict[str, bool] = {
+    "accuracy": True, "f1": True, "f1_macro": True, "roc_auc": True, "log_loss": False,
+    "precision": True, "recall": True, "balanced_accuracy": True, "f1_weighted": True,
+    "precision_macro": True, "precision_weighted": True, "recall_macro": True, "recall_weighted": True,
+    "rmse": False, "mae": False, "r2": True, "mape": False,
+}
+TASK_METRICS: dict[str, tuple[str, ...]] = {
+    "classification": ("accuracy", "f1", "f1_macro", "roc_auc", "log_loss", "precision", "recall",
+                       "balanced_accuracy", "f1_weighted", "precision_macro", "precision_weighted",
+                       "recall_macro", "recall_weighted"),
+    "regression": ("rmse", "mae", "r2", "mape"),
+}
+DEFAULT_PRIMARY = {"classification": "accuracy", "regression": "rmse"}
+DATE_PARTS = ("year", "month", "day", "dayofweek", "hour")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AllExcept(_Strict):
+    """Every contract column except these (and the target, and PII columns)."""
+
+    all_except: list[str] = Field(default_factory=list)
+
+
+class EstimatorSpec(_Strict):
+    name: str
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class Preprocessing(_Strict):
+    max_categories: int = Field(default=50, ge=2, le=1000)
+    scale_numeric: bool = True
+    date_parts: list[Literal["year", "month", "day", "dayofweek", "hour"]] = Field(
+        default_factory=lambda: list(DATE_PARTS))
+
+
+class Split(_Strict):
+    method: Literal["random", "stratified", "time"] = "random"
+    test_size: float = Field(default=0.2, gt=0.0, lt=0.9)
+    column: str | None = None  # required for "time": the latest rows are the holdout
+
+    @model_validator(mode="after")
+    def _time_needs_column(self) -> Split:
+        if self.method == "time" and not self.column:
+            raise ValueError("split.method 'time' needs split.column")
+        if self.method != "time" and self.column:
+            raise ValueError("split.column is only for split.method 'time'")
+        return self
+
+
+class Metrics(_Strict):
+    primary: str | None = None  # default per task: accuracy / rmse
+    guardrails: list[str] = Field(default_factory=list)
+
+
+class Threshold(_Strict):
+    """An absolute bound every version must meet on the holdout (SageMaker Pipelines' ConditionStep:
+    ``min`` is ConditionGreaterThanOrEqualTo, ``max`` ConditionLessThanOrEqualTo)."""
+
+    min: float | None = Field(default=None, allow_inf_nan=False)
+    max: float | None = Field(default=None, allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _a_bound(self) -> Threshold:
+        if self.min is None and self.max is None:
+            raise ValueError("a threshold needs min, max or both")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError("a threshold's min must be ≤ its max")
+        return self
+
+    def bounds(self) -> dict[str, float]:
+        return {k: v for k, v in (("min", self.min), ("max", self.max)) if v is not None}
+
+
+class Promotion(_Strict):
+    """How the gate judges a new version (:mod:`chalicelib.core.training.gate`).
+
+    ``guardrails``: metric → the largest regression allowed against the champion (against the trivial
+    baseline for a model's first version). ``thresholds``: metric → ``{min, max}`` every version must
+    meet, champion or not, e.g. ``{accuracy: {min: 0.6}, rmse: {max: 12}}``.
+    """
+
+    mode: Literal["auto", "manual"] = "auto"
+    min_improvement: float = Field(default=0.0, ge=0.0)
+    guardrails: dict[str, float] = Field(default_factory=dict)  # metric → max allowed regression (≥ 0)
+    thresholds: dict[str, Threshold] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _limits_not_negative(self) -> Promotion:
+        negative = sorted(m for m, v in self.guardrails.items() if v < 0)
+        if negative:
+            raise ValueError(f"guard-rail limits must be ≥ 0 (max regression): {', '.join(negative)}")
+        return self
+
+
+class Retrain(_Strict):
+    on_new_data: bool = False
+    on_drift: bool = False
+    on_performance_drop: bool = False
+
+
+class TrainingSpec(_Strict):
+    """A model's declarative training recipe. Stored versioned, never overwritten."""
+
+    dataset: str = Field(pattern=NAME_PATTERN)
+    dataset_version: int | None = Field(default=None, ge=1)  # None: the latest passing version
+    target: str = Field(min_length=1)
+    features: list[str] | AllExcept = Field(default_factory=AllExcept)
+    task: Literal["classification", "regression"]
+    estimator: EstimatorSpec
+    preprocessing: Preprocessing = Field(default_factory=Preprocessing)
+    split: Split = Field(default_factory=Split)
+    metrics: Metrics = Field(default_factory=Metrics)
+    seed: int = Field(default=0, ge=0, le=2**32 - 1)
+    promotion: Promotion = Field(default_factory=Promotion)
+    retrain: Retrain = Field(default_factory=Retrain)
+    cooldown_minutes: int = Field(default=60, ge=0, le=7 * 24 * 60)
+    performance_tolerance: float = Field(default=0.05, ge=0.0)
+    drift: dict[str, Any] = Field(default_factory=dict)  # DriftConfig overrides for this model's checks
+    description: str = Field(default="", max_length=1000)
+
+    @field_validator("drift")
+    @classmethod
+    def _drift_config(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if value:
+            from chalicelib.core.drift.config import DriftConfig
+
+            DriftConfig.model_validate(value)  # its field errors become this spec's
+        return value
+
+    @model_validator(mode="after")
+    def _metrics_fit_task(self) -> TrainingSpec:
+        problems = metric_problems(self)
+        if isinstance(self.features, list):
+            if not self.features:
+                problems.append("features must not be empty (or use {'all_except': [...]})")
+            if len(set(self.features)) != len(self.features):
+                problems.append("features lists a column twice")
+        if problems:
+            raise ValueError("; ".join(problems))
+        if self.metrics.primary is None:
+            self.metrics.primary = DEFAULT_PRIMARY[self.task]
+        return self
+
+    @property
+    def primary_metric(self) -> str:
+        return self.metrics.primary or DEFAULT_PRIMARY[self.task]
+
+    def metric_names(self) -> list[str]:
+        """Primary first, then guard rails, then the rest of the task's metrics (all are reported)."""
+        names = [self.primary_metric, *self.metrics.guardrails, *self.promotion.guardrails,
+                 *self.promotion.thresholds]
+        names += TASK_METRICS[self.task]
+        return list(dict.fromkeys(names))
+
+
+def metric_problems(spec: TrainingSpec) -> list[str]:
+    allowed = TASK_METRICS[spec.task]
+    named = {"metrics.primary": [spec.metrics.primary] if spec.metrics.primary else [],
+             "metrics.guardrails": spec.metrics.guardrails,
+             "promotion.guardrails": list(spec.promotion.guardrails),
+             "promotion.thresholds": list(spec.promotion.thresholds)}
+    problems = []
+    for where, names in named.items():
+        bad = [n for n in names if n not in allowed]
+        if bad:
+            problems.append(f"{where}: {', '.join(bad)} not a {spec.task} metric; "
+                            f"allowed: {', '.join(allowed)}")
+    return problems
+
+
+class TrainRequest(_Strict):
+    """The body of ``POST /models/{model}/train``: why (kept in the run and the audit log)."""
+
+    reason: str = Field(default="", max_length=500)

@@ -1,1 +1,0 @@
-"""The read-only dashboard at ``GET /``: one self-contained page rendered on the server."""

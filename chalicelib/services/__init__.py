@@ -1,0 +1,1 @@
+"""Orchestration, one module per capability: each sequences core computations with storage calls."""

@@ -1,0 +1,263 @@
+"""Real-time predictions: resolve alias/version, load (cached), check records, score, capture a sample.
+
+Costs, per container: a cold prediction makes one registry read for the alias, one for the version
+record (its artifact SHA-256) and one artifact load (S3). After that, a prediction reads nothing until
+the alias entry expires (``settings.alias_ttl_seconds``), then one alias read. Version records are
+immutable in what serving needs (the artifact SHA-256), so they stay cached; models are cached in a
+bounded LRU keyed by ``(model, version, sha256)``.
+
+Dependencies are injected (registry factory, artifact loader ``(model, version, sha256) -> LoadedModel``,
+clocks, sampler, capture writer) so tests can hand in fakes; :func:`get_service` builds the production
+one lazily on ``chalicelib.services.registry.get_registry`` and ``chalicelib.storage.artifacts.load_model``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.core.errors import NotFoundError
+from chalicelib.core.log import logger
+from chalicelib.core.serving.cache import MISSING, LRUCache, TTLCache
+from chalicelib.core.serving.errors import (
+    AliasNotFoundError,
+    ModelVersionNotFoundError,
+    SelectorConflictError,
+    VersionInvalidError,
+)
+from chalicelib.core.serving.schema import (
+    Feature,
+    check_count,
+    check_records,
+    features_from_metadata,
+    records_from_body,
+)
+from chalicelib.core.settings import Settings, get_settings
+from chalicelib.storage import capture as capture_mod
+
+DEFAULT_ALIAS = "production"
+SHADOW_ALIAS = "shadow"
+MODEL_CACHE_SIZE = 4  # fitted pipelines per container (memory bound)
+VERSION_CACHE_SIZE = 512
+
+
+@dataclass(frozen=True)
+class Target:
+    """The model version a request resolved to."""
+
+    model: str
+    version: int
+    alias: str | None
+    sha256: str
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    """A loaded artifact with its parsed feature schema."""
+
+    pipeline: Any
+    metadata: dict[str, Any]
+    features: tuple[Feature, ...]
+
+
+def parse_version(raw: Any) -> int:
+    """``?version=`` as a positive integer: digits only (``+3``, `` 3`` and ``1_000`` are refused)."""
+    text = str(raw)
+    if not (text.isascii() and text.isdigit()) or int(text) < 1:
+        raise VersionInvalidError("version must be a positive integer")
+    return int(text)
+
+
+class PredictionService:
+    """Answers predictions for any model in the registry; one instance per container."""
+
+    def __init__(self, *, registry_factory: Callable[[], Any], loader: Callable[[str, int, str], Any],
+                 settings: Settings, clock: Callable[[], float] = time.monotonic,
+                 now: Callable[[], dt.datetime] | None = None,
+                 sampler: capture_mod.Sampler | None = None,
+                 capture: capture_mod.CaptureWriter | None = None,
+                 model_cache_size: int = MODEL_CACHE_SIZE) -> None:
+        self.settings = settings
+        self._registry_factory = registry_factory
+        self._registry: Any = None
+        self._loader = loader
+        self._now = now or (lambda: dt.datetime.now(dt.UTC))
+        self.sampler = sampler or capture_mod.Sampler(settings.capture_percent)
+        self.capture = capture or capture_mod.CaptureWriter()
+        self.aliases = TTLCache(settings.alias_ttl_seconds, clock=clock)
+        self.versions = LRUCache(VERSION_CACHE_SIZE)
+        self.models = LRUCache(model_cache_size)
+        self._load_lock = threading.Lock()
+
+    # ---- resolution and loading ---------------------------------------------------------------
+
+    @property
+    def registry(self) -> Any:
+        if self._registry is None:
+            self._registry = self._registry_factory()
+        return self._registry
+
+    def resolve(self, model: str, *, alias: str | None = None, version: Any = None) -> Target:
+        """The version ``?alias=`` or ``?version=`` (default: the ``production`` alias) selects."""
+        if alias and version is not None:
+            raise SelectorConflictError("give ?alias= or ?version=, not both")
+        if version is not None:
+            number = parse_version(version)
+            return Target(model, number, None, self._sha256(model, number))
+        alias = alias or DEFAULT_ALIAS
+        number = self.alias_version(model, alias)
+        if number is None:
+            raise AliasNotFoundError(f"model {model!r} has no alias {alias!r}")
+        return Target(model, number, alias, self._sha256(model, number))
+
+    def alias_version(self, model: str, alias: str) -> int | None:
+        """Where ``alias`` points, from the TTL cache or one registry read."""
+        cached = self.aliases.get((model, alias))
+        if cached is not MISSING:
+            return cached
+        found = self.registry.get_alias(model, alias)
+        number = None if found is None else int(found)
+        self.aliases.put((model, alias), number)
+        return number
+
+    def _sha256(self, model: str, version: int) -> str:
+        cached = self.versions.get((model, version))
+        if cached is not None:
+            return cached
+        try:
+            record = self.registry.get_model_version(model, version, with_aliases=False)
+        except NotFoundError as exc:
+            raise ModelVersionNotFoundError(f"model {model!r} has no version {version}") from exc
+        if record is None:
+            raise ModelVersionNotFoundError(f"model {model!r} has no version {version}")
+        if getattr(record, "status", None) == "rejected":  # a reviewer said no: it does not answer
+            from chalicelib.core.registry.errors import VersionRejectedError
+
+            raise VersionRejectedError(f"version {version} of model {model!r} was rejected")
+        sha = str(getattr(record, "artifact_sha256", "") or "")
+        self.versions.put((model, version), sha)
+        return sha
+
+    def load(self, target: Target) -> ServedModel:
+        """The fitted pipeline of ``target``, loaded once per container (SHA-256 verified by the loader)."""
+        key = (target.model, target.version, target.sha256)
+        served = self.models.get(key)
+        if served is not None:
+            return served
+        with self._load_lock:
+            served = self.models.get(key)
+            if served is None:
+                loaded = self._loader(target.model, target.version, target.sha256)
+                metadata = dict(loaded.metadata)
+                served = ServedModel(loaded.pipeline, metadata, features_from_metadata(metadata))
+                self.models.put(key, served)
+        return served
+
+    # ---- predictions --------------------------------------------------------------------------
+
+    def predict(self, model: str, body: Any, *, alias: str | None = None, version: Any = None,
+                request_id: str | None = None) -> dict[str, Any]:
+        """The answer to ``POST /models/{model}/predict``."""
+        from chalicelib.core.serving.frame import frame_from_rows
+        from chalicelib.core.serving.scoring import score
+
+        records = records_from_body(body)  # shape and size errors before any read
+        check_count(records, self.settings.max_predict_records)
+        target = self.resolve(model, alias=alias, version=version)
+        served = self.load(target)
+        checked = check_records(records, served.features, max_records=self.settings.max_predict_records)
+        frame = frame_from_rows(checked.rows, served.features)
+        scores = score(served.pipeline, frame)
+        request_id = request_id or str(uuid.uuid4())
+        answer: dict[str, Any] = {"model": model, "version": target.version, "alias": target.alias,
+                                  "request_id": request_id, "predictions": scores.predictions}
+        probabilities = scores.probabilities()
+        if probabilities is not None:
+            answer["probabilities"] = probabilities
+        if checked.ignored_fields:
+            answer["ignored_fields"] = checked.ignored_fields
+        if self.sampler.sampled():
+            capture_mod.count("sampled")
+            when = self._now()
+            self.capture.submit(lambda: capture_mod.CaptureEvent(
+                model=model, version=target.version, alias=target.alias, request_id=request_id, time=when,
+                inputs=checked.rows, predictions=scores.predictions, probabilities=probabilities,
+                shadow=self._shadow(target, records)))
+        else:
+            capture_mod.count("skipped")
+        return answer
+
+    def _shadow(self, target: Target, records: list[Any]) -> dict[str, Any] | None:
+        """The ``shadow`` version's outputs on the same records; a failure is recorded, never raised.
+
+        The records are checked against the shadow version's own feature schema: a challenger may
+        use features the champion does not.
+        """
+        from chalicelib.core.serving.frame import frame_from_rows
+        from chalicelib.core.serving.scoring import score
+
+        try:
+            number = self.alias_version(target.model, SHADOW_ALIAS)
+        except Exception as exc:
+            capture_mod.count("shadow_errors")
+            logger.warning("shadow alias lookup failed", extra={"model": target.model,
+                                                                "error": type(exc).__name__})
+            return None
+        if number is None or number == target.version:
+            return None
+        try:
+            served = self.load(self.resolve(target.model, version=number))
+            checked = check_records(records, served.features, max_records=len(records))
+            scores = score(served.pipeline, frame_from_rows(checked.rows, served.features))
+        except Exception as exc:
+            capture_mod.count("shadow_errors")
+            logger.warning("shadow scoring failed", extra={"model": target.model, "version": number,
+                                                           "error": type(exc).__name__})
+            return {"version": number, "error": getattr(exc, "code", None) or type(exc).__name__}
+        return {"version": number, "predictions": scores.predictions,
+                "probabilities": scores.probabilities()}
+
+
+# ---- the container's service -----------------------------------------------------------------
+
+_service: PredictionService | None = None
+_pinned = False  # set_service() installed it: keep it whatever the settings say
+_service_lock = threading.Lock()
+
+
+def default_registry() -> Any:
+    from chalicelib.services.registry import get_registry
+
+    return get_registry()
+
+
+def default_loader(model: str, version: int, sha256: str) -> Any:
+    # The registry's SHA-256 is passed on so the loader does not read the registry again.
+    from chalicelib.storage.artifacts import load_model
+
+    return load_model(model, version, sha256)
+
+
+def get_service(settings: Settings | None = None) -> PredictionService:
+    """This container's service (rebuilt when the settings change, e.g. a new test world)."""
+    global _service
+    settings = settings or get_settings()
+    with _service_lock:
+        if _service is None or (not _pinned and _service.settings != settings):
+            if _service is not None:
+                _service.capture.close()
+            _service = PredictionService(registry_factory=default_registry, loader=default_loader,
+                                         settings=settings)
+        return _service
+
+
+def set_service(service: PredictionService | None) -> None:
+    """Install ``service`` as this container's (tests and benchmarks); None forgets it."""
+    global _service, _pinned
+    with _service_lock:
+        _service, _pinned = service, service is not None

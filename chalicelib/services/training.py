@@ -1,0 +1,293 @@
+"""Training orchestration: specs in, runs started and executed, versions registered and gated.
+
+``start_run`` queues a run (one per model at a time) and invokes the ``train`` function
+asynchronously; ``execute_run`` is that function's body. The pure parts (pipeline, evaluation, gate)
+live in their own modules; this one only sequences them with storage.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from chalicelib.core.errors import ConflictError, NotFoundError, SluiceError
+from chalicelib.core.log import logger
+from chalicelib.core.settings import get_settings
+from chalicelib.core.training.errors import DatasetNotReadyError, SpecInvalidError
+from chalicelib.core.training.features import check_spec
+from chalicelib.core.training.gate import GateDecision, GatePolicy, decide
+from chalicelib.core.training.spec import TrainingSpec
+from chalicelib.services.registry import get_registry
+from chalicelib.storage import artifacts, runs
+from chalicelib.storage import datasets as dataset_store
+from chalicelib.storage import specs as store
+from chalicelib.storage.invoke import invoke_async
+
+PRODUCTION = "production"
+MAX_ERROR_CHARS = 500
+TOP_IMPORTANCE = 10  # in the run record; the metadata keeps every feature
+
+
+# ---- specs --------------------------------------------------------------------------------------
+
+
+def put_spec(model: str, spec: TrainingSpec, *, actor: str) -> store.StoredSpec:
+    """Check ``spec`` (estimator, parameters and, when the dataset has a contract, feasibility), store it."""
+    check_spec(spec, _contract_or_none(spec.dataset))
+    return store.put_spec(model, spec, actor=actor, now=runs.now_iso())
+
+
+def _contract_or_none(dataset: str) -> Any | None:
+    try:
+        return dataset_store.get_contract(dataset).contract
+    except NotFoundError:
+        return None
+
+
+# ---- starting runs ------------------------------------------------------------------------------
+
+
+def start_run(model: str, actor: str, reason: str = "", cause: Any = None) -> str:
+    """Queue a training run of the model's current spec; returns its id.
+
+    409 ``run_in_progress`` while another run is in flight; an automatic run (``cause`` given) is also
+    refused within the spec's cooldown (409 ``retrain_cooldown``).
+    """
+    stored = store.get_spec(model)
+    run_id = runs.new_run_id()
+    cooldown = stored.spec.cooldown_minutes * 60 if cause is not None else None
+    stale = runs.acquire_lock(model, run_id, cooldown_seconds=cooldown)
+    if stale and runs.fail_stale_run(model, stale):
+        logger.warning("a run lost its lease and is marked failed", extra={"model": model, "run_id": stale})
+    try:
+        runs.create_run(model, run_id, actor=actor, reason=reason, cause=cause, spec_version=stored.version)
+        invoke_async("train", {"model": model, "run_id": run_id})
+    except Exception as exc:
+        runs.release_lock(model, run_id)
+        _fail_quietly(model, run_id, exc)
+        raise
+    logger.info("training run queued", extra={"model": model, "run_id": run_id, "cause": cause})
+    return run_id
+
+
+def maybe_retrain(model: str, trigger: str, cause: Any) -> str | None:
+    """Start an automatic run if the spec asks for ``trigger`` (new_data | drift | performance_drop).
+
+    Returns the run id, or None when the spec does not ask for it, a run is in flight or the
+    cooldown has not passed (the reason is logged).
+    """
+    try:
+        spec = store.get_spec(model).spec
+    except NotFoundError:
+        return None
+    if not getattr(spec.retrain, f"on_{trigger}"):
+        return None
+    try:
+        return start_run(model, "system", f"automatic retraining: {trigger}",
+                         cause={"trigger": trigger, **(cause or {})})
+    except ConflictError as exc:
+        logger.info("automatic retraining skipped", extra={"model": model, "code": exc.code})
+        return None
+
+
+def on_dataset_version(dataset: str, version: int) -> dict[str, Any]:
+    """A dataset version passed: start runs for the models whose current spec wants new data."""
+    started, skipped = [], []
+    for head in store.models_training_on(dataset):
+        model = head["model"]
+        if not head.get("on_new_data") or head.get("pinned_version") is not None:
+            continue
+        run_id = maybe_retrain(model, "new_data", {"dataset": dataset, "version": int(version)})
+        (started if run_id else skipped).append({"model": model, "run_id": run_id})
+    return {"dataset": dataset, "version": int(version), "started": started, "skipped": skipped}
+
+
+# ---- executing a run ----------------------------------------------------------------------------
+
+
+def execute_run(model: str, run_id: str) -> dict[str, Any]:
+    """The body of the ``train`` function: fit, evaluate, store, register, gate. Never raises for a
+    run's own failure (the run records it); a redelivered invocation of a started run does nothing."""
+    if not runs.mark_running(model, run_id):
+        logger.info("run not queued; nothing to do", extra={"model": model, "run_id": run_id})
+        return runs.get_run(model, run_id)
+    started = time.perf_counter()
+    try:
+        outcome = _train_register_gate(model, run_id)
+    except Exception as exc:
+        _fail_quietly(model, run_id, exc, seconds=time.perf_counter() - started)
+    else:
+        outcome["timings"]["total_s"] = time.perf_counter() - started
+        runs.finish_run(model, run_id, "succeeded", **outcome)
+    finally:
+        runs.release_lock(model, run_id)
+    return runs.get_run(model, run_id)
+
+
+def _fail_quietly(model: str, run_id: str, exc: BaseException, seconds: float | None = None) -> None:
+    if isinstance(exc, SluiceError):
+        error = {"code": exc.code, "message": exc.message[:MAX_ERROR_CHARS]}
+    else:
+        logger.exception("training run crashed", extra={"model": model, "run_id": run_id})
+        error = {"code": "training_failed", "message": f"{type(exc).__name__}: {exc}"[:MAX_ERROR_CHARS]}
+    try:
+        runs.finish_run(model, run_id, "failed", error=error,
+                        timings={"total_s": seconds} if seconds is not None else {})
+    except Exception:  # the run item itself may be missing (create failed)
+        logger.exception("could not record the failed run", extra={"model": model, "run_id": run_id})
+
+
+def _resolve_dataset(spec: TrainingSpec) -> Any:
+    datasets = dataset_store
+    if spec.dataset_version is not None:
+        version = datasets.get_version(spec.dataset, spec.dataset_version)
+        if version.status != "passed":
+            raise DatasetNotReadyError(f"dataset {spec.dataset} version {spec.dataset_version} is "
+                                       f"{version.status}, not passed")
+        return version
+    version = datasets.latest_passing_version(spec.dataset)
+    if version is None:
+        raise DatasetNotReadyError(f"dataset {spec.dataset!r} has no passing version to train on")
+    return version
+
+
+def _train_register_gate(model: str, run_id: str) -> dict[str, Any]:
+    from chalicelib.core.drift.profile import build_profile
+    from chalicelib.core.training.features import feasibility_problems, resolve_features
+    from chalicelib.core.training.trainer import train
+
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+    run = runs.get_run(model, run_id)
+    stored = store.get_spec(model, int(run["spec_version"]))
+    spec = stored.spec
+    dataset_version = _resolve_dataset(spec)
+    contract = dataset_store.get_contract(spec.dataset, dataset_version.contract_version).contract
+    problems = feasibility_problems(spec, contract)
+    if problems:
+        raise SpecInvalidError("the spec does not fit the dataset's contract: " + "; ".join(problems),
+                               details={"problems": problems})
+    features = resolve_features(spec, contract)
+    from chalicelib.storage.parquet import read_s3_prefix
+
+    frame = read_s3_prefix(dataset_version.curated_path)  # fastparquet in the ML layer
+    timings["load_s"] = time.perf_counter() - clock
+
+    result = train(spec, features, frame, build_profile=build_profile)
+    timings.update(result.timings)
+    for note in result.warnings:
+        logger.warning("training run warning", extra={"model": model, "run_id": run_id, "code": note["code"]})
+
+    clock = time.perf_counter()
+    registry = get_registry()
+    champion_version = registry.get_alias(model, PRODUCTION)
+    champion_metrics, champion_error = _score_champion(model, champion_version, spec, result)
+    timings["champion_s"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    lineage = _lineage(spec, dataset_version, stored.version, run_id)
+    version = registry.reserve_version(model)
+    info = artifacts.write_artifacts(model, version, result.pipeline,
+                                     _metadata(spec, stored.version, result, lineage, run_id),
+                                     _profile_dict(result))
+    registry.register_model_version(
+        model, version, source=info.source, artifact_sha256=info.sha256, run_id=run_id,
+        metrics=result.metrics, dataset_versions=[lineage["dataset"]], spec_version=stored.version,
+        description=spec.description, tags={"estimator": spec.estimator.name, "task": spec.task},
+        actor=run.get("actor") or "system")
+    timings["register_s"] = time.perf_counter() - clock
+
+    decision = decide(GatePolicy.from_spec(spec), result.metrics,
+                      None if champion_version is None else champion_metrics, result.baseline,
+                      _directions(spec))
+    evidence = {**decision.evidence, "champion_version": champion_version, "challenger_version": version,
+                "holdout_rows": result.rows["holdout"], "run_id": run_id}
+    if champion_error:
+        evidence["champion_error"] = champion_error
+    decision = GateDecision(decision.promote, decision.reasons, evidence)
+    promotion = _apply_decision(registry, model, version, champion_version, spec, decision, run_id)
+    return {"version": version, "metrics": result.metrics, "baseline": result.baseline,
+            "decision": decision.to_dict(), "promotion": promotion, "rows": result.rows,
+            "importance": result.importance[:TOP_IMPORTANCE], "evaluation": result.evaluation,
+            "dataset": lineage["dataset"], "artifact_sha256": info.sha256, "timings": timings,
+            "warnings": result.warnings}
+
+
+def _directions(spec: TrainingSpec) -> dict[str, str]:
+    from chalicelib.core.training.evaluate import metric_directions
+
+    return metric_directions(spec.metric_names())
+
+
+def _score_champion(model: str, champion_version: int | None, spec: TrainingSpec,
+                    result: Any) -> tuple[dict[str, Any], str | None]:
+    """The champion's metrics on the challenger's holdout rows ({} and the error if it cannot be scored)."""
+    if champion_version is None:
+        return {}, None
+    from chalicelib.core.training.evaluate import score_model
+
+    try:
+        record = get_registry().get_model_version(model, champion_version, with_aliases=False)
+        champion = artifacts.load_model(model, champion_version, record.artifact_sha256)
+        columns = [f["name"] for f in champion.metadata.get("features", [])]
+        missing = [c for c in columns if c not in result.X_test.columns]
+        if missing:
+            raise ValueError(f"the holdout lacks the champion's feature(s) {', '.join(missing)}")
+        return score_model(champion.pipeline, result.X_test[columns], result.y_test, spec.task,
+                           spec.metric_names(), result.classes), None
+    except (SluiceError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        message = exc.message if isinstance(exc, SluiceError) else f"{type(exc).__name__}: {exc}"
+        logger.warning("champion could not be scored", extra={"model": model, "version": champion_version})
+        return {}, message[:MAX_ERROR_CHARS]
+
+
+def _apply_decision(registry: Any, model: str, version: int, champion_version: int | None,
+                    spec: TrainingSpec, decision: GateDecision, run_id: str) -> dict[str, Any]:
+    """Store the decision on the version (status + evidence) and move ``production`` if it won."""
+    reason = "; ".join(decision.reasons)[:MAX_ERROR_CHARS]
+    evidence = decision.to_dict()
+    if decision.promote:
+        registry.set_status(model, version, "approved", actor="gate", reason=reason, decision=evidence)
+        try:
+            registry.set_alias(model, PRODUCTION, version, expected=champion_version, actor="gate",
+                               reason=reason, cause=f"gate decision of training run {run_id}")
+        except ConflictError as exc:  # production moved while we trained: leave it to a human
+            return {"promoted": False, "status": "approved", "error": exc.message}
+        return {"promoted": True, "status": "approved", "alias": PRODUCTION, "from": champion_version}
+    status = "rejected" if spec.promotion.mode == "auto" else "candidate"
+    registry.set_status(model, version, status, actor="gate", reason=reason, decision=evidence)
+    return {"promoted": False, "status": status}
+
+
+def _lineage(spec: TrainingSpec, dataset_version: Any, spec_version: int, run_id: str) -> dict[str, Any]:
+    return {
+        "dataset": {"dataset": spec.dataset, "version": int(dataset_version.version),
+                    "curated_path": dataset_version.curated_path,
+                    "contract_version": dataset_version.contract_version,
+                    "rows": getattr(dataset_version, "rows", None)},
+        "raw": getattr(dataset_version, "raw", None),
+        "spec_version": spec_version, "run_id": run_id,
+    }
+
+
+def _metadata(spec: TrainingSpec, spec_version: int, result: Any, lineage: dict[str, Any],
+              run_id: str) -> dict[str, Any]:
+    from chalicelib.core.training.trainer import PREDICTION, prediction_type, profile_types
+
+    profiled = profile_types(result.features)
+    return {"prediction_type": prediction_type(spec.task), "prediction_feature": PREDICTION,
+        "task": spec.task, "target": spec.target, "features": [f.to_dict() for f in result.features],
+        "feature_types": profiled,
+        "unprofiled_features": [f.name for f in result.features if f.name not in profiled],
+        "classes": result.classes, "metrics": result.metrics, "baseline": result.baseline,
+        "evaluation": result.evaluation, "importance": result.importance, "rows": result.rows,
+        "warnings": result.warnings,
+        "spec": spec.model_dump(mode="json"), "spec_version": spec_version, "run_id": run_id,
+        "lineage": lineage, "seed": spec.seed, "created_at": runs.now_iso(),
+        "bucket": get_settings().bucket,
+    }
+
+
+def _profile_dict(result: Any) -> dict[str, Any]:
+    """``reference_profile.json``: ``{"features": Profile, "prediction": Profile}`` (drift's dict form)."""
+    return {"features": result.feature_profile.to_dict(), "prediction": result.prediction_profile.to_dict()}

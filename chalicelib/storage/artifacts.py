@@ -1,0 +1,127 @@
+"""Model artifacts under ``models/{model}/{version}/``: ``model.joblib``, ``metadata.json``,
+``reference_profile.json``.
+
+Loading never trusts the bucket: the caller hands in the SHA-256 from the registry's record of the
+version, and the bytes are checked against it BEFORE ``joblib.load`` (unpickling runs code). An artifact
+written by another scikit-learn major.minor is refused too. Nothing is cached here: serving keeps the
+container's one bounded cache of loaded models, keyed by (model, version, sha256).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import platform
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.core.training.errors import ArtifactTamperedError, IncompatibleArtifactError
+from chalicelib.storage import s3
+from chalicelib.storage.layout import model_prefix
+
+__all__ = ["ArtifactInfo", "ArtifactTamperedError", "IncompatibleArtifactError", "LoadedModel",
+           "load_model", "load_reference_profile", "write_artifacts"]
+
+MODEL_FILE = "model.joblib"
+METADATA_FILE = "metadata.json"
+PROFILE_FILE = "reference_profile.json"
+
+
+
+@dataclass(frozen=True)
+class ArtifactInfo:
+    sha256: str
+    model_key: str
+    metadata_key: str
+    profile_key: str
+    source: str  # s3://bucket/models/{model}/{version}/
+    size: int
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    pipeline: Any
+    metadata: dict[str, Any]
+    model: str = ""
+    version: int = 0
+    sha256: str = ""
+
+
+def library_versions() -> dict[str, str]:
+    import joblib
+    import numpy
+    import pandas
+    import sklearn
+
+    return {"python": platform.python_version(), "scikit-learn": sklearn.__version__,
+            "numpy": numpy.__version__, "pandas": pandas.__version__, "joblib": joblib.__version__}
+
+
+def dump_model(pipeline: Any) -> bytes:
+    import joblib
+
+    buffer = io.BytesIO()
+    joblib.dump(pipeline, buffer, compress=3)
+    return buffer.getvalue()
+
+
+def write_artifacts(model: str, version: int, pipeline: Any, metadata: dict[str, Any],
+                    reference_profile: dict[str, Any]) -> ArtifactInfo:
+    """Write the three files (model first); ``metadata`` gains the SHA-256, keys and library versions."""
+    base = model_prefix(model, version)
+    body = dump_model(pipeline)
+    stored = s3.put_bytes(base + MODEL_FILE, body)
+    profile = s3.put_json(base + PROFILE_FILE, reference_profile)
+    meta = {**metadata, "model": model, "version": version, "artifact_sha256": stored.sha256,
+            "artifact_key": stored.key, "artifact_size": len(body), "reference_profile_key": profile.key,
+            "libraries": library_versions()}
+    s3.put_json(base + METADATA_FILE, meta)
+    return ArtifactInfo(stored.sha256 or hashlib.sha256(body).hexdigest(), stored.key,
+                        base + METADATA_FILE, profile.key, f"s3://{stored.bucket}/{base}", len(body))
+
+
+def check_compatible(metadata: dict[str, Any]) -> None:
+    """:class:`IncompatibleArtifactError` unless the artifact's scikit-learn major.minor is ours."""
+    import sklearn
+
+    written = str(metadata.get("libraries", {}).get("scikit-learn", "unknown"))
+    if _major_minor(written) != _major_minor(sklearn.__version__):
+        raise IncompatibleArtifactError(
+            f"artifact {metadata.get('model')}/{metadata.get('version')} was written by scikit-learn "
+            f"{written}; this runtime has {sklearn.__version__} (major.minor must match); retrain the model "
+            "or deploy a matching runtime")
+
+
+def _major_minor(version: str) -> tuple[str, ...]:
+    return tuple(version.split(".")[:2])
+
+
+def load_model(model: str, version: int, expected_sha256: str) -> LoadedModel:
+    """The verified, loaded pipeline of ``model`` ``version`` with its metadata.
+
+    ``expected_sha256`` is the registry's record of the version. Raises ``artifact_tampered`` (SHA-256
+    mismatch), ``incompatible_artifact`` (scikit-learn major.minor) or ``NotFoundError``.
+    """
+    base = model_prefix(model, version)
+    body = s3.get_bytes(base + MODEL_FILE)
+    actual = hashlib.sha256(body).hexdigest()
+    if actual != expected_sha256:
+        raise ArtifactTamperedError(
+            f"artifact of {model} version {version} does not match the registry's SHA-256 "
+            f"(expected {str(expected_sha256)[:12]}…, found {actual[:12]}…); refusing to load it")
+    metadata = s3.get_json(base + METADATA_FILE)
+    check_compatible(metadata)
+    import joblib
+
+    return LoadedModel(joblib.load(io.BytesIO(body)), metadata, model, int(version), actual)
+
+
+def load_reference_profile(model: str, version: int) -> dict[str, Any]:
+    """``{"features": Profile dict, "prediction": Profile dict}`` stored with the version
+    (``chalicelib.core.drift.profile.Profile.from_dict`` reads each)."""
+    return s3.get_json(model_prefix(model, version) + PROFILE_FILE)
+
+
+def load_metadata(model: str, version: int) -> dict[str, Any]:
+    """``metadata.json`` of a version: task, target, features, classes, holdout metrics, spec, lineage."""
+    return s3.get_json(model_prefix(model, version) + METADATA_FILE)

@@ -1,0 +1,72 @@
+"""Read the captured requests of a time window, in bounded chunks.
+
+Capture objects live under ``capture/{model}/date=YYYY-MM-DD/hour=HH/`` (see
+:mod:`chalicelib.storage.capture`), so a window is listed hour by hour: one ListObjectsV2 per hour,
+never a listing of the whole prefix.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from chalicelib.core.settings import get_settings
+from chalicelib.storage import client
+from chalicelib.storage.layout import capture_hour_prefix
+
+DEFAULT_CHUNK_ROWS = 50_000
+
+
+def hour_prefixes(model: str, start: dt.datetime, end: dt.datetime) -> list[str]:
+    """The hourly prefixes covering ``[start, end)`` (UTC), oldest first."""
+    hour = start.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
+    prefixes = []
+    while hour < end:
+        prefixes.append(capture_hour_prefix(model, hour))
+        hour += dt.timedelta(hours=1)
+    return prefixes
+
+
+def capture_keys(model: str, start: dt.datetime, end: dt.datetime) -> Iterator[str]:
+    s3 = client("s3")
+    bucket = get_settings().bucket
+    for prefix in hour_prefixes(model, start, end):
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            for obj in page.get("Contents", []):
+                yield obj["Key"]
+
+
+def iter_capture_lines(model: str, start: dt.datetime, end: dt.datetime,
+                       version: int | None = None) -> Iterator[dict[str, Any]]:
+    """Every captured record line in the window (of ``version`` only, when given)."""
+    s3 = client("s3")
+    bucket = get_settings().bucket
+    for key in capture_keys(model, start, end):
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"]
+        for raw in body.iter_lines():
+            if not raw.strip():
+                continue
+            line = json.loads(raw)
+            if version is None or line.get("version") == version:
+                yield line
+
+
+def frames(lines: Iterable[dict[str, Any]], features: list[str],
+           chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Iterator[Any]:
+    """Capture lines as DataFrames of ``features`` + ``prediction`` + ids, ``chunk_rows`` at a time."""
+    import pandas as pd
+
+    batch: list[dict[str, Any]] = []
+    for line in lines:
+        row = {name: line.get("input", {}).get(name) for name in features}
+        row["prediction"] = line.get("prediction")
+        row["request_id"] = line.get("request_id")
+        row["record_index"] = line.get("record_index", 0)
+        batch.append(row)
+        if len(batch) >= chunk_rows:
+            yield pd.DataFrame(batch)
+            batch = []
+    if batch:
+        yield pd.DataFrame(batch)
