@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from chalicelib.storage import parquet
+from chalicelib.core import parquet
 
 ENGINES = ["pyarrow", "fastparquet"]
 

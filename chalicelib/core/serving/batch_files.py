@@ -145,7 +145,7 @@ def _read_parquet(path: Path, chunk_rows: int) -> Iterator[_Chunk]:
     if not has_pyarrow():  # the ML layer: fastparquet, one row group (sliced to chunk_rows) at a time
         import pandas as pd
 
-        from chalicelib.storage.parquet import iter_file
+        from chalicelib.core.parquet import iter_file
 
         dates = _fastparquet_date_columns(path)
         for frame in iter_file(path, chunk_rows=chunk_rows, use="fastparquet"):
