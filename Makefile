@@ -46,6 +46,7 @@ up: venv
 
 lint: venv
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 
 test: venv lint template
 	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
