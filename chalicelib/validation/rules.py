@@ -441,12 +441,23 @@ def hash_values(values: pa.Array) -> np.ndarray:
         elif pa.types.is_boolean(t):
             raw = values.fill_null(False).to_numpy(zero_copy_only=False).astype(np.uint64)
         else:
-            raw = values.cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False).view(np.uint64)
+            raw = _integers(values).fill_null(0).to_numpy(zero_copy_only=False).view(np.uint64)
         h = _mix(raw.copy() ^ np.uint64(0x9E3779B97F4A7C15))
     h[h == 0] = 1
     if values.null_count:
         h[null_mask(values)] = 0
     return h
+
+
+def _integers(values: pa.Array) -> pa.Array:
+    """Integer, date, time, timestamp or duration values as int64 ticks (Arrow has no date32 → int64
+    cast: the bits are reinterpreted as the signed integer of the same width first)."""
+    import pyarrow as pa
+
+    t = values.type
+    if not pa.types.is_integer(t):
+        values = values.view(pa.int32() if t.bit_width == 32 else pa.int64())
+    return values.cast(pa.int64())
 
 
 def _hash_strings(values: pa.Array) -> np.ndarray:

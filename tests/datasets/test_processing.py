@@ -261,3 +261,18 @@ def test_every_column_type_and_pii_action_lands_in_curated_parquet_and_glue(clie
     columns = {c["Name"]: c["Type"] for c in table["StorageDescriptor"]["Columns"]}
     assert columns["n"] == "bigint" and columns["x"] == "double" and columns["ok"] == "boolean"
     assert columns["ts"] == "timestamp" and columns["empty"] == "string" and "mail" not in columns
+
+
+def test_a_clean_daily_file_keyed_by_its_date_becomes_a_passed_version(client, moto_world):
+    contract = {"dataset": "daily", "format": {"type": "csv"},
+                "columns": [{"name": "day", "type": "date", "unique": True},
+                            {"name": "rides", "type": "int", "min": 0}],
+                "rules": {"primary_key": {"columns": ["day"]}}}
+    put_contract(client, contract)
+    body = ("day,rides\n" + "".join(f"2026-03-{d:02d},{d * 17}\n" for d in range(1, 32))).encode()
+    _, out = upload_and_process(client, "raw/daily/2026-03.csv", body)
+    assert out["processed"][0]["status"] == "passed", out
+    record = store.get_version("daily", 1)
+    assert (record.rows, record.invalid_rows, record.failing_rules) == (31, 0, [])
+    curated = read_curated(1, "daily")
+    assert sorted(str(d)[:10] for d in curated["day"]) == [f"2026-03-{d:02d}" for d in range(1, 32)]
