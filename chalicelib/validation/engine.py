@@ -234,7 +234,7 @@ class _Run:
             self._stream(reader)
             self._after_stream(reader)
         except ReadFailure as exc:
-            self._unreadable(exc.code, exc.message)
+            self._unreadable(exc.code, exc.message, exc.details)
         except (pa.ArrowException, OSError, ValueError, MemoryError) as exc:  # last line of defence
             self._unreadable("unreadable_file", f"the file cannot be read: {type(exc).__name__}")
         total = time.perf_counter() - t0
@@ -502,13 +502,13 @@ class _Run:
                 details={"kinds": dict(finding.counts), "sampled": finding.sampled,
                          "matches_in_sample": finding.matches}, failed_flag=True)
 
-    def _unreadable(self, code: str, message: str) -> None:
+    def _unreadable(self, code: str, message: str, details: dict[str, Any] | None = None) -> None:
         for out in self.outcomes.values():
             out.evaluated = out.ref.id == "dataset.readable"
         readable = self.outcomes["dataset.readable"]
         readable.evaluated = True
         readable.failed_flag = True
-        readable.details = {"code": code}
+        readable.details = {"code": code, **(details or {})}
         readable.message = message
         self.invalid = []
         self.duplicates = {}

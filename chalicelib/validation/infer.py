@@ -20,6 +20,9 @@ column, following these rules:
   number, Luhn-valid card number or mod-97-valid IBAN → ``pii: hash`` (and no ``allowed`` list,
   so no personal value is copied into the contract).
 - dataset rules: ``row_count.min = 1``; ``extra_columns: warn``; failure policy ``reject_file``.
+- **format**: the file's format, and for CSV/JSONL its encoding: the one ``format_options`` names, else
+  what the bytes show (a byte-order mark or the NUL pattern of UTF-16/UTF-32, see
+  :mod:`chalicelib.validation.encoding`), else UTF-8.
 
 The suggestion always parses as a valid contract; review it before storing it.
 """
@@ -30,9 +33,9 @@ import math
 from typing import Any
 
 from chalicelib.errors import BadRequestError
-from chalicelib.validation import pii, rules
+from chalicelib.validation import encoding, pii, rules
 from chalicelib.validation.contract import FormatSpec, parse_contract
-from chalicelib.validation.readers import ReadFailure, open_reader
+from chalicelib.validation.readers import SNIFF_BYTES, ReadFailure, open_reader
 
 MAX_CATEGORIES = 20
 RANGE_MARGIN = 0.10
@@ -47,7 +50,10 @@ def infer_contract(path: str, dataset: str, file_format: str | None = None, *,
     """A suggested contract (dict, stored form) for the file at ``path``; BadRequestError if unreadable."""
     import pyarrow as pa
 
-    spec = FormatSpec.model_validate(format_options or {})
+    options = dict(format_options or {})
+    if "encoding" not in options:
+        options["encoding"] = _encoding_of(path)
+    spec = FormatSpec.model_validate(options)
     try:
         reader = open_reader(path, spec, file_format=file_format, chunk_rows=min(sample_rows, 65_536),
                              declared=[])
@@ -67,6 +73,8 @@ def infer_contract(path: str, dataset: str, file_format: str | None = None, *,
     fmt: dict[str, Any] = {"type": reader.fmt}
     if reader.fmt == "csv":
         fmt.update(delimiter=spec.delimiter, encoding=spec.encoding, header=spec.header)
+    elif reader.fmt == "jsonl":
+        fmt.update(encoding=spec.encoding)
     contract: dict[str, Any] = {
         "dataset": dataset,
         "description": f"inferred from {taken} sampled rows; review before use",
@@ -81,6 +89,16 @@ def infer_contract(path: str, dataset: str, file_format: str | None = None, *,
         contract["rules"]["primary_key"] = {"columns": [key]}
     parse_contract(contract)  # the suggestion must itself be a valid contract
     return contract
+
+
+def _encoding_of(path: str) -> str:
+    """What the file's first bytes show (UTF-8 when they show nothing, or cannot be read: the reader
+    then reports why)."""
+    try:
+        with open(path, "rb") as fh:
+            return encoding.suggest(fh.read(SNIFF_BYTES)) or "utf-8"
+    except OSError:
+        return "utf-8"
 
 
 def _infer_column(name: str, arr: Any) -> dict[str, Any]:
