@@ -254,10 +254,12 @@ class _Run:
             miss.message = f"{len(self.missing)} declared column(s) missing: {', '.join(self.missing[:10])}"
             miss.details = {"missing": self.missing}
             if self.contract.missing_columns == "error":
-                for col in self.missing:
-                    for o in self.outcomes.values():
-                        if o.ref.column == col:
-                            o.evaluated = False
+                pk = self.contract.rules.primary_key
+                for o in self.outcomes.values():
+                    needs = pk.columns if o.ref.kind == "primary_key" and pk else [o.ref.column]
+                    gone = [c for c in needs if c in self.missing]
+                    if gone:
+                        o.skip(f"column {gone[0]} is missing")
         extra = self.outcomes.get("dataset.extra_columns")
         if extra is not None and self.extra:
             extra.failed_flag = True
@@ -504,7 +506,8 @@ class _Run:
 
     def _unreadable(self, code: str, message: str, details: dict[str, Any] | None = None) -> None:
         for out in self.outcomes.values():
-            out.evaluated = out.ref.id == "dataset.readable"
+            if out.ref.id != "dataset.readable":
+                out.skip(f"the file could not be read ({code})")
         readable = self.outcomes["dataset.readable"]
         readable.evaluated = True
         readable.failed_flag = True
