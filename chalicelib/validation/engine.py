@@ -42,7 +42,7 @@ from chalicelib.errors import ConfigurationError
 from chalicelib.validation import pii, rules
 from chalicelib.validation.contract import ColumnSpec, Contract, RuleRef
 from chalicelib.validation.readers import DEFAULT_CHUNK_ROWS, Part, ReadFailure, TableReader, open_reader
-from chalicelib.validation.report import RuleOutcome, build_report, decide, redact
+from chalicelib.validation.report import MAX_EXAMPLES, RuleOutcome, build_report, decide, redact
 
 if TYPE_CHECKING:
     import numpy as np
@@ -441,8 +441,8 @@ class _Run:
                     out.failing_rows += count
                     if out.ref.severity == "error":
                         self.invalid[i] |= mask
-                    if len(positions) < out.room:
-                        positions += (np.flatnonzero(mask)[:out.room - len(positions)] + offset).tolist()
+                    if len(positions) < MAX_EXAMPLES:  # the first duplicates may precede null-key examples
+                        positions += (np.flatnonzero(mask)[:MAX_EXAMPLES - len(positions)] + offset).tolist()
                 offset += len(h)
             out.examples = sorted(out.examples + self._key_examples(reader, out.ref, positions),
                                   key=lambda e: e["row"])[:20]
