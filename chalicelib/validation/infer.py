@@ -107,6 +107,8 @@ def _infer_column(name: str, arr: Any) -> dict[str, Any]:
 
     if pa.types.is_dictionary(arr.type):
         arr = arr.dictionary_decode()
+    if pa.types.is_floating(arr.type):  # NaN is a missing value (see the contract's semantics)
+        arr = rules.coerce(arr, "float").values
     col: dict[str, Any] = {"name": name}
     non_null = pc.drop_null(arr)
     col["nullable"] = len(non_null) < len(arr) or len(non_null) == 0
@@ -164,14 +166,17 @@ def _range(values: Any, kind: str) -> dict[str, Any]:
     lo, hi = pc.min(values).as_py(), pc.max(values).as_py()
     if lo is None or hi is None or not (math.isfinite(lo) and math.isfinite(hi)):
         return {}
+    if kind == "int":  # in exact integer arithmetic (a float loses integers beyond 2**53)
+        margin = math.ceil((hi - lo) * RANGE_MARGIN) if hi > lo else max(math.ceil(abs(hi) * RANGE_MARGIN), 1)
+        return {"min": max(0, lo - margin) if lo >= 0 else lo - margin, "max": hi + margin}
     span = hi - lo
     margin = span * RANGE_MARGIN if span > 0 else max(abs(hi) * RANGE_MARGIN, 1.0)
     low, high = lo - margin, hi + margin
     if lo >= 0:
         low = max(0.0, low)
-    if kind == "int":
-        return {"min": math.floor(low), "max": math.ceil(high)}
-    return {"min": round(low, 6), "max": round(high, 6)}
+    # rounded for readability, never inside the observed range (nor to an infinite bound)
+    low, high = min(round(low, 6), lo), max(round(high, 6), hi)
+    return {"min": low if math.isfinite(low) else lo, "max": high if math.isfinite(high) else hi}
 
 
 def _text_rules(col: dict[str, Any], values: Any) -> None:

@@ -194,6 +194,7 @@ class CsvReader(TableReader):
         head, codec = sniff(path, "csv", spec.encoding)
         self.spec = spec.model_copy(update={"encoding": codec})
         self._declared = declared
+        self._raw_names = list(declared)  # the names as the header spells them (blanks around kept)
         self.columns = self._header(head) if spec.header else list(declared)
 
     def _header(self, head: bytes) -> list[str]:
@@ -212,6 +213,7 @@ class CsvReader(TableReader):
             raise ReadFailure("empty_file", "the file has no header line") from exc
         if len(raw) > MAX_ROW_BYTES and "\n" not in text and "\r" not in text:
             raise ReadFailure("line_too_long", f"the first line is longer than {MAX_ROW_BYTES} bytes")
+        self._raw_names = names
         names = [n.strip() for n in names]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
@@ -230,14 +232,15 @@ class CsvReader(TableReader):
             return "skip"
 
         self.bad_rows = BadRows()
-        include = [c for c in self.columns if columns is None or c in columns]
+        raw_of = dict(zip(self.columns, self._raw_names, strict=True))
+        include = [raw_of[c] for c in self.columns if columns is None or c in columns]
         read = pacsv.ReadOptions(block_size=MAX_ROW_BYTES, use_threads=ARROW_THREADS,
                                  encoding=spec.encoding if spec.encoding != "utf-8" else "utf8",
                                  column_names=None if spec.header else self.columns)
         parse = pacsv.ParseOptions(delimiter=spec.delimiter, quote_char=spec.quotechar,
                                    newlines_in_values=True, invalid_row_handler=on_invalid)
         text, coded = pa.string(), pa.dictionary(pa.int32(), pa.string())
-        types = {c: coded if c in self.dictionary_columns else text for c in self.columns}
+        types = {raw_of[c]: coded if c in self.dictionary_columns else text for c in self.columns}
         convert = pacsv.ConvertOptions(column_types=types,
                                        null_values=list(spec.null_values), strings_can_be_null=True,
                                        include_columns=include)
@@ -245,7 +248,10 @@ class CsvReader(TableReader):
         source = ThrottledFile(self.path, MAX_ROW_BYTES * encodings.WIDE.get(spec.encoding, 1))
         try:
             reader = pacsv.open_csv(source, read_options=read, parse_options=parse, convert_options=convert)
-            yield from rebatch(_guarded(reader, source), self.chunk_rows)
+            batches = _guarded(reader, source)
+            if any(raw != name for name, raw in raw_of.items()):
+                batches = _renamed(batches, {raw: name for name, raw in raw_of.items()})
+            yield from rebatch(batches, self.chunk_rows)
         except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
             raise _arrow_failure(exc) from exc
         finally:
@@ -308,6 +314,14 @@ def _guarded(reader: Any, source: ThrottledFile) -> Iterator[Any]:
             return
         source.release()
         yield batch
+
+
+def _renamed(batches: Iterator[Any], names: dict[str, str]) -> Iterator[Any]:
+    """The batches with the header's names trimmed (" fare " is column ``fare``; zero-copy)."""
+    import pyarrow as pa
+
+    for batch in batches:
+        yield pa.RecordBatch.from_arrays(batch.columns, names=[names[n] for n in batch.schema.names])
 
 
 def _arrow_failure(exc: Exception) -> ReadFailure:
