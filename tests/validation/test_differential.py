@@ -251,7 +251,15 @@ def check(columns: list[Column], rules: dict[str, Any], fmt: str, folder: str, o
                 assert outcome["failing_rows"] == len(rows), (rule_id, where, sorted(rows), outcome)
                 assert [e["row"] for e in outcome["examples"]] == sorted(rows)[:20], (rule_id, where)
         severity = severities(columns, rules)
-        assert result.invalid_rows == len(oracle.invalid_rows(expected, severity)), where
+        invalid = oracle.invalid_rows(expected, severity)
+        assert result.invalid_rows == len(invalid), where
+        reasons = {row: set(why.split(";")) for frame in result.iter_quarantined()
+                   for row, why in zip(frame["_row"].tolist(), frame["_reasons"].tolist(), strict=True)}
+        assert sorted(reasons) == sorted(invalid), where
+        for row, why in reasons.items():  # each quarantined row names the error rules it fails
+            assert why == {r for r, rows in expected.items() if row in rows and levels[r] == "row"
+                           and severity.get(r, "error") == "error"}, (where, row)
+        assert sum(len(frame) for frame in result.iter_curated()) == len(columns[0].cells) - len(invalid)
         errors = [r for r, rows in expected.items() if rows and severity.get(r, "error") == "error"]
         assert result.verdict == ("fail" if errors else "pass"), (where, errors)
 
