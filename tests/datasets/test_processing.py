@@ -149,9 +149,15 @@ BAD_INPUTS = [
     ("gzip.csv", GZIPPED, "compressed_input"),
     ("latin1.csv", "ride_id,rider_email,city,fare,passengers\nR000001,j\xf6rg@example.com,M\xfcnchen,3.5,1\n"
      .encode("latin-1"), "encoding_error"),
+    ("excel-unicode.csv", "ride_id,rider_email,city,fare,passengers\nR000001,a@example.com,Berlin,3.5,1\n"
+     .encode("utf-16"), "encoding_mismatch"),
     ("missing-columns.csv", b"ride_id,fare\nR000001,3.5\n", "missing_columns"),
     ("unknown.parquet", b"PAR1 not really", "format_mismatch"),
 ]
+
+
+UNREAD = {"empty_file", "unreadable_file", "compressed_input", "encoding_error", "encoding_mismatch",
+          "format_mismatch"}
 
 
 @pytest.mark.slow
@@ -165,6 +171,12 @@ def test_bad_input_yields_a_failed_version_with_a_report_not_a_crash(client, mot
         report = json.loads(all_objects(moto_world.bucket, record.report_key)[record.report_key])
         assert report["verdict"] == "fail" and report["reason"] == code, name
         assert report["input"]["key"] == f"raw/rides/{name}" and report["input"]["size"] == len(body)
+        statuses = {r["id"]: r["status"] for r in report["rules"]}
+        if code in UNREAD:  # the rules never ran: none reads as passed
+            assert {rid: s for rid, s in statuses.items() if s != "not_evaluated"} == \
+                {"dataset.readable": "failed"}, name
+        if code == "missing_columns":
+            assert statuses["city.allowed"] == "not_evaluated" and statuses["fare.range"] == "passed"
         quarantined = all_objects(moto_world.bucket, f"quarantine/rides/{version:010d}/")
         assert quarantined, name
         # the contract declares PII: an unreadable file is named by the manifest, never copied in clear
