@@ -149,9 +149,15 @@ BAD_INPUTS = [
     ("gzip.csv", GZIPPED, "compressed_input"),
     ("latin1.csv", "ride_id,rider_email,city,fare,passengers\nR000001,j\xf6rg@example.com,M\xfcnchen,3.5,1\n"
      .encode("latin-1"), "encoding_error"),
+    ("excel-unicode.csv", "ride_id,rider_email,city,fare,passengers\nR000001,a@example.com,Berlin,3.5,1\n"
+     .encode("utf-16"), "encoding_mismatch"),
     ("missing-columns.csv", b"ride_id,fare\nR000001,3.5\n", "missing_columns"),
     ("unknown.parquet", b"PAR1 not really", "format_mismatch"),
 ]
+
+
+UNREAD = {"empty_file", "unreadable_file", "compressed_input", "encoding_error", "encoding_mismatch",
+          "format_mismatch"}
 
 
 @pytest.mark.slow
@@ -165,6 +171,12 @@ def test_bad_input_yields_a_failed_version_with_a_report_not_a_crash(client, mot
         report = json.loads(all_objects(moto_world.bucket, record.report_key)[record.report_key])
         assert report["verdict"] == "fail" and report["reason"] == code, name
         assert report["input"]["key"] == f"raw/rides/{name}" and report["input"]["size"] == len(body)
+        statuses = {r["id"]: r["status"] for r in report["rules"]}
+        if code in UNREAD:  # the rules never ran: none reads as passed
+            assert {rid: s for rid, s in statuses.items() if s != "not_evaluated"} == \
+                {"dataset.readable": "failed"}, name
+        if code == "missing_columns":
+            assert statuses["city.allowed"] == "not_evaluated" and statuses["fare.range"] == "passed"
         quarantined = all_objects(moto_world.bucket, f"quarantine/rides/{version:010d}/")
         assert quarantined, name
         # the contract declares PII: an unreadable file is named by the manifest, never copied in clear
@@ -261,3 +273,18 @@ def test_every_column_type_and_pii_action_lands_in_curated_parquet_and_glue(clie
     columns = {c["Name"]: c["Type"] for c in table["StorageDescriptor"]["Columns"]}
     assert columns["n"] == "bigint" and columns["x"] == "double" and columns["ok"] == "boolean"
     assert columns["ts"] == "timestamp" and columns["empty"] == "string" and "mail" not in columns
+
+
+def test_a_clean_daily_file_keyed_by_its_date_becomes_a_passed_version(client, moto_world):
+    contract = {"dataset": "daily", "format": {"type": "csv"},
+                "columns": [{"name": "day", "type": "date", "unique": True},
+                            {"name": "rides", "type": "int", "min": 0}],
+                "rules": {"primary_key": {"columns": ["day"]}}}
+    put_contract(client, contract)
+    body = ("day,rides\n" + "".join(f"2026-03-{d:02d},{d * 17}\n" for d in range(1, 32))).encode()
+    _, out = upload_and_process(client, "raw/daily/2026-03.csv", body)
+    assert out["processed"][0]["status"] == "passed", out
+    record = store.get_version("daily", 1)
+    assert (record.rows, record.invalid_rows, record.failing_rules) == (31, 0, [])
+    curated = read_curated(1, "daily")
+    assert sorted(str(d)[:10] for d in curated["day"]) == [f"2026-03-{d:02d}" for d in range(1, 32)]

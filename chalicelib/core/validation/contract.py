@@ -24,11 +24,30 @@ Semantics (the engine implements exactly these):
 
 - ``nullable`` defaults to **false** (a required column). Nulls are ignored by the range, allowed,
   pattern and length rules; only the ``not_null`` rule counts them. ``unique`` ignores nulls too.
-- ``pattern`` must match the **whole** value (it is anchored); it is checked with RE2 where possible.
+  A null is a missing value: an empty CSV cell or one equal to a ``format.null_values`` token (CSV
+  only: in JSONL and Parquet only a real null is null, and ``"NA"`` is text), a JSON ``null`` or absent
+  key, a Parquet null, and a float NaN in any format (as pandas, pandera and Great Expectations have it).
+- A value that cannot be coerced to the column's type fails ``<column>.type`` for that row and is
+  treated as null by every other rule of the column (so they still run on the coercible values),
+  except ``not_null``: the file holds a value there, so only ``type`` fails.
+- Types read from text: ``int`` decimal integers (sign, leading zeros, surrounding blanks and integral
+  floats such as ``3.0`` or ``1e3`` accepted; not hexadecimal); ``float`` decimal or exponent notation and
+  ``inf``/``infinity`` (a value; ``nan`` is missing); ``bool`` true/false/t/f/yes/no/y/n/1/0 in any case;
+  ``date`` ISO-8601 dates; ``timestamp`` ISO-8601 date-times (a date alone is its midnight; an offset
+  is converted to UTC). Native Parquet/JSON values convert exactly (nanosecond timestamps are cut to
+  the microsecond they fall in).
+- Comparisons are exact, as in Python: an ``int`` column against a float bound, a ``float`` column
+  against an int bound no float equals, ``-0.0 == 0.0``. A ``date`` compares as its midnight, so a
+  date bound or ``allowed`` moment with a time of day admits that day only when the comparison holds
+  for its midnight (``min: 2024-01-02T06:00`` excludes 2024-01-02). Timestamps compare as UTC instants.
+- ``pattern`` must match the **whole** value: the meaning is Python's ``re.fullmatch`` on the text
+  (``\\d``, ``\\w``, ``\\s`` are Unicode-aware); it runs with RE2 where RE2 means the same (see
+  :mod:`chalicelib.core.validation.regex`). ``min_length``/``max_length`` count Unicode code points.
 - ``min``/``max`` are inclusive unless ``exclusive_min``/``exclusive_max``; for ``date``/``timestamp``
   columns they are ISO-8601 strings (naive timestamps mean UTC).
-- A value that cannot be coerced to the column's type fails ``<column>.type`` for that row and is
-  treated as null by every other rule of the column (so they still run on the coercible values).
+- ``unique`` and ``primary_key`` compare the typed values (``1`` and ``1.0`` are one int; a key with
+  a null part fails ``primary_key`` as a null key); every row of a repeated value or key fails.
+- A rule's ``examples`` are its first (up to 20) failing rows, in file order.
 - Every rule has a severity: the column's ``severity`` (default ``error``), overridden per rule kind
   by ``rule_severity`` (e.g. ``{range: warn}``); dataset rules carry their own ``severity``.
 - Rule ids are stable: ``<column>.<kind>`` (kinds: type, not_null, unique, range, allowed, pattern,

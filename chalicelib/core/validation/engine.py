@@ -42,7 +42,7 @@ from chalicelib.core.errors import ConfigurationError
 from chalicelib.core.validation import pii, rules
 from chalicelib.core.validation.contract import ColumnSpec, Contract, RuleRef
 from chalicelib.core.validation.readers import DEFAULT_CHUNK_ROWS, Part, ReadFailure, TableReader, open_reader
-from chalicelib.core.validation.report import RuleOutcome, build_report, decide, redact
+from chalicelib.core.validation.report import MAX_EXAMPLES, RuleOutcome, build_report, decide, redact
 
 if TYPE_CHECKING:
     import numpy as np
@@ -234,7 +234,7 @@ class _Run:
             self._stream(reader)
             self._after_stream(reader)
         except ReadFailure as exc:
-            self._unreadable(exc.code, exc.message)
+            self._unreadable(exc.code, exc.message, exc.details)
         except (pa.ArrowException, OSError, ValueError, MemoryError) as exc:  # last line of defence
             self._unreadable("unreadable_file", f"the file cannot be read: {type(exc).__name__}")
         total = time.perf_counter() - t0
@@ -254,10 +254,12 @@ class _Run:
             miss.message = f"{len(self.missing)} declared column(s) missing: {', '.join(self.missing[:10])}"
             miss.details = {"missing": self.missing}
             if self.contract.missing_columns == "error":
-                for col in self.missing:
-                    for o in self.outcomes.values():
-                        if o.ref.column == col:
-                            o.evaluated = False
+                pk = self.contract.rules.primary_key
+                for o in self.outcomes.values():
+                    needs = pk.columns if o.ref.kind == "primary_key" and pk else [o.ref.column]
+                    gone = [c for c in needs if c in self.missing]
+                    if gone:
+                        o.skip(f"column {gone[0]} is missing")
         extra = self.outcomes.get("dataset.extra_columns")
         if extra is not None and self.extra:
             extra.failed_flag = True
@@ -439,8 +441,8 @@ class _Run:
                     out.failing_rows += count
                     if out.ref.severity == "error":
                         self.invalid[i] |= mask
-                    if len(positions) < out.room:
-                        positions += (np.flatnonzero(mask)[:out.room - len(positions)] + offset).tolist()
+                    if len(positions) < MAX_EXAMPLES:  # the first duplicates may precede null-key examples
+                        positions += (np.flatnonzero(mask)[:MAX_EXAMPLES - len(positions)] + offset).tolist()
                 offset += len(h)
             out.examples = sorted(out.examples + self._key_examples(reader, out.ref, positions),
                                   key=lambda e: e["row"])[:20]
@@ -502,13 +504,14 @@ class _Run:
                 details={"kinds": dict(finding.counts), "sampled": finding.sampled,
                          "matches_in_sample": finding.matches}, failed_flag=True)
 
-    def _unreadable(self, code: str, message: str) -> None:
+    def _unreadable(self, code: str, message: str, details: dict[str, Any] | None = None) -> None:
         for out in self.outcomes.values():
-            out.evaluated = out.ref.id == "dataset.readable"
+            if out.ref.id != "dataset.readable":
+                out.skip(f"the file could not be read ({code})")
         readable = self.outcomes["dataset.readable"]
         readable.evaluated = True
         readable.failed_flag = True
-        readable.details = {"code": code}
+        readable.details = {"code": code, **(details or {})}
         readable.message = message
         self.invalid = []
         self.duplicates = {}

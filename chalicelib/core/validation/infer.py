@@ -20,6 +20,9 @@ column, following these rules:
   number, Luhn-valid card number or mod-97-valid IBAN → ``pii: hash`` (and no ``allowed`` list,
   so no personal value is copied into the contract).
 - dataset rules: ``row_count.min = 1``; ``extra_columns: warn``; failure policy ``reject_file``.
+- **format**: the file's format, and for CSV/JSONL its encoding: the one ``format_options`` names, else
+  what the bytes show (a byte-order mark or the NUL pattern of UTF-16/UTF-32, see
+  :mod:`chalicelib.core.validation.encoding`), else UTF-8.
 
 The suggestion always parses as a valid contract; review it before storing it.
 """
@@ -30,9 +33,9 @@ import math
 from typing import Any
 
 from chalicelib.core.errors import BadRequestError
-from chalicelib.core.validation import pii, rules
+from chalicelib.core.validation import encoding, pii, rules
 from chalicelib.core.validation.contract import FormatSpec, parse_contract
-from chalicelib.core.validation.readers import ReadFailure, open_reader
+from chalicelib.core.validation.readers import SNIFF_BYTES, ReadFailure, open_reader
 
 MAX_CATEGORIES = 20
 RANGE_MARGIN = 0.10
@@ -47,7 +50,10 @@ def infer_contract(path: str, dataset: str, file_format: str | None = None, *,
     """A suggested contract (dict, stored form) for the file at ``path``; BadRequestError if unreadable."""
     import pyarrow as pa
 
-    spec = FormatSpec.model_validate(format_options or {})
+    options = dict(format_options or {})
+    if "encoding" not in options:
+        options["encoding"] = _encoding_of(path)
+    spec = FormatSpec.model_validate(options)
     try:
         reader = open_reader(path, spec, file_format=file_format, chunk_rows=min(sample_rows, 65_536),
                              declared=[])
@@ -67,6 +73,8 @@ def infer_contract(path: str, dataset: str, file_format: str | None = None, *,
     fmt: dict[str, Any] = {"type": reader.fmt}
     if reader.fmt == "csv":
         fmt.update(delimiter=spec.delimiter, encoding=spec.encoding, header=spec.header)
+    elif reader.fmt == "jsonl":
+        fmt.update(encoding=spec.encoding)
     contract: dict[str, Any] = {
         "dataset": dataset,
         "description": f"inferred from {taken} sampled rows; review before use",
@@ -83,12 +91,24 @@ def infer_contract(path: str, dataset: str, file_format: str | None = None, *,
     return contract
 
 
+def _encoding_of(path: str) -> str:
+    """What the file's first bytes show (UTF-8 when they show nothing, or cannot be read: the reader
+    then reports why)."""
+    try:
+        with open(path, "rb") as fh:
+            return encoding.suggest(fh.read(SNIFF_BYTES)) or "utf-8"
+    except OSError:
+        return "utf-8"
+
+
 def _infer_column(name: str, arr: Any) -> dict[str, Any]:
     import pyarrow as pa
     import pyarrow.compute as pc
 
     if pa.types.is_dictionary(arr.type):
         arr = arr.dictionary_decode()
+    if pa.types.is_floating(arr.type):  # NaN is a missing value (see the contract's semantics)
+        arr = rules.coerce(arr, "float").values
     col: dict[str, Any] = {"name": name}
     non_null = pc.drop_null(arr)
     col["nullable"] = len(non_null) < len(arr) or len(non_null) == 0
@@ -146,14 +166,17 @@ def _range(values: Any, kind: str) -> dict[str, Any]:
     lo, hi = pc.min(values).as_py(), pc.max(values).as_py()
     if lo is None or hi is None or not (math.isfinite(lo) and math.isfinite(hi)):
         return {}
+    if kind == "int":  # in exact integer arithmetic (a float loses integers beyond 2**53)
+        margin = math.ceil((hi - lo) * RANGE_MARGIN) if hi > lo else max(math.ceil(abs(hi) * RANGE_MARGIN), 1)
+        return {"min": max(0, lo - margin) if lo >= 0 else lo - margin, "max": hi + margin}
     span = hi - lo
     margin = span * RANGE_MARGIN if span > 0 else max(abs(hi) * RANGE_MARGIN, 1.0)
     low, high = lo - margin, hi + margin
     if lo >= 0:
         low = max(0.0, low)
-    if kind == "int":
-        return {"min": math.floor(low), "max": math.ceil(high)}
-    return {"min": round(low, 6), "max": round(high, 6)}
+    # rounded for readability, never inside the observed range (nor to an infinite bound)
+    low, high = min(round(low, 6), lo), max(round(high, 6), hi)
+    return {"min": low if math.isfinite(low) else lo, "max": high if math.isfinite(high) else hi}
 
 
 def _text_rules(col: dict[str, Any], values: Any) -> None:

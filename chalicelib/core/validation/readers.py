@@ -14,7 +14,10 @@ Every reader yields ``pyarrow.Table`` chunks of at most ``chunk_rows`` rows:
 Coercion to the contract's types is the rule engine's job, so a value that does not fit is a
 row-level finding, not a crash. Problems with the file itself raise :class:`ReadFailure` with a
 stable ``code``: ``empty_file``, ``compressed_input``, ``unreadable_file`` (binary or corrupt),
-``encoding_error``, ``line_too_long``, ``duplicate_columns``, ``format_mismatch``. Ragged CSV rows
+``encoding_mismatch`` (the bytes show another encoding than ``format.encoding``: a byte-order mark,
+UTF-16/UTF-32 NUL patterns or UTF-8 sequences, see :mod:`encoding`; the message names the encoding
+the file looks like), ``encoding_error`` (a byte invalid in the declared encoding), ``line_too_long``,
+``duplicate_columns``, ``format_mismatch``. Ragged CSV rows
 and unparseable JSONL lines do not stop the read: they are counted (with line numbers, never their
 content) in ``reader.bad_rows`` and the engine fails the file with ``ragged_rows`` / ``invalid_json``.
 """
@@ -31,6 +34,8 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from chalicelib.core.validation import encoding as encodings
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -56,10 +61,11 @@ COMPRESSED_MAGIC = {b"\x1f\x8b": "gzip", b"PK\x03\x04": "zip", b"BZh": "bzip2", 
 class ReadFailure(Exception):
     """The file cannot be read as declared; ``code`` says why (never carries cell values)."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, details: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.details = details or {}
 
 
 @dataclass
@@ -91,8 +97,9 @@ def detect_format(path: str, declared: str | None, spec_type: str | None) -> str
     return EXTENSIONS.get(os.path.splitext(name)[1], "csv")
 
 
-def sniff(path: str, fmt: str, encoding: str) -> bytes:
-    """Cheap checks on the first bytes; raises ReadFailure for empty, compressed or binary input."""
+def sniff(path: str, fmt: str, encoding: str) -> tuple[bytes, str]:
+    """Cheap checks on the first bytes: ``(head, codec to decode the text with)``; raises ReadFailure for
+    empty, compressed or binary input and for bytes in another encoding than ``encoding`` declares."""
     try:
         with open(path, "rb") as fh:
             head = fh.read(SNIFF_BYTES)
@@ -106,17 +113,21 @@ def sniff(path: str, fmt: str, encoding: str) -> bytes:
     if fmt == "parquet":
         if not head.startswith(b"PAR1"):
             raise ReadFailure("unreadable_file", "not a Parquet file (no PAR1 magic)")
-        return head
+        return head, encoding
     if head.startswith(b"PAR1"):
         raise ReadFailure("format_mismatch", f"the file is Parquet, not {fmt}")
-    ascii_compatible = codecs.lookup(encoding).name not in ("utf-16", "utf-32", "utf-16-le", "utf-16-be",
-                                                            "utf-32-le", "utf-32-be")
-    if ascii_compatible and b"\x00" in head:
+    try:
+        codec = encodings.resolve(head, encoding)
+    except encodings.EncodingMismatch as exc:
+        raise ReadFailure("encoding_mismatch", exc.message,
+                          {"declared_encoding": codecs.lookup(encoding).name,
+                           "detected_encoding": exc.detected}) from exc
+    if encodings.ascii_compatible(codec) and b"\x00" in head:
         raise ReadFailure("unreadable_file", "the file holds binary data (NUL bytes), not text")
-    text = _decode_head(head, encoding)
+    text = _decode_head(head, codec)
     if not text.strip("\ufeff \t\r\n"):
         raise ReadFailure("empty_file", "the file holds no data (only whitespace)")
-    return head
+    return head, codec
 
 
 def _decode_head(head: bytes, encoding: str) -> str:
@@ -180,8 +191,10 @@ class CsvReader(TableReader):
     def __init__(self, path: str, spec: FormatSpec, chunk_rows: int, declared: list[str],
                  dictionary_columns: frozenset[str] = frozenset()) -> None:
         super().__init__(path, spec, chunk_rows, dictionary_columns)
-        head = sniff(path, "csv", spec.encoding)
+        head, codec = sniff(path, "csv", spec.encoding)
+        self.spec = spec.model_copy(update={"encoding": codec})
         self._declared = declared
+        self._raw_names = list(declared)  # the names as the header spells them (blanks around kept)
         self.columns = self._header(head) if spec.header else list(declared)
 
     def _header(self, head: bytes) -> list[str]:
@@ -200,6 +213,7 @@ class CsvReader(TableReader):
             raise ReadFailure("empty_file", "the file has no header line") from exc
         if len(raw) > MAX_ROW_BYTES and "\n" not in text and "\r" not in text:
             raise ReadFailure("line_too_long", f"the first line is longer than {MAX_ROW_BYTES} bytes")
+        self._raw_names = names
         names = [n.strip() for n in names]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
@@ -218,21 +232,26 @@ class CsvReader(TableReader):
             return "skip"
 
         self.bad_rows = BadRows()
-        include = [c for c in self.columns if columns is None or c in columns]
+        raw_of = dict(zip(self.columns, self._raw_names, strict=True))
+        include = [raw_of[c] for c in self.columns if columns is None or c in columns]
         read = pacsv.ReadOptions(block_size=MAX_ROW_BYTES, use_threads=ARROW_THREADS,
                                  encoding=spec.encoding if spec.encoding != "utf-8" else "utf8",
                                  column_names=None if spec.header else self.columns)
         parse = pacsv.ParseOptions(delimiter=spec.delimiter, quote_char=spec.quotechar,
                                    newlines_in_values=True, invalid_row_handler=on_invalid)
         text, coded = pa.string(), pa.dictionary(pa.int32(), pa.string())
-        types = {c: coded if c in self.dictionary_columns else text for c in self.columns}
+        types = {raw_of[c]: coded if c in self.dictionary_columns else text for c in self.columns}
         convert = pacsv.ConvertOptions(column_types=types,
                                        null_values=list(spec.null_values), strings_can_be_null=True,
                                        include_columns=include)
-        source = ThrottledFile(self.path, MAX_ROW_BYTES)
+        # Arrow counts blocks in UTF-8; a wide encoding takes up to 2 (UTF-16) or 4 (UTF-32) raw bytes each
+        source = ThrottledFile(self.path, MAX_ROW_BYTES * encodings.WIDE.get(spec.encoding, 1))
         try:
             reader = pacsv.open_csv(source, read_options=read, parse_options=parse, convert_options=convert)
-            yield from rebatch(_guarded(reader, source), self.chunk_rows)
+            batches = _guarded(reader, source)
+            if any(raw != name for name, raw in raw_of.items()):
+                batches = _renamed(batches, {raw: name for name, raw in raw_of.items()})
+            yield from rebatch(batches, self.chunk_rows)
         except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
             raise _arrow_failure(exc) from exc
         finally:
@@ -295,6 +314,14 @@ def _guarded(reader: Any, source: ThrottledFile) -> Iterator[Any]:
             return
         source.release()
         yield batch
+
+
+def _renamed(batches: Iterator[Any], names: dict[str, str]) -> Iterator[Any]:
+    """The batches with the header's names trimmed (" fare " is column ``fare``; zero-copy)."""
+    import pyarrow as pa
+
+    for batch in batches:
+        yield pa.RecordBatch.from_arrays(batch.columns, names=[names[n] for n in batch.schema.names])
 
 
 def _arrow_failure(exc: Exception) -> ReadFailure:
@@ -396,10 +423,14 @@ class JsonlReader(TableReader):
 
     def __init__(self, path: str, spec: FormatSpec, chunk_rows: int) -> None:
         super().__init__(path, spec, chunk_rows)
-        sniff(path, "jsonl", spec.encoding)
+        _, codec = sniff(path, "jsonl", spec.encoding)
+        self.spec = spec.model_copy(update={"encoding": codec})
         self.columns = self._first_keys()
 
     def _lines(self) -> Iterator[tuple[int, str]]:
+        if not encodings.ascii_compatible(self.spec.encoding):
+            yield from self._wide_lines()
+            return
         decoder = codecs.getincrementaldecoder(self.spec.encoding)(errors="strict")
         with open(self.path, "rb") as fh:
             number = 0
@@ -417,6 +448,27 @@ class JsonlReader(TableReader):
                                       f"line {number} is not valid {self.spec.encoding}") from exc
                 if number == 1:
                     text = text.lstrip("\ufeff")
+                if text.strip():
+                    yield number, text
+
+    def _wide_lines(self) -> Iterator[tuple[int, str]]:
+        """Lines of a UTF-16/UTF-32 file: split after decoding (a 0x0A byte may be half a character)."""
+        limit = MAX_ROW_BYTES // encodings.WIDE.get(self.spec.encoding, 1)
+        with open(self.path, "rb") as fh, io.TextIOWrapper(fh, encoding=self.spec.encoding, errors="strict",
+                                                           newline="") as text_file:
+            number = 0
+            while True:
+                try:
+                    text = text_file.readline(limit + 1)
+                except UnicodeDecodeError as exc:
+                    raise ReadFailure("encoding_error",
+                                      f"line {number + 1} is not valid {self.spec.encoding}") from exc
+                if not text:
+                    return
+                number += 1
+                if len(text) > limit:
+                    raise ReadFailure("line_too_long", f"line {number} is longer than {MAX_ROW_BYTES} bytes")
+                text = text.lstrip("\ufeff") if number == 1 else text
                 if text.strip():
                     yield number, text
 

@@ -1,6 +1,10 @@
 """The validation report: per-rule outcomes, redacted examples, the decision and its reason.
 
-The report is a JSON-safe dict (see :func:`build_report`). Example values are always redacted: the
+The report is a JSON-safe dict (see :func:`build_report`). Each rule outcome carries ``status``:
+``passed``, ``failed`` or ``not_evaluated`` (the rule never ran: the file could not be read, or a column
+it needs is missing under ``missing_columns: error``); a rule not evaluated has ``failing_rows: null``
+and no examples, and ``passed`` (kept for older readers) is true, false or null accordingly. The
+``summary`` counts the rules per status. Example values are always redacted: the
 values of PII columns are masked (``j***@***.com``, ``****1234``), and PII detected inside any other
 value is masked in place; long values are cut at ``MAX_EXAMPLE_CHARS``. Row numbers (``row``) are
 0-based positions of the record among the file's data rows (the header is not a row).
@@ -14,7 +18,7 @@ from typing import Any
 from chalicelib.core.validation.contract import Contract, RuleRef
 from chalicelib.core.validation.pii import mask_value, scrub
 
-REPORT_VERSION = 1
+REPORT_VERSION = 2  # 2: rule ``status`` (passed / failed / not_evaluated), counted in the summary
 MAX_EXAMPLES = 20
 MAX_EXAMPLE_CHARS = 120
 
@@ -38,7 +42,19 @@ class RuleOutcome:
 
     @property
     def failed(self) -> bool:
-        return self.failed_flag or self.failing_rows > 0
+        return self.evaluated and (self.failed_flag or self.failing_rows > 0)
+
+    @property
+    def status(self) -> str:
+        if not self.evaluated:
+            return "not_evaluated"
+        return "failed" if self.failed else "passed"
+
+    def skip(self, why: str) -> None:
+        """Mark the rule not evaluated, dropping anything it counted on part of the file."""
+        self.evaluated = False
+        self.failing_rows, self.failed_flag, self.examples, self.details = 0, False, [], {}
+        self.message = f"not evaluated: {why}"
 
     @property
     def room(self) -> int:
@@ -47,8 +63,9 @@ class RuleOutcome:
     def to_dict(self) -> dict[str, Any]:
         out = {"id": self.ref.id, "kind": self.ref.kind, "column": self.ref.column,
                "severity": self.ref.severity, "level": self.ref.level,
-               "passed": None if not self.evaluated else not self.failed,
-               "failing_rows": int(self.failing_rows), "examples": self.examples}
+               "status": self.status, "passed": None if not self.evaluated else not self.failed,
+               "failing_rows": int(self.failing_rows) if self.evaluated else None,
+               "examples": self.examples if self.evaluated else []}
         if self.message:
             out["message"] = self.message
         if self.details:
@@ -108,7 +125,8 @@ def build_report(contract: Contract, outcomes: list[RuleOutcome], *, fmt: str | 
         "invalid_rows": invalid_rows,
         "invalid_fraction": round(invalid_rows / rows, 6) if rows else 0.0,
         "columns": columns,
-        "summary": {"rules": len(outcomes), "failed": len(failed),
+        "summary": {"rules": len(outcomes), "passed": sum(o.status == "passed" for o in outcomes),
+                    "failed": len(failed), "not_evaluated": sum(not o.evaluated for o in outcomes),
                     "failed_errors": sum(o.ref.severity == "error" for o in failed),
                     "failed_warnings": sum(o.ref.severity == "warn" for o in failed)},
         "rules": [o.to_dict() for o in outcomes],

@@ -9,9 +9,12 @@ leftover value when a vectorized cast cannot decide (a few malformed values).
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from chalicelib.core.validation import regex
 
 if TYPE_CHECKING:
     import numpy as np
@@ -20,12 +23,12 @@ if TYPE_CHECKING:
     from chalicelib.core.validation.contract import ColumnSpec
 
 INT_RE = r"^-?[0-9]+$"
-FLOAT_RE = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
+FLOAT_RE = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$|^(?i:[+-]?(inf|infinity|nan))$"
 TS_OFFSET_RE = r"(Z|[+-][0-9]{2}:?[0-9]{2})$"
 TRUE_TOKENS = ("true", "t", "yes", "y", "1")
 FALSE_TOKENS = ("false", "f", "no", "n", "0")
 _PY_INT_RE = re.compile(r"[+-]?\d+")
-_PY_FLOAT_RE = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+_PY_FLOAT_RE = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[+-]?(inf|infinity|nan)", re.IGNORECASE)
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 EPOCH = dt.datetime(1970, 1, 1)
 _MASK64 = (1 << 64) - 1
@@ -87,7 +90,29 @@ def null_mask(arr: pa.Array) -> np.ndarray:
 
 
 def coerce(arr: pa.Array, kind: str) -> Coerced:
-    """Coerce a chunk column (strings or native values) to the contract type ``kind``."""
+    """Coerce a chunk column (strings or native values) to the contract type ``kind``.
+
+    A float NaN (native, or text such as ``nan`` that is not a null token) is a missing value, as in
+    pandas: null for every rule, counted by ``not_null``.
+    """
+    coerced = _coerce(arr, kind)
+    return _nan_as_null(coerced) if kind == "float" else coerced
+
+
+def _nan_as_null(c: Coerced) -> Coerced:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    nan = pc.is_nan(c.values)
+    if not pc.any(nan).as_py():
+        return c
+    mask = to_mask(nan)
+    values = pc.if_else(from_numpy(mask), pa.scalar(None, c.values.type), c.values)
+    bad = None if c.bad is None else c.bad & ~mask
+    return Coerced(values, c.raw_null | mask, bad if bad is not None and bad.any() else None)
+
+
+def _coerce(arr: pa.Array, kind: str) -> Coerced:
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -116,6 +141,8 @@ def _coerce_dictionary(arr: pa.DictionaryArray, kind: str) -> Coerced:
 
     raw_null = null_mask(arr)
     dictionary = coerce(arr.dictionary, kind)
+    if dictionary.raw_null.any():  # NaN entries are missing values
+        raw_null = raw_null | dictionary.raw_null[codes(arr)]
     if kind in ("string", "category"):
         values = pa.DictionaryArray.from_arrays(arr.indices, dictionary.values)
         return Coerced(values, raw_null, None)
@@ -164,7 +191,10 @@ def _from_native(arr: pa.Array, kind: str) -> pa.Array:
 
     target = arrow_type(kind)
     if kind == "timestamp" and pa.types.is_timestamp(arr.type):
-        return pc.cast(arr, pa.timestamp(arr.type.unit)).cast(target) if arr.type.tz else arr.cast(target)
+        naive = pc.cast(arr, pa.timestamp(arr.type.unit)) if arr.type.tz else arr
+        if arr.type.unit == "ns":  # pandas writes nanoseconds: keep the microsecond they fall in
+            naive = pc.floor_temporal(naive, 1, "microsecond")
+        return naive.cast(target)
     if kind == "timestamp" and pa.types.is_date(arr.type):
         return arr.cast(target)
     if kind == "date" and pa.types.is_timestamp(arr.type):
@@ -209,7 +239,10 @@ def _from_strings(arr: pa.Array, kind: str) -> pa.Array:
     try:
         if kind == "timestamp":
             return _strings_to_timestamp(arr)
-        return pc.cast(arr, target)
+        values = pc.cast(arr, target)
+        if kind != "int" or not pc.any(pc.match_substring_regex(arr, "[xX]")).as_py():
+            return values
+        # Arrow reads "0x1F" as 31; the contract's integers are decimal: take the per-value path
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         pass
     if len(arr) > 1024:  # few distinct values (amounts, codes): parse each distinct value once
@@ -311,25 +344,74 @@ def _py_timestamp(text: str) -> dt.datetime | None:
 
 
 def range_mask(values: pa.Array, col: ColumnSpec) -> np.ndarray:
-    """True where a non-null value lies outside the column's min/max."""
+    """True where a non-null value lies outside the column's min/max.
+
+    Each bound becomes one Arrow comparison that gives exactly Python's answer: an int column's
+    float bound is rounded to the integer it admits (Arrow would compare in float64, inexactly beyond
+    2**53), a float column's int bound that no float equals is replaced by its nearest float with the
+    comparison adjusted, a date column's bound with a time of day compares the date's midnight.
+    """
+    import numpy as np
+
+    lo, hi = col.bounds()
+    fails = np.zeros(len(values), dtype=bool)
+    for bound, lower, exclusive in ((lo, True, col.exclusive_min), (hi, False, col.exclusive_max)):
+        if bound is None:
+            continue
+        test = _bound_test(bound, col.type, lower=lower, exclusive=exclusive)
+        if test is True:
+            fails |= ~null_mask(values)
+        elif test is not None:
+            op, scalar = test
+            fails |= to_mask(op(values, scalar))
+    return fails
+
+
+_OPS = {(True, False): "less", (True, True): "less_equal", (False, False): "greater",
+        (False, True): "greater_equal"}
+
+
+def _bound_test(bound: Any, kind: str, *, lower: bool, exclusive: bool) -> Any:
+    """``(pyarrow.compute op, scalar)`` failing the values beyond ``bound``; True: every value fails;
+    None: none does."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    lo, hi = col.bounds()
-    fails = None
-    for bound, exclusive, op_in, op_ex in ((lo, col.exclusive_min, pc.less, pc.less_equal),
-                                           (hi, col.exclusive_max, pc.greater, pc.greater_equal)):
-        if bound is None:
-            continue
-        if col.type in ("date", "timestamp"):
-            scalar = temporal_scalar(bound, col.type)
-        elif col.type == "float" or isinstance(bound, float):
-            scalar = pa.scalar(float(bound))
-        else:
-            scalar = pa.scalar(int(bound), type=pa.int64())
-        test = (op_ex if exclusive else op_in)(values, scalar)
-        fails = test if fails is None else pc.or_(fails, test)
-    return to_mask(fails)
+    if kind in ("date", "timestamp"):
+        if kind == "date" and bound != dt.datetime(bound.year, bound.month, bound.day):
+            # midnight(v) < b  <=>  v <= b's day  (lower);  midnight(v) > b  <=>  v > b's day  (upper)
+            bound, exclusive = dt.datetime(bound.year, bound.month, bound.day), lower
+        return getattr(pc, _OPS[lower, exclusive]), temporal_scalar(bound, kind)
+    if kind == "int":
+        return _int_bound_test(bound, lower=lower, exclusive=exclusive)
+    if isinstance(bound, int):
+        try:
+            as_float = float(bound)
+        except OverflowError:
+            as_float = math.inf if bound > 0 else -math.inf
+        if as_float != bound:  # no float equals it: compare with the nearest float, on the right side
+            exclusive = (as_float < bound) if lower else (as_float > bound)
+        bound = as_float
+    return getattr(pc, _OPS[lower, exclusive]), pa.scalar(float(bound), pa.float64())
+
+
+def _int_bound_test(bound: float, *, lower: bool, exclusive: bool) -> Any:
+    """An int column's bound as the inclusive integer it admits (clamped to int64)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(bound, float) and math.isinf(bound):
+        return (True if bound > 0 else None) if lower else (True if bound < 0 else None)
+    integral = isinstance(bound, int) or bound.is_integer()
+    if lower:
+        edge = int(bound) + 1 if integral and exclusive else math.ceil(bound)
+        if edge > INT64_MAX:
+            return True
+        return None if edge <= INT64_MIN else (pc.less, pa.scalar(edge, pa.int64()))
+    edge = int(bound) - 1 if integral and exclusive else math.floor(bound)
+    if edge < INT64_MIN:
+        return True
+    return None if edge >= INT64_MAX else (pc.greater, pa.scalar(edge, pa.int64()))
 
 
 def temporal_ticks(moment: dt.datetime, kind: str) -> int:
@@ -358,8 +440,14 @@ def allowed_mask(values: pa.Array, col: ColumnSpec) -> np.ndarray:
     if col.type in ("date", "timestamp"):
         from chalicelib.core.validation.contract import parse_timestamp
 
-        ticks = [temporal_ticks(parse_timestamp(str(v)), col.type) for v in col.allowed]
+        moments = [parse_timestamp(str(v)) for v in col.allowed]
+        if col.type == "date":  # a date is its midnight: an allowed moment later that day is no date
+            moments = [m for m in moments if m == dt.datetime(m.year, m.month, m.day)]
+        ticks = [temporal_ticks(m, col.type) for m in moments]
         allowed = pa.array(ticks, type=pa.int32() if col.type == "date" else pa.int64()).cast(values.type)
+    elif col.type == "float":  # -0.0 is 0.0 (Arrow's hash set tells them apart)
+        allowed = pa.array([0.0 if v == 0 else v for v in col.allowed], type=pa.float64())
+        values = pc.if_else(pc.equal(values, 0.0), 0.0, values)
     else:
         allowed = pa.array(col.allowed, type=values.type if not pa.types.is_dictionary(values.type)
                            else values.type.value_type)
@@ -368,21 +456,24 @@ def allowed_mask(values: pa.Array, col: ColumnSpec) -> np.ndarray:
 
 
 def pattern_mask(values: pa.Array, pattern: str) -> np.ndarray:
-    """True where a non-null string does not fully match ``pattern`` (RE2; Python ``re`` if RE2 cannot)."""
+    """True where a non-null string does not fully match ``pattern`` as Python's ``re.fullmatch`` would
+    (with RE2 where :func:`regex.to_re2` can say the same, else with ``re`` once per distinct value)."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    anchored = f"^(?:{pattern})$"
-    try:
-        return through_dictionary(values, lambda v: to_mask(pc.and_(
-            pc.is_valid(v), pc.invert(pc.match_substring_regex(v, anchored)))))
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        pass  # a pattern RE2 cannot run (e.g. look-arounds): Python re, once per distinct value
-    regex = re.compile(pattern)
+    re2 = regex.to_re2(pattern)
+    if re2 is not None:
+        anchored = f"\\A(?:{re2})\\z"
+        try:
+            return through_dictionary(values, lambda v: to_mask(pc.and_(
+                pc.is_valid(v), pc.invert(pc.match_substring_regex(v, anchored)))))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            pass  # a pattern RE2 cannot run (e.g. look-arounds): Python re, once per distinct value
+    compiled = re.compile(pattern)
     encoded = values if pa.types.is_dictionary(values.type) else pc.dictionary_encode(values)
     return through_dictionary(encoded, lambda v: np.array(
-        [s is not None and regex.fullmatch(s) is None for s in v.to_pylist()], dtype=bool))
+        [s is not None and compiled.fullmatch(s) is None for s in v.to_pylist()], dtype=bool))
 
 
 def length_mask(values: pa.Array, col: ColumnSpec) -> np.ndarray:
@@ -429,6 +520,8 @@ def hash_values(values: pa.Array) -> np.ndarray:
     values = flat(values)
     t = values.type
     if pa.types.is_dictionary(t):
+        if not len(values.dictionary):  # every value null (the null slots' codes index nothing)
+            return np.zeros(len(values), dtype=np.uint64)
         h = hash_values(values.dictionary)[codes(values)]
         h[null_mask(values)] = 0
         return h
@@ -441,12 +534,23 @@ def hash_values(values: pa.Array) -> np.ndarray:
         elif pa.types.is_boolean(t):
             raw = values.fill_null(False).to_numpy(zero_copy_only=False).astype(np.uint64)
         else:
-            raw = values.cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False).view(np.uint64)
+            raw = _integers(values).fill_null(0).to_numpy(zero_copy_only=False).view(np.uint64)
         h = _mix(raw.copy() ^ np.uint64(0x9E3779B97F4A7C15))
     h[h == 0] = 1
     if values.null_count:
         h[null_mask(values)] = 0
     return h
+
+
+def _integers(values: pa.Array) -> pa.Array:
+    """Integer, date, time, timestamp or duration values as int64 ticks (Arrow has no date32 → int64
+    cast: the bits are reinterpreted as the signed integer of the same width first)."""
+    import pyarrow as pa
+
+    t = values.type
+    if not pa.types.is_integer(t):
+        values = values.view(pa.int32() if t.bit_width == 32 else pa.int64())
+    return values.cast(pa.int64())
 
 
 def _hash_strings(values: pa.Array) -> np.ndarray:
