@@ -74,7 +74,7 @@ def cmd_env(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from sluice.demo import run_demo
 
-    return run_demo(Path(args.project_dir), Path(args.out), console)
+    return run_demo(args.project_dir, Path(args.out), console)
 
 
 def add_api_options(parser: argparse.ArgumentParser) -> None:
@@ -149,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--aws-port", type=int, default=5000, help="0 picks a free port")
     up.add_argument("--schedule-interval", type=float, default=3600.0,
                     help="seconds between scheduled checks (default: hourly, as deployed)")
-    up.add_argument("--project-dir", default=".")
+    up.add_argument("--project-dir", type=Path, default=None)
     up.add_argument("--state-file", type=Path, default=default_state_file())
     up.set_defaults(func=cmd_up)
 
@@ -158,7 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     env.set_defaults(func=cmd_env)
 
     demo = sub.add_parser("demo", help="run the whole loop end to end on a fresh local stack")
-    demo.add_argument("--project-dir", default=".")
+    demo.add_argument("--project-dir", type=Path, default=None)
     demo.add_argument("--out", default="sluice-demo", help="folder for the reports it leaves")
     demo.set_defaults(func=cmd_demo)
 
