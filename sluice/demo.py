@@ -65,7 +65,8 @@ def all_steps() -> list[tuple[str, Callable[[Demo], None]]]:
             *demo_serving.STEPS, *demo_monitoring.STEPS]
 
 
-def run_demo(project_dir: Path, out: Path, console: Console) -> int:
+def run_demo(project_dir: Path | None, out: Path, console: Console) -> int:
+    """The loop on a fresh stack of the installed sluice (or of ``project_dir``'s checkout)."""
     import boto3
 
     from chalicelib.core.log import logger

@@ -8,7 +8,7 @@ import pytest
 
 from sluice.api_client import ApiClient, ApiError, resolve_api_url
 from sluice.cli import main
-from sluice.commands import read_records
+from sluice.cli.files import read_records
 
 
 class _Recorder(BaseHTTPRequestHandler):

@@ -12,14 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 
-from sluice.commands import (
-    column_constraints,
-    contract_document,
-    contract_view,
-    dataset_version_view,
-    rule_status,
-    run_view,
-)
+from sluice.cli.contracts import column_constraints, contract_document, contract_view
+from sluice.cli.datasets import dataset_version_view, rule_status
+from sluice.cli.training import run_view
 
 
 def rendered(view, result) -> str:

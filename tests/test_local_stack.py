@@ -1,6 +1,7 @@
 """The embedded default, end to end: moto server, API, event pump and clock on free ports."""
 
 import io
+import json
 import os
 import signal
 import subprocess
@@ -104,6 +105,43 @@ def test_sluice_up_prints_endpoints_env_exports_them_and_ctrl_c_stops_cleanly(tm
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_sluice_up_runs_the_installed_app_from_any_folder_not_an_app_py_found_there(tmp_path):
+    """Run where sluice's checkout is not, beside another project's app.py: the stack still starts
+    sluice's API (before: ModuleNotFoundError: No module named 'app')."""
+    elsewhere = tmp_path / "another-project"
+    elsewhere.mkdir()
+    (elsewhere / "app.py").write_text("raise SystemExit('not sluice: the app.py of the current folder')\n")
+    state = tmp_path / "local.json"
+    proc = subprocess.Popen([sys.executable, "-m", "sluice.cli", "up", "--api-port", "0", "--aws-port", "0",
+                             "--state-file", str(state)], cwd=elsewhere, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not state.exists():
+            assert proc.poll() is None, proc.stdout.read()
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        api = json.loads(state.read_text())["api_url"]
+        health = requests.get(f"{api}/health", timeout=10).json()
+        assert health["status"] == "ok"
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 0
+        assert not state.exists()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def test_the_stack_finds_the_app_beside_chalicelib_or_in_the_folder_it_is_given(tmp_path):
+    import chalicelib
+    from sluice.local.stack import find_app
+
+    assert find_app() == Path(chalicelib.__file__).resolve().parents[1] / "app.py"
+    assert find_app(ROOT) == ROOT.resolve() / "app.py"
+    with pytest.raises(FileNotFoundError, match="--project-dir"):
+        find_app(tmp_path)
 
 
 def test_sluice_env_without_a_running_stack_says_so(tmp_path):

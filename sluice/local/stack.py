@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
+import importlib.util
 import json
 import os
 import secrets
@@ -69,14 +69,51 @@ class StackInfo:
         return cls(**json.loads(path.read_text()))
 
 
+def find_app(project_dir: str | Path | None = None) -> Path:
+    """The Chalice app to run: ``project_dir/app.py`` when given, else the one installed with sluice.
+
+    app.py is a top-level module of the distribution (pyproject's ``py-modules``), installed beside
+    ``chalicelib``; an editable install maps both to the checkout. Either way it is found from
+    ``chalicelib``'s location, never from the current folder (whose own ``app.py`` may be another app).
+    """
+    if project_dir is not None:
+        path = Path(project_dir).resolve() / "app.py"
+    else:
+        import chalicelib
+
+        path = Path(chalicelib.__file__).resolve().parents[1] / "app.py"
+    if not path.is_file():
+        raise FileNotFoundError(f"no sluice app at {path}: reinstall sluice (pip install -e .), or pass "
+                                f"--project-dir with a sluice checkout")
+    return path
+
+
+def import_app(path: Path) -> Any:
+    """The module ``app`` from ``path`` (the one already imported if it is that file)."""
+    loaded = sys.modules.get("app")
+    if loaded is not None and Path(getattr(loaded, "__file__", "") or "").resolve() == path:
+        return loaded
+    spec = importlib.util.spec_from_file_location("app", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot import {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["app"] = module  # as `import app` would: handlers and tests find the same module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules["app"]
+        raise
+    return module
+
+
 class LocalStack:
     """The whole system in one process. Use as a context manager, or ``start()``/``stop()``."""
 
-    def __init__(self, project_dir: str | Path = ".", *, host: str = "127.0.0.1",
+    def __init__(self, project_dir: str | Path | None = None, *, host: str = "127.0.0.1",
                  api_port: int = 8000, aws_port: int = 5000, schedule_interval: float = 3600.0,
                  on_delivery: Callable[[Delivery], None] | None = None,
                  names: LocalNames | None = None) -> None:
-        self.project_dir = Path(project_dir).resolve()
+        self.app_file = find_app(project_dir)
         self.host = host
         self.api_port = api_port
         self.aws_port = aws_port
@@ -161,9 +198,7 @@ class LocalStack:
         aws.reset()
 
     def _import_app(self) -> Any:
-        if str(self.project_dir) not in sys.path:
-            sys.path.insert(0, str(self.project_dir))
-        return importlib.import_module("app")
+        return import_app(self.app_file)
 
     def _start_api(self, chalice_app: Any) -> Any:
         from chalice.config import Config
@@ -195,8 +230,9 @@ class LocalStack:
                 self.end_headers()
                 self.wfile.write(body)
 
+        # the local stage reads nothing from .chalice/ (the stack sets the handlers' environment itself)
         config = Config.create(chalice_stage="local", app_name=chalice_app.app_name,
-                               project_dir=str(self.project_dir))
+                               project_dir=str(self.app_file.parent))
         if not isinstance(chalice_app, LocalChalice):  # as chalice.local does: per-thread requests
             CustomLocalChalice.__bases__ = (LocalChalice, chalice_app.__class__)
             chalice_app.__class__ = CustomLocalChalice

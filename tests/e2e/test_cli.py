@@ -67,7 +67,7 @@ def quiet_json(stack, *args: str) -> Any:
 def upload_and_wait(stack, run, dataset: str, path) -> tuple[dict[str, Any], Any]:
     """Upload through the CLI, then wait until the gate (``on_raw_object``) has validated the object."""
     after = len(stack.pump.deliveries)
-    uploaded = run("upload", dataset, str(path))
+    uploaded = run("datasets", "upload", dataset, str(path))
     delivery = stack.pump.wait_for("on_raw_object", uploaded["key"], after=after, timeout=60)
     assert delivery.ok, delivery.error
     return uploaded, delivery
@@ -85,20 +85,20 @@ def test_contract_put_stores_a_yaml_then_a_json_contract_as_new_versions(sluice,
     facts["contract_version"] = 2
 
 
-def test_contract_get_shows_the_latest_contract_or_an_earlier_version(sluice, sluice_json):
-    latest = sluice_json("contract", "get", DATASET)
+def test_contract_show_shows_the_latest_contract_or_an_earlier_version(sluice, sluice_json):
+    latest = sluice_json("contract", "show", DATASET)
     assert latest["version"] == 2
     assert latest["contract"]["rules"]["row_count"]["min"] == 150
-    first = sluice_json("contract", "get", DATASET, "--version", "1")
+    first = sluice_json("contract", "show", DATASET, "--version", "1")
     assert first["contract"]["rules"]["row_count"]["min"] == 100
     assert [c["name"] for c in first["contract"]["columns"]][:2] == ["ride_id", "pickup_ts"]
-    code, out, _ = sluice("contract", "get", DATASET)
+    code, out, _ = sluice("contract", "show", DATASET)
     assert code == 0 and "rider_email" in out and "hash" in out
 
 
-def test_upload_with_json_is_quiet_and_the_gate_passes_the_file(stack, sluice, files):
+def test_datasets_upload_with_json_is_quiet_and_the_gate_passes_the_file(stack, sluice, files):
     after = len(stack.pump.deliveries)
-    code, out, err = sluice("upload", DATASET, str(files.rides_csv), "--json")
+    code, out, err = sluice("datasets", "upload", DATASET, str(files.rides_csv), "--json")
     assert code == 0, out + err
     uploaded = json.loads(out)
     assert err == ""  # no progress bar for scripts
@@ -109,9 +109,9 @@ def test_upload_with_json_is_quiet_and_the_gate_passes_the_file(stack, sluice, f
     facts["raw_key"] = uploaded["key"]
 
 
-def test_upload_shows_a_progress_bar_for_people(stack, sluice, files):
+def test_datasets_upload_shows_a_progress_bar_for_people(stack, sluice, files):
     after = len(stack.pump.deliveries)
-    code, out, err = sluice("upload", DATASET, str(files.rides_more_csv))
+    code, out, err = sluice("datasets", "upload", DATASET, str(files.rides_more_csv))
     assert code == 0, out + err
     assert "rides-2026-12.csv" in err and "100%" in err
     key = next(line.split()[-1] for line in out.splitlines() if "raw/" in line)
@@ -217,17 +217,17 @@ def test_spec_put_stores_a_yaml_and_a_json_spec(sluice, sluice_json, files):
     assert first["version"] == 1
     second = sluice_json("spec", "put", MODEL, str(files.spec_json))
     assert second["version"] == 2
-    code, out, _ = sluice("spec", "get", MODEL)
+    code, out, _ = sluice("spec", "show", MODEL)
     assert code == 0 and "Ridge" in out
 
 
-def test_spec_get_shows_the_latest_or_an_earlier_version(sluice_json):
-    assert sluice_json("spec", "get", MODEL)["spec"]["seed"] == 8
-    assert sluice_json("spec", "get", MODEL, "--version", "1")["spec"]["seed"] == 7
+def test_spec_show_shows_the_latest_or_an_earlier_version(sluice_json):
+    assert sluice_json("spec", "show", MODEL)["spec"]["seed"] == 8
+    assert sluice_json("spec", "show", MODEL, "--version", "1")["spec"]["seed"] == 7
 
 
-def test_train_wait_runs_to_a_registered_candidate_version(sluice):
-    code, out, err = sluice("train", MODEL, "--wait", "--reason", "cli test: first model", "--json")
+def test_runs_start_wait_runs_to_a_registered_candidate_version(sluice):
+    code, out, err = sluice("runs", "start", MODEL, "--wait", "--reason", "cli test: first model", "--json")
     assert code == 0, out + err
     run = json.loads(out)
     assert run["status"] == "succeeded"
@@ -257,51 +257,51 @@ def test_models_list_shows_the_model(sluice, sluice_json):
     assert code == 0 and MODEL in out
 
 
-def test_versions_list_and_show_give_the_candidate(sluice, sluice_json):
-    [listed] = sluice_json("versions", "list", MODEL)["items"]
+def test_models_versions_and_show_give_the_candidate(sluice, sluice_json):
+    [listed] = sluice_json("models", "versions", MODEL)["items"]
     assert (listed["version"], listed["status"]) == (1, "candidate")
-    shown = sluice_json("versions", "show", MODEL, "1")
+    shown = sluice_json("models", "show", MODEL, "1")
     assert shown["run_id"] == facts["run_id"]
     assert shown["dataset_versions"][0]["dataset"] == DATASET
-    code, out, _ = sluice("versions", "list", MODEL)
+    code, out, _ = sluice("models", "versions", MODEL)
     assert code == 0 and "candidate" in out
-    code, out, _ = sluice("versions", "show", MODEL, "1")
+    code, out, _ = sluice("models", "show", MODEL, "1")
     assert code == 0 and facts["run_id"] in out
 
 
-def test_versions_update_sets_and_removes_tags_and_the_description(sluice, sluice_json):
-    updated = sluice_json("versions", "update", MODEL, "1", "--description", "first fare model",
+def test_models_update_sets_and_removes_tags_and_the_description(sluice, sluice_json):
+    updated = sluice_json("models", "update", MODEL, "1", "--description", "first fare model",
                           "--tag", "owner=pricing", "--tag", "ticket=ML-7")
     assert updated["description"] == "first fare model"
     assert updated["tags"]["owner"] == "pricing" and updated["tags"]["ticket"] == "ML-7"
-    code, out, _ = sluice("versions", "update", MODEL, "1", "--untag", "ticket")
+    code, out, _ = sluice("models", "update", MODEL, "1", "--untag", "ticket")
     assert code == 0 and "pricing" in out and "ML-7" not in out
-    code, out, _ = sluice("versions", "update", MODEL, "1", "--tag", "no-equals-sign")
+    code, out, _ = sluice("models", "update", MODEL, "1", "--tag", "no-equals-sign")
     assert code == 1 and "error invalid_tag:" in out
 
 
 # ---- promotion and serving ----------------------------------------------------------------------
 
 
-def test_promote_makes_the_version_production(sluice, sluice_json):
-    promoted = sluice_json("promote", MODEL, "1", "--reason", "metrics reviewed")
+def test_models_promote_makes_the_version_production(sluice, sluice_json):
+    promoted = sluice_json("models", "promote", MODEL, "1", "--reason", "metrics reviewed")
     assert promoted["model_version"]["status"] == "approved"
     assert (promoted["alias_move"]["alias"], promoted["alias_move"]["to_version"]) == ("production", 1)
 
 
-def test_predict_scores_the_records_of_a_json_file(sluice_json, files):
-    answer = sluice_json("predict", MODEL, str(files.predict_json))
+def test_models_predict_scores_the_records_of_a_json_file(sluice_json, files):
+    answer = sluice_json("models", "predict", MODEL, str(files.predict_json))
     assert (answer["version"], answer["alias"]) == (1, "production")
     assert len(answer["predictions"]) == 6
     assert all(isinstance(p, float) for p in answer["predictions"])
     facts["predictions"] = answer["predictions"]
 
 
-def test_predict_scores_a_csv_file_with_its_numbers_typed(sluice, sluice_json, files):
-    answer = sluice_json("predict", MODEL, str(files.predict_csv), "--version", "1")
+def test_models_predict_scores_a_csv_file_with_its_numbers_typed(sluice, sluice_json, files):
+    answer = sluice_json("models", "predict", MODEL, str(files.predict_csv), "--version", "1")
     assert answer["version"] == 1
     assert answer["predictions"] == pytest.approx(facts["predictions"])
-    code, out, _ = sluice("predict", MODEL, str(files.predict_csv))
+    code, out, _ = sluice("models", "predict", MODEL, str(files.predict_csv))
     assert code == 0 and "prediction" in out
 
 
@@ -317,53 +317,53 @@ def test_drift_check_runs_now_and_drift_history_lists_it(sluice, sluice_json):
 # ---- a second version: aliases, rollback, rejection ---------------------------------------------
 
 
-def test_train_wait_shows_progress_and_the_run_for_people(sluice):
-    code, out, err = sluice("train", MODEL, "--wait", "--reason", "cli test: second model")
+def test_runs_start_wait_shows_progress_and_the_run_for_people(sluice):
+    code, out, err = sluice("runs", "start", MODEL, "--wait", "--reason", "cli test: second model")
     assert code == 0, out + err
     assert "succeeded" in out and "rmse" in out
     assert "run" in err  # progress went to stderr
 
 
-def test_alias_set_moves_an_alias_and_refuses_a_stale_expected_version(sluice, sluice_json):
-    moved = sluice_json("alias", "set", MODEL, "staging", "2", "--reason", "try it")
+def test_aliases_set_moves_an_alias_and_refuses_a_stale_expected_version(sluice, sluice_json):
+    moved = sluice_json("aliases", "set", MODEL, "staging", "2", "--reason", "try it")
     assert (moved["from_version"], moved["to_version"]) == (None, 2)
-    code, out, _ = sluice("alias", "set", MODEL, "staging", "1", "--expected", "1")
+    code, out, _ = sluice("aliases", "set", MODEL, "staging", "1", "--expected", "1")
     assert code == 1
     assert "alias_conflict" in out or "conflict" in out
-    moved = sluice_json("alias", "set", MODEL, "staging", "1", "--expected", "2")
+    moved = sluice_json("aliases", "set", MODEL, "staging", "1", "--expected", "2")
     assert (moved["from_version"], moved["to_version"]) == (2, 1)
 
 
-def test_alias_history_lists_the_moves_and_answers_at_a_time(sluice, sluice_json):
-    history = sluice_json("alias", "history", MODEL, "staging")["items"]
+def test_aliases_history_lists_the_moves_and_answers_at_a_time(sluice, sluice_json):
+    history = sluice_json("aliases", "history", MODEL, "staging")["items"]
     assert [(h["from_version"], h["to_version"]) for h in history][:2] in ([(2, 1), (None, 2)],
                                                                           [(None, 2), (2, 1)])
-    at = sluice_json("alias", "history", MODEL, "staging", "--at", "2000-01-01T00:00:00Z")
+    at = sluice_json("aliases", "history", MODEL, "staging", "--at", "2000-01-01T00:00:00Z")
     assert at["version"] is None
-    code, out, _ = sluice("alias", "history", MODEL, "staging")
+    code, out, _ = sluice("aliases", "history", MODEL, "staging")
     assert code == 0 and "try it" in out and "anonymous" in out
 
 
-def test_alias_get_answers_where_an_alias_points(sluice, sluice_json):
-    assert sluice_json("alias", "get", MODEL, "staging")["version"] == 1
-    code, out, _ = sluice("alias", "get", MODEL, "staging")
+def test_aliases_show_answers_where_an_alias_points(sluice, sluice_json):
+    assert sluice_json("aliases", "show", MODEL, "staging")["version"] == 1
+    code, out, _ = sluice("aliases", "show", MODEL, "staging")
     assert code == 0 and "staging: version 1" in out
 
 
-def test_alias_delete_removes_the_alias(sluice, sluice_json):
-    deleted = sluice_json("alias", "delete", MODEL, "staging")
+def test_aliases_delete_removes_the_alias(sluice, sluice_json):
+    deleted = sluice_json("aliases", "delete", MODEL, "staging")
     assert (deleted["from_version"], deleted["to_version"]) == (1, None)
-    code, out, _ = sluice("alias", "delete", MODEL, "staging")
+    code, out, _ = sluice("aliases", "delete", MODEL, "staging")
     assert code == 1 and "alias_not_found" in out
 
 
-def test_rollback_moves_production_back_and_reject_refuses_the_version(sluice, sluice_json):
-    sluice_json("promote", MODEL, "2")
-    rolled = sluice_json("rollback", MODEL, "--reason", "v2 misbehaves")["alias_move"]
+def test_models_rollback_moves_production_back_and_reject_refuses_the_version(sluice, sluice_json):
+    sluice_json("models", "promote", MODEL, "2")
+    rolled = sluice_json("models", "rollback", MODEL, "--reason", "v2 misbehaves")["alias_move"]
     assert (rolled["from_version"], rolled["to_version"]) == (2, 1)
-    rejected = sluice_json("reject", MODEL, "2", "--reason", "v2 misbehaves")
+    rejected = sluice_json("models", "reject", MODEL, "2", "--reason", "v2 misbehaves")
     assert rejected["status"] == "rejected"
-    code, out, _ = sluice("versions", "list", MODEL)
+    code, out, _ = sluice("models", "versions", MODEL)
     assert code == 0 and "rejected" in out and "approved" in out
 
 
@@ -379,12 +379,12 @@ def test_health_says_the_api_answers(sluice_json):
     assert sluice_json("health")["status"] == "ok"
 
 
-def test_lineage_traces_a_version_to_the_raw_upload(sluice, sluice_json):
-    lineage = sluice_json("lineage", MODEL, "1")
+def test_models_lineage_traces_a_version_to_the_raw_upload(sluice, sluice_json):
+    lineage = sluice_json("models", "lineage", MODEL, "1")
     [dataset] = lineage["datasets"]
     assert (dataset["dataset"], dataset["version"], dataset["found"]) == (DATASET, 2, True)
     assert dataset["raw"]["key"] == facts["raw_key_2"]
-    code, out, _ = sluice("lineage", MODEL, "1")
+    code, out, _ = sluice("models", "lineage", MODEL, "1")
     assert code == 0 and DATASET in out
 
 
@@ -394,27 +394,27 @@ MISSING = "no-such-model"
 
 
 @pytest.mark.parametrize(("args", "code"), [
-    (["contract", "get", "no-such-dataset"], "contract_not_found"),
+    (["contract", "show", "no-such-dataset"], "contract_not_found"),
     (["contract", "infer", DATASET, "--key", f"raw/{DATASET}/missing.csv"], "object_not_found"),
     (["contract", "infer", DATASET, f"raw/{DATASET}/missing.csv"], "file_not_found"),
     (["contract", "infer", DATASET], "invalid_arguments"),
     (["contract", "infer", DATASET, "--key", "a.csv", "-o", "/no/such/folder/c.yaml"], "invalid_output"),
     (["datasets", "versions", "no-such-dataset"], "dataset_not_found"),
     (["datasets", "show", DATASET, "99"], "version_not_found"),
-    (["spec", "get", MISSING], "spec_not_found"),
-    (["train", MISSING], "spec_not_found"),
+    (["spec", "show", MISSING], "spec_not_found"),
+    (["runs", "start", MISSING], "spec_not_found"),
     (["runs", "show", MISSING, "20261126T000000000Z-00000000"], "run_not_found"),
-    (["versions", "list", MISSING], "model_not_found"),
-    (["versions", "show", MISSING, "1"], "model_version_not_found"),
-    (["alias", "set", MISSING, "staging", "1"], "model_version_not_found"),
-    (["alias", "delete", MISSING, "staging"], "alias_not_found"),
-    (["alias", "get", MISSING, "staging"], "alias_not_found"),
-    (["versions", "update", MISSING, "1", "--description", "x"], "model_version_not_found"),
-    (["promote", MISSING, "1"], "model_version_not_found"),
-    (["reject", MISSING, "1"], "model_version_not_found"),
-    (["rollback", MISSING], "nothing_to_roll_back"),
+    (["models", "versions", MISSING], "model_not_found"),
+    (["models", "show", MISSING, "1"], "model_version_not_found"),
+    (["aliases", "set", MISSING, "staging", "1"], "model_version_not_found"),
+    (["aliases", "delete", MISSING, "staging"], "alias_not_found"),
+    (["aliases", "show", MISSING, "staging"], "alias_not_found"),
+    (["models", "update", MISSING, "1", "--description", "x"], "model_version_not_found"),
+    (["models", "promote", MISSING, "1"], "model_version_not_found"),
+    (["models", "reject", MISSING, "1"], "model_version_not_found"),
+    (["models", "rollback", MISSING], "nothing_to_roll_back"),
     (["drift", "check", MISSING], "no_production_version"),
-    (["lineage", MISSING, "1"], "model_version_not_found"),
+    (["models", "lineage", MISSING, "1"], "model_version_not_found"),
 ])
 def test_a_failing_command_exits_1_with_the_api_error_code(sluice, args, code):
     exit_code, out, _ = sluice(*args)
@@ -422,7 +422,7 @@ def test_a_failing_command_exits_1_with_the_api_error_code(sluice, args, code):
     assert f"error {code}:" in out
 
 
-def test_train_wait_exits_1_with_the_runs_error_when_the_run_fails(sluice, sluice_json, files):
+def test_runs_start_wait_exits_1_with_the_runs_error_when_the_run_fails(sluice, sluice_json, files):
     contract = json.loads(files.contract_json.read_text()) | {"dataset": "no-data-yet"}
     path = files.contract_json.with_name("no-data-yet.contract.json")
     path.write_text(json.dumps(contract))
@@ -431,7 +431,7 @@ def test_train_wait_exits_1_with_the_runs_error_when_the_run_fails(sluice, sluic
     path = files.spec_json.with_name("no-data-yet.spec.json")
     path.write_text(json.dumps(spec))
     sluice_json("spec", "put", "fare-no-data", str(path))
-    code, out, err = sluice("train", "fare-no-data", "--wait", "--timeout", "60")
+    code, out, err = sluice("runs", "start", "fare-no-data", "--wait", "--timeout", "60")
     assert code == 1
     assert "error run_failed:" in out and "dataset_not_ready" in out
     assert "failed" in err
@@ -443,14 +443,14 @@ def test_without_api_the_cli_finds_the_stack_through_sluice_api(stack, capsys, m
     assert MODEL in {m["model"] for m in json.loads(capsys.readouterr().out)["items"]}
 
 
-def test_predict_for_a_missing_model_and_a_bad_file_fail_clearly(sluice, files, tmp_path):
-    exit_code, out, _ = sluice("predict", MISSING, str(files.predict_json))
+def test_models_predict_for_a_missing_model_and_a_bad_file_fail_clearly(sluice, files, tmp_path):
+    exit_code, out, _ = sluice("models", "predict", MISSING, str(files.predict_json))
     assert exit_code == 1 and "alias_not_found" in out
     broken = tmp_path / "broken.json"
     broken.write_text("{not json")
-    exit_code, out, _ = sluice("predict", MODEL, str(broken))
+    exit_code, out, _ = sluice("models", "predict", MODEL, str(broken))
     assert exit_code == 1 and "invalid_file" in out
-    exit_code, out, _ = sluice("upload", DATASET, str(tmp_path / "nowhere.csv"))
+    exit_code, out, _ = sluice("datasets", "upload", DATASET, str(tmp_path / "nowhere.csv"))
     assert exit_code == 1 and "file_not_found" in out
 
 
@@ -460,9 +460,30 @@ def test_help_reads_well_for_the_tool_and_each_group(capsys):
     assert done.value.code == 0
     top = capsys.readouterr().out
     for command in ("contract", "upload", "datasets", "spec", "train", "runs", "models", "versions",
-                    "alias", "promote", "reject", "rollback", "predict", "drift", "lineage"):
+                    "alias", "aliases", "promote", "reject", "rollback", "predict", "drift", "lineage",
+                    "completion"):
         assert command in top
-    for group in ("contract", "datasets", "spec", "runs", "models", "versions", "alias", "drift"):
+    for group in ("contract", "datasets", "spec", "runs", "models", "versions", "aliases", "alias", "drift"):
         with pytest.raises(SystemExit):
             main([group, "--help"])
         assert "usage: sluice " + group in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("earlier", "now"), [
+    (["versions", "list", MODEL], ["models", "versions", MODEL]),
+    (["versions", "show", MODEL, "1"], ["models", "show", MODEL, "1"]),
+    (["alias", "get", MODEL, "production"], ["aliases", "show", MODEL, "production"]),
+    (["alias", "history", MODEL, "production"], ["aliases", "history", MODEL, "production"]),
+    (["lineage", MODEL, "1"], ["models", "lineage", MODEL, "1"]),
+    (["contract", "get", DATASET], ["contract", "show", DATASET]),
+    (["spec", "get", MODEL], ["spec", "show", MODEL]),
+])
+def test_earlier_spellings_answer_as_the_noun_verb_ones_do(sluice_json, earlier, now):
+    assert sluice_json(*earlier) == sluice_json(*now)
+
+
+def test_earlier_spellings_of_writes_still_act(sluice_json, files):
+    assert sluice_json("predict", MODEL, str(files.predict_json))["version"] == 1
+    staged = sluice_json("alias", "set", MODEL, "canary", "1")
+    assert (staged["alias"], staged["to_version"]) == ("canary", 1)
+    assert sluice_json("alias", "delete", MODEL, "canary")["to_version"] is None
