@@ -190,6 +190,12 @@ def _metric_functions() -> dict[str, Any]:
                                                               **_binary_or_weighted(c)),
         "recall": lambda y, p, proba, c: m.recall_score(y, p, zero_division=0, **_binary_or_weighted(c)),
         "f1_macro": lambda y, p, proba, c: m.f1_score(y, p, average="macro", zero_division=0),
+        "f1_weighted": lambda y, p, proba, c: m.f1_score(y, p, average="weighted", zero_division=0),
+        "precision_macro": lambda y, p, proba, c: m.precision_score(y, p, average="macro", zero_division=0),
+        "precision_weighted": lambda y, p, proba, c: m.precision_score(y, p, average="weighted",
+                                                                       zero_division=0),
+        "recall_macro": lambda y, p, proba, c: m.recall_score(y, p, average="macro", zero_division=0),
+        "recall_weighted": lambda y, p, proba, c: m.recall_score(y, p, average="weighted", zero_division=0),
         "roc_auc": _roc_auc,
         "log_loss": lambda y, p, proba, c: m.log_loss(y, proba, labels=c),
         "rmse": lambda y, p, proba, c: m.root_mean_squared_error(y, p),
@@ -254,7 +260,7 @@ def fit_reference(frame: pd.DataFrame, spec: dict[str, Any], types: dict[str, st
     classes = sorted(pd.unique(y.iloc[train]).tolist()) if classification else []
     y_test = y.iloc[test].to_numpy()
     metrics = score(metric_names, y_test, predictions, proba, classes)
-    dummy = (DummyClassifier(strategy="most_frequent") if classification else DummyRegressor(strategy="mean"))
+    dummy = (DummyClassifier(strategy="prior") if classification else DummyRegressor(strategy="mean"))
     dummy.fit(np.zeros((len(train), 1)), y.iloc[train])
     zeros = np.zeros((len(test), 1))
     baseline = score(metric_names, y_test, dummy.predict(zeros),
