@@ -18,7 +18,7 @@ from chalicelib.core.datasets.errors import (
     ObjectTooLargeError,
 )
 from chalicelib.core.datasets.types import StoredContract
-from chalicelib.core.errors import BadRequestError, NotFoundError
+from chalicelib.core.errors import BadRequestError, InvalidInputError, NotFoundError
 from chalicelib.core.settings import Settings, get_settings
 from chalicelib.storage import dataset_files as outputs
 from chalicelib.storage import datasets as store
@@ -73,7 +73,16 @@ def put_contract(dataset: str, data: Any) -> StoredContract:
         elif named != dataset:
             raise ContractMismatchError(f"the contract names dataset {named!r} but is stored under "
                                         f"{dataset!r}")
-    return store.put_contract(parse_contract(data))
+    contract = parse_contract(data)
+    collisions = layout.curated_collisions(contract.column_names)
+    if collisions:
+        clash = "; ".join(f"{', '.join(repr(n) for n in group)} → {curated!r}"
+                          for curated, group in collisions.items())
+        raise InvalidInputError(
+            f"columns would share one name in curated data and its Glue table (Athena takes lowercase "
+            f"letters, digits and '_'): {clash}; rename one of each", code="curated_name_collision",
+            details={"collisions": collisions})
+    return store.put_contract(contract)
 
 
 def suggest_contract(dataset: str, key: str, file_format: str | None = None,

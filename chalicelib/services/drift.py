@@ -117,11 +117,11 @@ def _current_profile(model: str, version: int, reference: Any, start: dt.datetim
 def _dataset_profile(curated_path: str, reference: Any) -> Any | None:
     """Profile of a curated dataset version's features (a new training set against the reference)."""
     from chalicelib.core.drift.profile import profile_chunks
-    from chalicelib.storage.parquet import iter_s3_prefix
+    from chalicelib.storage.dataset_files import iter_curated
 
     features = [n for n in reference.features if n != "prediction"]
     types = {n: reference.feature_types[n] for n in features}
-    chunks = iter_s3_prefix(curated_path, columns=features)  # fastparquet in the ML layer
+    chunks = iter_curated(curated_path, features)  # fastparquet in the ML layer
     first = next(chunks, None)
     if first is None:
         return None

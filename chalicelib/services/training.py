@@ -18,7 +18,7 @@ from chalicelib.core.training.features import check_spec
 from chalicelib.core.training.gate import GateDecision, GatePolicy, decide
 from chalicelib.core.training.spec import TrainingSpec
 from chalicelib.services.registry import get_registry
-from chalicelib.storage import artifacts, runs
+from chalicelib.storage import artifacts, dataset_files, runs
 from chalicelib.storage import datasets as dataset_store
 from chalicelib.storage import specs as store
 from chalicelib.storage.invoke import invoke_async
@@ -168,9 +168,8 @@ def _train_register_gate(model: str, run_id: str) -> dict[str, Any]:
         raise SpecInvalidError("the spec does not fit the dataset's contract: " + "; ".join(problems),
                                details={"problems": problems})
     features = resolve_features(spec, contract)
-    from chalicelib.storage.parquet import read_s3_prefix
-
-    frame = read_s3_prefix(dataset_version.curated_path)  # fastparquet in the ML layer
+    curated = [c.name for c in contract.columns if c.pii != "drop"]
+    frame = dataset_files.read_curated(dataset_version.curated_path, curated, only=False)
     timings["load_s"] = time.perf_counter() - clock
 
     result = train(spec, features, frame, build_profile=build_profile)

@@ -177,7 +177,8 @@ def _write_outcome(result: Any, obj: StoredObject, raw: dict[str, Any], stored: 
     if result.decision in ("accept", "accept_rows"):
         curated = outputs.write_curated(result.iter_curated(), dataset, version,
                                         _column_types(stored.contract), settings)
-        info.update(curated_path=curated.path, glue_table=curated.glue_table, curated_rows=curated.rows)
+        info.update(curated_path=curated.path, glue_table=curated.glue_table, curated_rows=curated.rows,
+                    curated_columns=curated.columns)
         if result.invalid_rows:
             info["quarantine_path"], _ = outputs.quarantine_rows(result.iter_quarantined(), dataset, version,
                                                                  manifest, settings)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.datasets import names
@@ -18,12 +18,13 @@ from chalicelib.core.log import logger
 from chalicelib.core.settings import Settings, get_settings
 from chalicelib.storage import client, layout, s3, wrangler
 from chalicelib.storage.clients import boto3_session
+from chalicelib.storage.parquet import iter_s3_prefix, read_s3_prefix
 
 if TYPE_CHECKING:
     import pandas as pd
 
 CHUNK = 8 * 1024 * 1024
-PARTITION = "dataset_version"
+PARTITION = layout.PARTITION
 # Contract column types → Athena/Glue types (used where pandas cannot tell, e.g. an all-null column).
 ATHENA_TYPES = {"int": "bigint", "float": "double", "bool": "boolean", "string": "string",
                 "category": "string", "date": "date", "timestamp": "timestamp"}
@@ -38,6 +39,7 @@ class CuratedOutput:
     rows: int
     files: int
     glue_table: str | None  # "database.table" when registered
+    columns: dict[str, str] = field(default_factory=dict)  # file name → curated name, where they differ
 
 
 def identify(bucket: str, key: str, version_id: str | None, settings: Settings | None = None
@@ -135,7 +137,8 @@ def quarantine_rows(chunks: Iterable[pd.DataFrame], dataset: str, version: int, 
     rows = 0
     for number, chunk in enumerate(_non_empty(chunks)):
         wr.s3.to_parquet(_parquet_safe(chunk), path=f"{path}part-{number:05d}.snappy.parquet",
-                         index=False, boto3_session=session)
+                         index=False, boto3_session=session,
+                         pyarrow_additional_kwargs={"flavor": None})  # the file's own column names
         rows += len(chunk)
     s3.put_json(prefix + "_manifest.json", {**manifest, "quarantined_rows": rows}, settings=settings)
     return f"s3://{settings.bucket}/{prefix}", rows
@@ -147,7 +150,9 @@ def write_curated(chunks: Iterable[pd.DataFrame], dataset: str, version: int,
 
     The first chunk replaces whatever a crashed attempt left in the partition. The Glue table and its
     partition are registered only after every chunk is written, so Athena never sees half a version.
-    ``column_types`` are contract types (``int``, ``string``, ...) used where pandas cannot tell.
+    ``column_types`` are contract types (``int``, ``string``, ...) used where pandas cannot tell. Columns
+    are stored under their curated names (:func:`layout.curated_columns`: what Athena accepts);
+    :func:`read_curated` gives them back under the contract's.
     """
     settings = settings or get_settings()
     wr = wrangler(settings)
@@ -156,9 +161,11 @@ def write_curated(chunks: Iterable[pd.DataFrame], dataset: str, version: int,
     partition = f"s3://{settings.bucket}/{layout.curated_partition(dataset, version)}"
     rows = files = 0
     athena_types: dict[str, str] | None = None
+    renames: dict[str, str] = {}
     for chunk in _non_empty(chunks):
-        frame = chunk.assign(**{PARTITION: version})
-        dtype = _dtype_for(frame, column_types)
+        renames = renames or layout.curated_columns(list(chunk.columns))
+        frame = chunk.rename(columns=renames).assign(**{PARTITION: version})
+        dtype = _dtype_for(frame, {renames.get(k, k): v for k, v in column_types.items()})
         if athena_types is None:
             athena_types, _ = wr.catalog.extract_athena_types(frame, index=False, partition_cols=[PARTITION],
                                                               dtype=dtype)
@@ -179,7 +186,28 @@ def write_curated(chunks: Iterable[pd.DataFrame], dataset: str, version: int,
                                           partitions_values={partition: [str(version)]},
                                           boto3_session=session)
         glue_table = f"{settings.glue_database}.{table}"
-    return CuratedOutput(path=partition, rows=rows, files=files, glue_table=glue_table)
+    return CuratedOutput(path=partition, rows=rows, files=files, glue_table=glue_table,
+                         columns={k: v for k, v in renames.items() if k != v})
+
+
+def read_curated(path: str, columns: list[str], *, only: bool = True) -> pd.DataFrame:
+    """The curated rows under ``path`` (one dataset version) with ``columns`` named as the contract names
+    them; ``only=False`` reads every stored column (fastparquet in the ML layer)."""
+    return _renamed_back(read_s3_prefix(path, columns=_stored(columns) if only else None), columns)
+
+
+def iter_curated(path: str, columns: list[str]) -> Iterator[pd.DataFrame]:
+    """:func:`read_curated` one stored object at a time (memory stays bounded)."""
+    for chunk in iter_s3_prefix(path, columns=_stored(columns)):
+        yield _renamed_back(chunk, columns)
+
+
+def _stored(columns: list[str]) -> list[str]:
+    return [layout.curated_column(c) for c in columns]
+
+
+def _renamed_back(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    return frame.rename(columns={layout.curated_column(c): c for c in columns})
 
 
 def _non_empty(chunks: Iterable[pd.DataFrame]) -> Iterator[pd.DataFrame]:

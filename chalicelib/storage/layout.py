@@ -45,6 +45,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
+import unicodedata
 import uuid
 
 from chalicelib.core.datasets.errors import ObjectKeyInvalidError
@@ -136,6 +137,39 @@ def quarantine_prefix(dataset: str, version: int) -> str:
 def report_key(dataset: str, version: int) -> str:
     """The validation report of a dataset version."""
     return f"{REPORTS}/validation/{dataset}/{version}.json"
+
+
+def curated_column(name: str) -> str:
+    """A column's name in curated Parquet and in the Glue table: what Athena accepts (accents stripped,
+    every run of other characters than letters, digits and ``_`` as one ``_``, lowercase), exactly
+    awswrangler's ``sanitize_column_name``. ``sepal length (cm)`` is ``sepal_length_cm_``."""
+    plain = "".join(c for c in unicodedata.normalize("NFD", name) if unicodedata.category(c) != "Mn")
+    return re.sub("[^A-Za-z0-9_]+", "_", plain).lower()
+
+
+def curated_columns(names: list[str]) -> dict[str, str]:
+    """Each name → its curated name, distinct: a name that would repeat one already taken (or the
+    partition column) gets ``_2``, ``_3``… (contracts whose declared columns collide are refused when put,
+    so this only ever renames undeclared columns kept with ``extra_columns: keep``)."""
+    taken = {PARTITION}
+    out: dict[str, str] = {}
+    for name in names:
+        base = candidate = curated_column(name)
+        number = 1
+        while candidate in taken:
+            number += 1
+            candidate = f"{base}_{number}"
+        taken.add(candidate)
+        out[name] = candidate
+    return out
+
+
+def curated_collisions(names: list[str]) -> dict[str, list[str]]:
+    """Curated names that more than one of ``names`` (or the partition column) would take."""
+    groups: dict[str, list[str]] = {PARTITION: [f"(the partition column {PARTITION})"]}
+    for name in names:
+        groups.setdefault(curated_column(name), []).append(name)
+    return {curated: group for curated, group in groups.items() if len(group) > 1}
 
 
 def glue_table_name(dataset: str) -> str:

@@ -99,9 +99,18 @@ def _validation(record: Record, checks: Checks) -> None:
                   f"failing rules {upload.get('failing_rules')})")
     if upload.get("status") != "passed":
         return
-    renamed = [n for n in record.types if n not in (record.curated_columns or [])]
-    checks.expect(not renamed, "upload", f"the curated Parquet lacks the contract's column(s) {renamed}; it "
-                  f"holds {record.curated_columns}")
+    # curated Parquet and its Glue table hold the names Athena accepts (awswrangler's sanitize_column_name);
+    # the version record says which column became which, and training reads them back under their own
+    from awswrangler.catalog import sanitize_column_name
+
+    stored = {n: sanitize_column_name(n) for n in record.types}
+    missing = [n for n, s in stored.items() if s not in (record.curated_columns or [])]
+    checks.expect(not missing, "upload", f"the curated Parquet lacks the contract's column(s) {missing} "
+                  f"(as {[stored[n] for n in missing]}); it holds {record.curated_columns}")
+    renamed = {n: s for n, s in stored.items() if n != s}
+    checks.expect(upload.get("curated_columns", {}) == renamed, "upload",
+                  f"the version record names {upload.get('curated_columns')} as renamed; Athena's names "
+                  f"rename {renamed}")
     status, body = record.spec_put or (None, None)
     if not checks.expect(status == 201, "spec", f"PUT of the training spec answered {status}: {body}"):
         return
@@ -181,7 +190,7 @@ def _majority(values: Any) -> Any:
 
 
 def _better(metric: str, new: float, old: float) -> float:
-    from chalicelib.training.spec import HIGHER_IS_BETTER  # the metric's direction: a fact, not the gate
+    from chalicelib.core.training.spec import HIGHER_IS_BETTER  # the metric's direction: a fact, not the gate
 
     return new - old if HIGHER_IS_BETTER[metric] else old - new
 

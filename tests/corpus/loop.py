@@ -145,7 +145,7 @@ def upload(client: Any, bucket: str, key: str, body: bytes) -> dict[str, Any]:
     """Put the file under ``raw/`` and deliver its object-created event, as EventBridge would."""
     import boto3
 
-    from chalicelib.events import ObjectRef, eventbridge_object_created
+    from chalicelib.core.events import ObjectRef, eventbridge_object_created
 
     out = boto3.client("s3", region_name=REGION).put_object(Bucket=bucket, Key=key, Body=body)
     ref = ObjectRef(bucket, key, out.get("VersionId"), out["ETag"].strip('"'), len(body))
@@ -167,10 +167,8 @@ class _Clock:
 
 def run_case(client: Any, bucket: str, queue_url: str, case: Case) -> Record:
     """Drive ``case`` through sluice; the record holds every answer (see the module docstring)."""
-    from chalicelib.serving.service import set_service
-    from chalicelib.training import artifacts
+    from chalicelib.services.serving import set_service
 
-    artifacts.clear_cache()
     set_service(None)  # a fresh prediction service (and capture writer) on this world's settings
     record = Record(case)
     clock = _Clock(record.timings)
@@ -204,7 +202,7 @@ def run_case(client: Any, bucket: str, queue_url: str, case: Case) -> Record:
 
 def _contract_and_upload(client: Any, bucket: str, queue_url: str, case: Case, path: Path, body: bytes,
                          record: Record) -> None:
-    from chalicelib.validation.infer import infer_contract
+    from chalicelib.core.validation.infer import infer_contract
 
     try:
         record.contract = infer_contract(str(path), case.name)
@@ -240,7 +238,7 @@ def curated_columns(path: str) -> list[str]:
 
 
 def _train(client: Any, queue_url: str, case: Case, record: Record) -> None:
-    from chalicelib.aws import s3
+    from chalicelib.storage import s3
 
     record.spec_put = send(client, "put", f"/models/{case.name}/spec", case.spec())
     if record.spec_put[0] != 201:
@@ -296,7 +294,7 @@ def later_slice(case: Case, frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _serve_later_slice(client: Any, case: Case, frame: pd.DataFrame, record: Record) -> None:
-    from chalicelib.serving.service import get_service
+    from chalicelib.services.serving import get_service
 
     rows = later_slice(case, frame)
     record.served = _predict(client, case, rows, record.reference.features)
@@ -310,7 +308,7 @@ def _upload_labels(client: Any, bucket: str, case: Case, record: Record) -> None
     ``on_label_object`` event delivered): sluice's live performance check."""
     import boto3
 
-    from chalicelib.events import ObjectRef, eventbridge_object_created
+    from chalicelib.core.events import ObjectRef, eventbridge_object_created
 
     served = record.served
     if served["errors"]:
@@ -327,7 +325,7 @@ def _upload_labels(client: Any, bucket: str, case: Case, record: Record) -> None
 
 
 def _check_drift(client: Any, case: Case, record: Record) -> None:
-    from chalicelib.aws import s3
+    from chalicelib.storage import s3
 
     record.drift = send(client, "post", f"/models/{case.name}/drift/check")  # the spec's drift config
     if record.drift[0] == 200:
@@ -358,7 +356,7 @@ def _drift_reference(case: Case, frame: pd.DataFrame, record: Record) -> None:
 def upload_keyed_by(client: Any, bucket: str, queue_url: str, case: Case, key: str) -> dict[str, Any]:
     """The inferred contract with ``key`` unique and the primary key (a daily/yearly table keyed by its
     date: a user's first natural contract), then the same file uploaded; the version record."""
-    from chalicelib.validation.infer import infer_contract
+    from chalicelib.core.validation.infer import infer_contract
 
     frame = case.frame()
     with tempfile.TemporaryDirectory() as tmp:
@@ -383,7 +381,7 @@ def utf16_export(client: Any, bucket: str, queue_url: str, case: Case) -> dict[s
     """The table saved as a UTF-16 CSV (with its byte-order mark, as spreadsheet "Unicode text" exports
     are): contract inference on it, then the file uploaded under the contract inferred from the UTF-8
     file. ``{"infer": contract | error text, "version": the version record}``."""
-    from chalicelib.validation.infer import infer_contract
+    from chalicelib.core.validation.infer import infer_contract
 
     frame = case.frame()
     out: dict[str, Any] = {}

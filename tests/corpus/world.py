@@ -23,7 +23,7 @@ def world() -> Iterator[tuple[Any, Any]]:
     from chalice.test import Client
     from moto import mock_aws
 
-    from chalicelib import aws
+    from chalicelib import storage as aws
     from sluice.local.atomic import make_dynamodb_atomic
     from sluice.local.resources import LocalNames, create_resources
 

@@ -117,3 +117,18 @@ def test_a_contract_in_an_unsupported_media_type_is_415(client):
     response = client.http.put("/datasets/rides/contract", body="a,b", headers={"Content-Type": "text/csv"})
     assert response.status_code == 415
     assert error_of(response)["code"] == "unsupported_media_type"
+
+
+def test_columns_that_would_share_one_curated_name_are_refused_naming_both(client):
+    contract = rides_contract("clash")
+    contract["columns"] += [{"name": "Fare (usd)", "type": "float"}, {"name": "fare_usd_", "type": "float"},
+                            {"name": "dataset_version", "type": "int"}]
+    response = client.http.put("/datasets/clash/contract", body=json.dumps(contract),
+                               headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    error = json.loads(response.body)["error"]
+    assert error["code"] == "curated_name_collision"
+    assert error["details"]["collisions"] == {"fare_usd_": ["Fare (usd)", "fare_usd_"],
+                                              "dataset_version": ["(the partition column dataset_version)",
+                                                                  "dataset_version"]}
+    assert "'Fare (usd)', 'fare_usd_' → 'fare_usd_'" in error["message"]

@@ -4,6 +4,8 @@ import datetime as dt
 
 import boto3
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from chalicelib.core.datasets import names
 from chalicelib.core.datasets.errors import (
@@ -132,3 +134,17 @@ def test_an_expired_claim_is_taken_over_and_the_old_attempt_cannot_touch_it(moto
     assert store.claim_object("rides", "h1", {}, lease_seconds=60).state == "busy"
     store.complete_claim("rides", "h1", 7)
     assert store.claim_object("rides", "h1", {}, lease_seconds=60) == Claim("complete", 7, 2)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=30))
+def test_curated_column_names_are_exactly_what_awswrangler_gives_athena(name):
+    from awswrangler.catalog import sanitize_column_name
+
+    assert layout.curated_column(name) == sanitize_column_name(name)
+
+
+def test_curated_names_stay_distinct_when_undeclared_columns_collide():
+    assert layout.curated_columns(["Sepal Length", "sepal_length", "dataset_version", "x"]) == {
+        "Sepal Length": "sepal_length", "sepal_length": "sepal_length_2",
+        "dataset_version": "dataset_version_2", "x": "x"}

@@ -47,6 +47,8 @@ class DatasetVersion:
     reason: str | None = None
     quarantine_path: str | None = None
     glue_table: str | None = None
+    curated_columns: dict[str, str] = field(default_factory=dict)  # column → its name in curated data and
+    #   Glue, where they differ (Athena takes lowercase letters, digits and "_")
     failing_rules: list[str] = field(default_factory=list)  # error-severity rules that failed
     warning_rules: list[str] = field(default_factory=list)  # warn-severity rules that failed
     timings: dict[str, float] = field(default_factory=dict)
