@@ -38,7 +38,9 @@ def test_a_prefix_in_s3_is_read_object_by_object_with_chosen_columns(moto_world,
         parquet.write_file(path, [frame.iloc[part * 250:(part + 1) * 250]], use="pyarrow")
         s3.upload_file(str(path), moto_world.bucket, f"{prefix}p{part}.parquet")
     s3.put_object(Bucket=moto_world.bucket, Key=f"{prefix}_SUCCESS", Body=b"")
-    out = parquet.read_s3_prefix(f"s3://{moto_world.bucket}/{prefix}", columns=["n"], use=use)
+    from chalicelib.storage.parquet import read_s3_prefix
+
+    out = read_s3_prefix(f"s3://{moto_world.bucket}/{prefix}", columns=["n"], use=use)
     assert list(out.columns) == ["n"] and out["n"].tolist() == list(range(500))
 
 
