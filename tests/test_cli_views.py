@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 import yaml
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 
@@ -109,6 +109,8 @@ COLUMN = st.fixed_dictionaries({"name": TRICKY, "type": st.sampled_from(["string
 @settings(max_examples=80, deadline=None)
 @given(columns=st.lists(COLUMN, min_size=1, max_size=4), description=TRICKY,
        suffix=st.sampled_from([".yaml", ".yml", ".json", ".contract"]))
+@example(columns=[{"name": "yes", "type": "string", "nullable": False, "min": "\x85"}],
+         description="b\u2028c", suffix=".yaml")  # YAML line breaks (NEL, LS) read back as spaces
 def test_a_written_contract_file_reads_back_as_the_same_document(columns, description, suffix):
     contract = {"dataset": "rides", "description": description, "columns": columns,
                 "rules": {"row_count": {"min": 0}}}

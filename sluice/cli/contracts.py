@@ -100,7 +100,23 @@ def contract_document(contract: dict[str, Any], path: Path, origin: str) -> str:
     head = (f"# Suggested by `sluice contract infer` from {origin}.\n"
             f"# Review it (types, ranges, allowed values, pii), then: "
             f"sluice contract put {contract.get('dataset')} {path.name}\n")
-    return head + yaml.safe_dump(contract, sort_keys=False, allow_unicode=True, width=100)
+    return head + yaml.dump(contract, Dumper=_contract_dumper(), sort_keys=False, allow_unicode=True,
+                            width=100)
+
+
+def _contract_dumper() -> type:
+    import yaml
+
+    class ContractDumper(yaml.SafeDumper):
+        """Text holding a character YAML reads as a line break (NEL, LS, PS) is written double-quoted,
+        where it is escaped: plain or single-quoted, YAML folds it into a space."""
+
+    def text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+        style = '"' if any(c in value for c in "\x85\u2028\u2029") else None
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+    ContractDumper.add_representer(str, text)
+    return ContractDumper
 
 
 # ---- views ---------------------------------------------------------------------------------------
