@@ -119,9 +119,11 @@ def load_model(model: str, version: int, expected_sha256: str) -> LoadedModel:
 def load_reference_profile(model: str, version: int) -> dict[str, Any]:
     """``{"features": Profile dict, "prediction": Profile dict}`` stored with the version
     (``chalicelib.core.drift.profile.Profile.from_dict`` reads each)."""
-    return s3.get_json(model_prefix(model, version) + PROFILE_FILE)
+    profile: dict[str, Any] = s3.get_json(model_prefix(model, version) + PROFILE_FILE)
+    return profile
 
 
 def load_metadata(model: str, version: int) -> dict[str, Any]:
     """``metadata.json`` of a version: task, target, features, classes, holdout metrics, spec, lineage."""
-    return s3.get_json(model_prefix(model, version) + METADATA_FILE)
+    metadata: dict[str, Any] = s3.get_json(model_prefix(model, version) + METADATA_FILE)
+    return metadata

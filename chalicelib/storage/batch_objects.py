@@ -18,8 +18,9 @@ def identity(ref: ObjectRef) -> tuple[str | None, str | None]:
     """The input's ETag and version id (from the event, else one HEAD)."""
     if ref.etag:
         return ref.etag, ref.version_id
-    kwargs = {"VersionId": ref.version_id} if ref.version_id else {}
-    head = client("s3").head_object(Bucket=ref.bucket, Key=ref.key, **kwargs)
+    s3 = client("s3")
+    head = (s3.head_object(Bucket=ref.bucket, Key=ref.key, VersionId=ref.version_id) if ref.version_id
+            else s3.head_object(Bucket=ref.bucket, Key=ref.key))
     return head["ETag"].strip('"'), head.get("VersionId") or ref.version_id
 
 

@@ -34,7 +34,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures import wait as wait_all
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from chalicelib.core.log import logger
 from chalicelib.storage.layout import capture_key
@@ -49,6 +49,30 @@ _counter_lock = threading.Lock()
 def count(name: str, n: int = 1) -> None:
     with _counter_lock:
         COUNTERS[name] += n
+
+
+class ShadowLine(TypedDict, total=False):
+    """What the ``shadow`` alias's version answered for one record (or why it could not)."""
+
+    version: int | None
+    prediction: object
+    probabilities: dict[str, float]
+    error: object
+
+
+class CaptureLine(TypedDict):
+    """One JSONL line of a capture object (the module docstring shows one)."""
+
+    request_id: str
+    record_index: int
+    time: str
+    model: str
+    version: int
+    alias: str | None
+    input: dict[str, object]
+    prediction: object
+    probabilities: NotRequired[dict[str, float]]
+    shadow: NotRequired[ShadowLine]
 
 
 @dataclass(frozen=True)
@@ -74,12 +98,12 @@ class CaptureEvent:
                        for line in capture_lines(self)).encode()
 
 
-def capture_lines(event: CaptureEvent) -> list[dict[str, Any]]:
+def capture_lines(event: CaptureEvent) -> list[CaptureLine]:
     """The JSONL lines of ``event`` (pure)."""
     stamp = iso_utc(event.time)
     lines = []
     for index, (row, prediction) in enumerate(zip(event.inputs, event.predictions, strict=True)):
-        line: dict[str, Any] = {
+        line: CaptureLine = {
             "request_id": event.request_id, "record_index": index, "time": stamp, "model": event.model,
             "version": event.version, "alias": event.alias,
             "input": {k: _clean(v) for k, v in row.items()}, "prediction": _clean(prediction)}
@@ -91,10 +115,10 @@ def capture_lines(event: CaptureEvent) -> list[dict[str, Any]]:
     return lines
 
 
-def _shadow_line(shadow: dict[str, Any], index: int) -> dict[str, Any]:
+def _shadow_line(shadow: dict[str, Any], index: int) -> ShadowLine:
     if "error" in shadow:
         return {"version": shadow.get("version"), "error": shadow["error"]}
-    line = {"version": shadow["version"], "prediction": _clean(shadow["predictions"][index])}
+    line: ShadowLine = {"version": shadow["version"], "prediction": _clean(shadow["predictions"][index])}
     if shadow.get("probabilities") is not None:
         line["probabilities"] = shadow["probabilities"][index]
     return line
@@ -107,7 +131,7 @@ def iso_utc(when: dt.datetime) -> str:
     return iso(when)
 
 
-def _clean(value: Any) -> Any:
+def _clean(value: object) -> object:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dt.datetime):
@@ -117,7 +141,7 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def _jsonable(value: Any) -> Any:
+def _jsonable(value: object) -> object:
     if hasattr(value, "item"):
         return value.item()
     return _clean(value) if isinstance(value, dt.date) else str(value)
@@ -156,7 +180,7 @@ class CaptureWriter:
         self.wait_seconds = wait_seconds
         self.max_pending = max_pending
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sluice-capture")
-        self._pending: set[Future[Any]] = set()
+        self._pending: set[Future[str]] = set()
         self._lock = threading.Lock()
 
     def submit(self, build: Callable[[], CaptureEvent]) -> str | None:
@@ -196,7 +220,7 @@ class CaptureWriter:
         count("records", len(event.predictions))
         return key
 
-    def _forget(self, future: Future[Any]) -> None:
+    def _forget(self, future: Future[str]) -> None:
         with self._lock:
             self._pending.discard(future)
 

@@ -10,11 +10,15 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING
 
 from chalicelib.core.settings import get_settings
 from chalicelib.storage import client
+from chalicelib.storage.capture import CaptureLine
 from chalicelib.storage.layout import capture_hour_prefix
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 DEFAULT_CHUNK_ROWS = 50_000
 
@@ -39,7 +43,7 @@ def capture_keys(model: str, start: dt.datetime, end: dt.datetime) -> Iterator[s
 
 
 def iter_capture_lines(model: str, start: dt.datetime, end: dt.datetime,
-                       version: int | None = None) -> Iterator[dict[str, Any]]:
+                       version: int | None = None) -> Iterator[CaptureLine]:
     """Every captured record line in the window (of ``version`` only, when given)."""
     s3 = client("s3")
     bucket = get_settings().bucket
@@ -48,17 +52,17 @@ def iter_capture_lines(model: str, start: dt.datetime, end: dt.datetime,
         for raw in body.iter_lines():
             if not raw.strip():
                 continue
-            line = json.loads(raw)
+            line: CaptureLine = json.loads(raw)
             if version is None or line.get("version") == version:
                 yield line
 
 
-def frames(lines: Iterable[dict[str, Any]], features: list[str],
-           chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Iterator[Any]:
+def frames(lines: Iterable[CaptureLine], features: list[str],
+           chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Iterator[pd.DataFrame]:
     """Capture lines as DataFrames of ``features`` + ``prediction`` + ids, ``chunk_rows`` at a time."""
     import pandas as pd
 
-    batch: list[dict[str, Any]] = []
+    batch: list[dict[str, object]] = []
     for line in lines:
         row = {name: line.get("input", {}).get(name) for name in features}
         row["prediction"] = line.get("prediction")

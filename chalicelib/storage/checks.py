@@ -18,7 +18,7 @@ from boto3.dynamodb.conditions import Key
 
 from chalicelib.core.errors import NotFoundError
 from chalicelib.storage.layout import CHECK_PREFIX, check_sk, claim_sk, model_pk
-from chalicelib.storage.table import conditional, query_page, table, to_dynamo, to_plain
+from chalicelib.storage.table import QueryOptions, conditional, query_page, table, to_dynamo, to_plain
 
 
 def put_check(model: str, summary: dict[str, Any]) -> None:
@@ -31,7 +31,7 @@ def put_check(model: str, summary: dict[str, Any]) -> None:
 def list_checks(model: str, *, limit: int, start_key: dict[str, Any] | None = None,
                 kind: str | None = None) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
     """Checks newest first (optionally only ``kind`` = drift | performance)."""
-    extra: dict[str, Any] = {}
+    extra: QueryOptions = {}
     if kind:
         extra = {"FilterExpression": "#k = :k", "ExpressionAttributeNames": {"#k": "kind"},
                  "ExpressionAttributeValues": {":k": kind}}

@@ -7,17 +7,31 @@ the mock, and every client costs cold-start time. Tests call :func:`reset` betwe
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Literal, overload
 
 from chalicelib.core.settings import Settings, get_settings
 
 if TYPE_CHECKING:
+    # type stubs only (boto3-stubs, requirements-dev.txt): nothing of this is imported at run time
     import boto3
+    from botocore.config import Config
+    from mypy_boto3_dynamodb import DynamoDBServiceResource
+    from mypy_boto3_glue import GlueClient
+    from mypy_boto3_lambda import LambdaClient
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_secretsmanager import SecretsManagerClient
+    from mypy_boto3_sns import SNSClient
+    from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_ssm import SSMClient
+
+# The services sluice calls; naming another one in client() is a type error (add an overload).
+Service = Literal["glue", "lambda", "s3", "secretsmanager", "sns", "sqs", "ssm"]
 
 _lock = threading.Lock()
 _session: boto3.session.Session | None = None
-_clients: dict[tuple[str, str, str | None], Any] = {}
-_resources: dict[tuple[str, str, str | None], Any] = {}
+_clients: dict[tuple[str, str, str | None], object] = {}
+_resources: dict[tuple[str, str, str | None], DynamoDBServiceResource] = {}
 
 
 def _get_session() -> boto3.session.Session:
@@ -29,7 +43,23 @@ def _get_session() -> boto3.session.Session:
     return _session
 
 
-def client(service: str, settings: Settings | None = None) -> Any:
+@overload
+def client(service: Literal["glue"], settings: Settings | None = None) -> GlueClient: ...
+@overload
+def client(service: Literal["lambda"], settings: Settings | None = None) -> LambdaClient: ...
+@overload
+def client(service: Literal["s3"], settings: Settings | None = None) -> S3Client: ...
+@overload
+def client(service: Literal["secretsmanager"], settings: Settings | None = None) -> SecretsManagerClient: ...
+@overload
+def client(service: Literal["sns"], settings: Settings | None = None) -> SNSClient: ...
+@overload
+def client(service: Literal["sqs"], settings: Settings | None = None) -> SQSClient: ...
+@overload
+def client(service: Literal["ssm"], settings: Settings | None = None) -> SSMClient: ...
+
+
+def client(service: Service, settings: Settings | None = None) -> object:
     """A boto3 client for ``service``, created on first use and then reused (thread-safe)."""
     settings = settings or get_settings()
     key = (service, settings.region, settings.endpoint_url)
@@ -44,7 +74,7 @@ def client(service: str, settings: Settings | None = None) -> Any:
         return found
 
 
-def resource(service: str, settings: Settings | None = None) -> Any:
+def resource(service: Literal["dynamodb"], settings: Settings | None = None) -> DynamoDBServiceResource:
     """A boto3 resource (used for DynamoDB's typed Table API), cached like :func:`client`."""
     settings = settings or get_settings()
     key = (service, settings.region, settings.endpoint_url)
@@ -59,16 +89,16 @@ def resource(service: str, settings: Settings | None = None) -> Any:
         return found
 
 
-def _config(service: str) -> Any:
+def _config(service: str) -> Config:
     from botocore.config import Config
 
     # Path-style addressing lets presigned URLs and awswrangler reach a local moto server.
-    s3 = {"addressing_style": "path"} if service == "s3" else None
-    return Config(retries={"max_attempts": 5, "mode": "standard"}, s3=s3,
+    return Config(retries={"max_attempts": 5, "mode": "standard"},
+                  s3={"addressing_style": "path"} if service == "s3" else None,
                   signature_version="s3v4" if service == "s3" else None)
 
 
-def wrangler(settings: Settings | None = None) -> Any:
+def wrangler(settings: Settings | None = None) -> ModuleType:
     """The awswrangler module, configured for the same endpoint and session as the clients."""
     settings = settings or get_settings()
     import awswrangler as wr
@@ -79,7 +109,7 @@ def wrangler(settings: Settings | None = None) -> Any:
     return wr
 
 
-def boto3_session(settings: Settings | None = None) -> Any:
+def boto3_session(settings: Settings | None = None) -> boto3.session.Session:
     """A boto3 session in the configured region, for awswrangler's ``boto3_session`` argument."""
     settings = settings or get_settings()
     import boto3

@@ -22,6 +22,7 @@ from chalicelib.storage.parquet import iter_s3_prefix, read_s3_prefix
 
 if TYPE_CHECKING:
     import pandas as pd
+    from mypy_boto3_s3.type_defs import CopySourceTypeDef
 
 CHUNK = 8 * 1024 * 1024
 PARTITION = layout.PARTITION
@@ -91,9 +92,10 @@ def get_report(key: str, settings: Settings | None = None) -> dict[str, Any] | N
     from chalicelib.core.errors import NotFoundError
 
     try:
-        return s3.get_json(key, settings=settings)
+        report: dict[str, Any] = s3.get_json(key, settings=settings)
     except NotFoundError:
         return None
+    return report
 
 
 def quarantine_object(obj: s3.StoredObject, dataset: str, version: int, manifest: dict[str, Any],
@@ -101,7 +103,7 @@ def quarantine_object(obj: s3.StoredObject, dataset: str, version: int, manifest
     """Copy the exact raw object version into ``quarantine/`` (server side) with a reason manifest."""
     settings = settings or get_settings()
     prefix = layout.quarantine_prefix(dataset, version)
-    source: dict[str, Any] = {"Bucket": obj.bucket, "Key": obj.key}
+    source: CopySourceTypeDef = {"Bucket": obj.bucket, "Key": obj.key}
     if obj.version_id:
         source["VersionId"] = obj.version_id
     # Managed copy: a single CopyObject up to 5 GB, a multipart copy beyond.
@@ -210,7 +212,7 @@ def _renamed_back(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     return frame.rename(columns={layout.curated_column(c): c for c in columns})
 
 
-def _non_empty(chunks: Iterable[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+def _non_empty(chunks: Iterable[pd.DataFrame | None]) -> Iterator[pd.DataFrame]:
     return (chunk for chunk in chunks if chunk is not None and len(chunk))
 
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import json
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypedDict, cast
 
 from chalicelib.core.datasets.errors import ContractNotFoundError, DatasetVersionNotFoundError
 from chalicelib.core.datasets.names import now_iso
 from chalicelib.core.datasets.types import PASSED, Claim, DatasetVersion, StoredContract
+from chalicelib.core.paging import PageKey
 from chalicelib.storage import table as state
 from chalicelib.storage.layout import (
     CONTRACT_PREFIX,
@@ -35,10 +36,21 @@ IN_PROGRESS = "in_progress"
 COMPLETE = "complete"
 
 
+class DatasetSummary(TypedDict):
+    """A dataset's ``META`` item as listed: its latest contract and version numbers."""
+
+    dataset: str
+    created_at: str
+    updated_at: str
+    latest_contract_version: int | None
+    latest_version: int | None
+    latest_status: str | None
+
+
 # ---- datasets ----------------------------------------------------------------------------------
 
 
-def _raise_to(dataset: str, attribute: str, value: int, **also: Any) -> None:
+def _raise_to(dataset: str, attribute: str, value: int, **also: object) -> None:
     """Set ``META.attribute`` to ``value`` unless it is already higher (out-of-order writers)."""
     now = now_iso()
     names = {"#a": attribute, **{f"#x{i}": k for i, k in enumerate(also)}}
@@ -58,14 +70,14 @@ def _raise_to(dataset: str, attribute: str, value: int, **also: Any) -> None:
             raise
 
 
-def get_dataset(dataset: str) -> dict[str, Any] | None:
+def get_dataset(dataset: str) -> DatasetSummary | None:
     """The dataset's summary (latest contract and version numbers), or None if nothing is known."""
     item = state.table().get_item(Key={"pk": dataset_pk(dataset), "sk": META}).get("Item")
     return _summary(item) if item else None
 
 
-def list_datasets(limit: int, start_key: dict[str, Any] | None = None
-                  ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+def list_datasets(limit: int, start_key: PageKey | None = None
+                  ) -> tuple[list[DatasetSummary], PageKey | None]:
     """One page of dataset summaries in name order (Query on ``gsi1``)."""
     from boto3.dynamodb.conditions import Key
 
@@ -74,10 +86,8 @@ def list_datasets(limit: int, start_key: dict[str, Any] | None = None
     return [_summary(item) for item in items], last
 
 
-def _summary(item: dict[str, Any]) -> dict[str, Any]:
-    keep = ("dataset", "created_at", "updated_at", "latest_contract_version", "latest_version",
-            "latest_status")
-    return state.to_plain({k: item.get(k) for k in keep})
+def _summary(item: state.Item) -> DatasetSummary:
+    return cast(DatasetSummary, state.plain_item({k: item.get(k) for k in DatasetSummary.__annotations__}))
 
 
 # ---- contracts ---------------------------------------------------------------------------------
@@ -116,7 +126,7 @@ def get_contract(dataset: str, version: int | None = None) -> StoredContract:
     return _contract_of(item)
 
 
-def _contract_of(item: dict[str, Any]) -> StoredContract:
+def _contract_of(item: state.Item) -> StoredContract:
     from chalicelib.core.validation.contract import parse_contract
 
     return StoredContract(contract=parse_contract(json.loads(item["contract_json"])),
@@ -126,7 +136,7 @@ def _contract_of(item: dict[str, Any]) -> StoredContract:
 # ---- processing claims -------------------------------------------------------------------------
 
 
-def claim_object(dataset: str, object_hash: str, identity: dict[str, Any], *,
+def claim_object(dataset: str, object_hash: str, identity: dict[str, object], *,
                  lease_seconds: float, owner: str | None = None) -> Claim:
     """Claim one raw object version for processing, atomically.
 
@@ -159,11 +169,11 @@ def claim_object(dataset: str, object_hash: str, identity: dict[str, Any], *,
     except Exception as exc:
         if not state.condition_failed(exc):
             raise
-        item = state_table.get_item(Key=key, ConsistentRead=True).get("Item") or {}
+        item: state.Item = state_table.get_item(Key=key, ConsistentRead=True).get("Item") or {}
         held = _int_or_none(item.get("version"))
         return Claim("complete" if item.get("status") == COMPLETE else "busy", held,
                      int(item.get("attempts", 0)))
-    item = out["Attributes"]
+    item = cast(state.Item, out["Attributes"])  # ALL_NEW: the attributes are there
     return Claim("acquired", _int_or_none(item.get("version")), int(item.get("attempts", 1)), owner)
 
 
@@ -208,8 +218,8 @@ def release_claim(dataset: str, object_hash: str, owner: str) -> None:
             raise
 
 
-def _int_or_none(value: Any) -> int | None:
-    return None if value is None else int(value)
+def _int_or_none(value: object) -> int | None:
+    return None if value is None else state.as_int(value)
 
 
 # ---- dataset versions --------------------------------------------------------------------------
@@ -242,8 +252,8 @@ def get_version(dataset: str, version: int) -> DatasetVersion:
     return DatasetVersion.from_dict(state.to_plain(item))
 
 
-def list_versions(dataset: str, limit: int, start_key: dict[str, Any] | None = None
-                  ) -> tuple[list[DatasetVersion], dict[str, Any] | None]:
+def list_versions(dataset: str, limit: int, start_key: PageKey | None = None
+                  ) -> tuple[list[DatasetVersion], PageKey | None]:
     """One page of the dataset's versions, newest first."""
     from boto3.dynamodb.conditions import Key
 
@@ -258,7 +268,7 @@ def latest_passing_version(dataset: str, *, page_size: int = 50, max_pages: int 
     """The newest version that passed (a Query newest first, filtered; at most ``max_pages`` pages)."""
     from boto3.dynamodb.conditions import Attr, Key
 
-    start: dict[str, Any] | None = None
+    start: PageKey | None = None
     for _ in range(max_pages):
         items, start = state.query_page(
             Key("pk").eq(dataset_pk(dataset)) & Key("sk").begins_with(VERSION_PREFIX), limit=page_size,

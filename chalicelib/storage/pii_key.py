@@ -36,6 +36,7 @@ def pii_key(settings: Settings | None = None) -> bytes:
 
 
 def _fetch(service: str, name: str, *, settings: Settings) -> bytes:
+    value: str | bytes | None
     if service == "ssm":
         value = client("ssm", settings).get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
     else:

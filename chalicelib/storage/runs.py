@@ -13,14 +13,43 @@ from __future__ import annotations
 import secrets
 import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Required, TypedDict, cast
 
+from chalicelib.core.paging import PageKey
 from chalicelib.core.training.errors import RunCooldownError, RunInProgressError, RunNotFoundError
 from chalicelib.storage import table as state
 from chalicelib.storage.layout import RUN_LOCK, RUN_PREFIX, model_pk, run_sk
 
 LEASE_SECONDS = 30 * 60  # longer than a Lambda can run (15 min) plus queueing
 STATUSES = ("queued", "running", "succeeded", "failed")
+
+
+class RunRecord(TypedDict, total=False):
+    """A training run as stored and listed; the outcome fields arrive with :func:`finish_run`."""
+
+    model: Required[str]
+    run_id: Required[str]
+    status: Required[str]  # one of STATUSES
+    actor: str
+    reason: str
+    cause: object  # a text, or {"trigger": ..., ...} for automatic retraining
+    spec_version: int
+    created_at: Required[str]
+    started_at: str
+    finished_at: str
+    error: dict[str, object]  # {"code", "message"}
+    timings: dict[str, float]
+    version: int  # the registered model version
+    metrics: dict[str, float]
+    baseline: dict[str, float]
+    decision: dict[str, object]
+    promotion: dict[str, object]
+    rows: dict[str, int]
+    importance: list[dict[str, object]]
+    evaluation: dict[str, object]
+    dataset: dict[str, object]
+    artifact_sha256: str
+    warnings: list[str]
 
 
 def now_iso() -> str:
@@ -54,14 +83,14 @@ def acquire_lock(model: str, run_id: str, *, cooldown_seconds: int | None = None
         ExpressionAttributeValues=values, ReturnValues="ALL_OLD"))
     if out is None:
         lock = {"pk": model_pk(model), "sk": RUN_LOCK}
-        held = table.get_item(Key=lock, ConsistentRead=True).get("Item") or {}
+        held: state.Item = table.get_item(Key=lock, ConsistentRead=True).get("Item") or {}
         if int(held.get("lock_until", 0)) >= now:
             raise RunInProgressError(f"run {held.get('run_id')} of model {model!r} is still in flight; "
                                      "one run per model at a time")
         raise RunCooldownError(f"model {model!r} was retrained automatically less than "
                                f"{cooldown_seconds // 60 if cooldown_seconds else 0} minute(s) ago "
                                "(the spec's cooldown)")
-    previous = out.get("Attributes") or {}
+    previous: state.Item = out.get("Attributes") or {}
     return str(previous["run_id"]) if int(previous.get("lock_until", 0)) > 0 else None
 
 
@@ -72,20 +101,21 @@ def release_lock(model: str, run_id: str) -> None:
         ConditionExpression="run_id = :run", ExpressionAttributeValues={":zero": 0, ":run": run_id}))
 
 
-def create_run(model: str, run_id: str, *, actor: str, reason: str, cause: Any, spec_version: int) -> dict:
-    item = {"pk": model_pk(model), "sk": run_sk(run_id), "model": model, "run_id": run_id,
+def create_run(model: str, run_id: str, *, actor: str, reason: str, cause: object,
+               spec_version: int) -> RunRecord:
+    item: dict[str, object] = {"pk": model_pk(model), "sk": run_sk(run_id), "model": model, "run_id": run_id,
             "status": "queued", "actor": actor, "reason": reason, "cause": cause,
             "spec_version": spec_version, "created_at": now_iso()}
     state.table().put_item(Item=state.to_dynamo(item), ConditionExpression="attribute_not_exists(pk)")
     return _public(item)
 
 
-def get_run(model: str, run_id: str) -> dict[str, Any]:
+def get_run(model: str, run_id: str) -> RunRecord:
     item = state.table().get_item(Key={"pk": model_pk(model), "sk": run_sk(run_id)},
                                   ConsistentRead=True).get("Item")
     if not item:
         raise RunNotFoundError(f"model {model!r} has no run {run_id!r}")
-    return _public(state.to_plain(item))
+    return _public(state.plain_item(item))
 
 
 def mark_running(model: str, run_id: str) -> bool:
@@ -112,7 +142,7 @@ def fail_stale_run(model: str, run_id: str) -> bool:
                                                   "or timed out)"}})) is not None
 
 
-def finish_run(model: str, run_id: str, status: str, **fields: Any) -> None:
+def finish_run(model: str, run_id: str, status: str, **fields: object) -> None:
     """Record the outcome (``succeeded`` or ``failed``) and its details."""
     values = {"status": status, "finished_at": now_iso(), **fields}
     names = {f"#{i}": k for i, k in enumerate(values)}
@@ -123,15 +153,15 @@ def finish_run(model: str, run_id: str, status: str, **fields: Any) -> None:
         ExpressionAttributeValues={f":{i}": state.to_dynamo(v) for i, v in enumerate(values.values())})
 
 
-def list_runs(model: str, *, limit: int, start_key: dict[str, Any] | None = None
-              ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+def list_runs(model: str, *, limit: int, start_key: PageKey | None = None
+              ) -> tuple[list[RunRecord], PageKey | None]:
     """Runs, newest first, one page."""
     from boto3.dynamodb.conditions import Key
 
     items, last = state.query_page(Key("pk").eq(model_pk(model)) & Key("sk").begins_with(RUN_PREFIX),
                                    limit=limit, start_key=start_key, forward=False)
-    return [_public(state.to_plain(i)) for i in items], last
+    return [_public(state.plain_item(i)) for i in items], last
 
 
-def _public(item: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in item.items() if k not in ("pk", "sk")}
+def _public(item: dict[str, object]) -> RunRecord:
+    return cast(RunRecord, {k: v for k, v in item.items() if k not in ("pk", "sk")})

@@ -13,14 +13,34 @@ Keys (pk ``MODEL#{model}``; the registry owns VERSION#/ALIAS#/AUDIT#/ALIASLOG#/C
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 
+from chalicelib.core.paging import PageKey
 from chalicelib.core.training.errors import SpecNotFoundError
 from chalicelib.core.training.spec import TrainingSpec
 from chalicelib.storage import table as state
 from chalicelib.storage.layout import SPEC_HEAD, model_pk, spec_sk, specs_by_dataset_pk
 
+if TYPE_CHECKING:
+    from boto3.dynamodb.conditions import ConditionBase
+
 MAX_ATTEMPTS = 8
+
+
+class SpecHead(TypedDict):
+    """The ``SPEC_HEAD`` item: a model's current spec version and what it trains on."""
+
+    pk: str
+    sk: str
+    model: str
+    version: int
+    dataset: str
+    pinned_version: int | None
+    on_new_data: bool
+    updated_at: str
+    gsi1pk: str
+    gsi1sk: str
 
 
 @dataclass(frozen=True)
@@ -42,10 +62,10 @@ def put_spec(model: str, spec: TrainingSpec, *, actor: str, now: str) -> StoredS
     body = state.to_dynamo(spec.model_dump(mode="json"))
     for _ in range(MAX_ATTEMPTS):
         version = _head_version(model) + 1
-        written = state.conditional(lambda v=version: table.put_item(
-            Item={"pk": model_pk(model), "sk": spec_sk(v), "model": model, "version": v, "spec": body,
-                  "actor": actor, "created_at": now},
-            ConditionExpression="attribute_not_exists(pk)"))
+        item = {"pk": model_pk(model), "sk": spec_sk(version), "model": model, "version": version,
+                "spec": body, "actor": actor, "created_at": now}
+        written = state.conditional(partial(table.put_item, Item=item,
+                                            ConditionExpression="attribute_not_exists(pk)"))
         if written is None:
             continue  # a concurrent PUT took this number
         _advance_head(model, version, spec, now)
@@ -57,7 +77,7 @@ def put_spec(model: str, spec: TrainingSpec, *, actor: str, now: str) -> StoredS
 
 def _head_version(model: str) -> int:
     head = {"pk": model_pk(model), "sk": SPEC_HEAD}
-    item = state.table().get_item(Key=head, ConsistentRead=True).get("Item")
+    item: state.Item | None = state.table().get_item(Key=head, ConsistentRead=True).get("Item")
     if item:
         return int(item["version"])
     # The head is written after the version: a crashed PUT may have left a newer version behind.
@@ -65,7 +85,7 @@ def _head_version(model: str) -> int:
     return int(items[0]["version"]) if items else 0
 
 
-def _versions_condition(model: str) -> Any:
+def _versions_condition(model: str) -> ConditionBase:
     from boto3.dynamodb.conditions import Key
 
     return Key("pk").eq(model_pk(model)) & Key("sk").between("SPEC#0", "SPEC#9")
@@ -86,7 +106,7 @@ def get_spec(model: str, version: int | None = None) -> StoredSpec:
     """The current spec (or ``version``); :class:`SpecNotFoundError` when there is none."""
     table = state.table()
     if version is None:
-        head = table.get_item(Key={"pk": model_pk(model), "sk": SPEC_HEAD}).get("Item")
+        head: state.Item | None = table.get_item(Key={"pk": model_pk(model), "sk": SPEC_HEAD}).get("Item")
         if not head:
             raise SpecNotFoundError(f"model {model!r} has no training spec; PUT /models/{model}/spec first")
         version = int(head["version"])
@@ -96,29 +116,29 @@ def get_spec(model: str, version: int | None = None) -> StoredSpec:
     return _stored(item)
 
 
-def _stored(item: dict[str, Any]) -> StoredSpec:
+def _stored(item: state.Item) -> StoredSpec:
     return StoredSpec(item["model"], int(item["version"]),
                       TrainingSpec.model_validate(state.to_plain(item["spec"])), item.get("actor", ""),
                       item["created_at"])
 
 
-def list_specs(model: str, *, limit: int, start_key: dict[str, Any] | None = None
-               ) -> tuple[list[StoredSpec], dict[str, Any] | None]:
+def list_specs(model: str, *, limit: int, start_key: PageKey | None = None
+               ) -> tuple[list[StoredSpec], PageKey | None]:
     """Spec versions, newest first, one page."""
     items, last = state.query_page(_versions_condition(model), limit=limit, start_key=start_key,
                                    forward=False)
     return [_stored(i) for i in items], last
 
 
-def models_training_on(dataset: str) -> list[dict[str, Any]]:
+def models_training_on(dataset: str) -> list[SpecHead]:
     """Current spec heads of every model that trains on ``dataset`` (Query on gsi1, all pages)."""
     from boto3.dynamodb.conditions import Key
 
-    heads: list[dict[str, Any]] = []
-    start: dict[str, Any] | None = None
+    heads: list[SpecHead] = []
+    start: PageKey | None = None
     while True:
         items, start = state.query_page(Key("gsi1pk").eq(specs_by_dataset_pk(dataset)), limit=100,
                                         start_key=start, index=state.GSI1)
-        heads.extend(state.to_plain(i) for i in items)
+        heads.extend(cast(SpecHead, state.plain_item(i)) for i in items)
         if not start:
             return heads

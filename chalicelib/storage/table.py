@@ -6,19 +6,38 @@ store needs: an atomic counter for version numbers and one page of a Query.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack, cast
 
 from chalicelib.core.errors import BadRequestError
+from chalicelib.core.paging import PageKey
 from chalicelib.core.settings import Settings, get_settings
 from chalicelib.storage.clients import resource
 from chalicelib.storage.layout import counter_sk
+
+if TYPE_CHECKING:
+    from boto3.dynamodb.conditions import ConditionBase
+    from mypy_boto3_dynamodb.service_resource import Table
+
+# One item as boto3's resource API reads it: str, Decimal, bool, bytes, sets, lists and maps. Its shape
+# depends on the item's key (layout.py); each store reads the attributes it wrote.
+Item = dict[str, Any]
+
+
+class QueryOptions(TypedDict, total=False):
+    """The Query parameters a store may add to :func:`query_page`'s."""
+
+    ConsistentRead: bool
+    FilterExpression: ConditionBase | str
+    ExpressionAttributeNames: dict[str, str]
+    ExpressionAttributeValues: dict[str, object]
 
 GSI1 = "gsi1"
 CONDITION_FAILED = "ConditionalCheckFailedException"
 
 
-def table(settings: Settings | None = None) -> Any:
+def table(settings: Settings | None = None) -> Table:
     """The boto3 ``Table`` resource of the state table."""
     settings = settings or get_settings()
     return resource("dynamodb", settings).Table(settings.table)
@@ -28,7 +47,8 @@ def condition_failed(exc: BaseException) -> bool:
     """Whether ``exc`` is DynamoDB refusing a write because its condition did not hold (the one test
     of it: boto3's per-client exception classes and a plain ``ClientError`` both carry the code)."""
     response = getattr(exc, "response", None) or {}
-    return response.get("Error", {}).get("Code") == CONDITION_FAILED
+    code: object = response.get("Error", {}).get("Code")
+    return code == CONDITION_FAILED
 
 
 def conditional[T](write: Callable[[], T]) -> T | None:
@@ -53,12 +73,17 @@ def next_number(pk: str, counter: str, settings: Settings | None = None) -> int:
         ExpressionAttributeValues={":one": 1},
         ReturnValues="UPDATED_NEW",
     )
-    return int(out["Attributes"]["value"])
+    return as_int(out["Attributes"]["value"])
 
 
-def query_page(key_condition: Any, *, limit: int, start_key: dict[str, Any] | None = None,
+def as_int(value: object) -> int:
+    """A number attribute of an item (boto3 reads numbers as Decimal) as an int."""
+    return int(cast("Decimal | int | str", value))
+
+
+def query_page(key_condition: ConditionBase, *, limit: int, start_key: PageKey | None = None,
                index: str | None = None, forward: bool = True, settings: Settings | None = None,
-               **kwargs: Any) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+               **kwargs: Unpack[QueryOptions]) -> tuple[list[Item], PageKey | None]:
     """One page of a Query: the items and the ``LastEvaluatedKey`` to continue from (or None)."""
     params: dict[str, Any] = {"KeyConditionExpression": key_condition, "Limit": limit,
                               "ScanIndexForward": forward, **kwargs}
@@ -75,20 +100,19 @@ def query_page(key_condition: Any, *, limit: int, start_key: dict[str, Any] | No
             raise BadRequestError("next_token does not belong to this listing",
                                   code="invalid_token") from exc
         raise
-    return out.get("Items", []), out.get("LastEvaluatedKey")
+    # the table's and the index's keys are strings (AttributeType S in the template)
+    return out.get("Items", []), cast("PageKey | None", out.get("LastEvaluatedKey"))
 
 
-def _check_start_key(start_key: dict[str, Any], index: str | None) -> None:
+def _check_start_key(start_key: Mapping[str, object], index: str | None) -> None:
     """A continuation token must be a key of this table (and index) we could have issued."""
     expected = {"pk", "sk"} | ({f"{index}pk", f"{index}sk"} if index else set())
     if set(start_key) != expected or not all(isinstance(v, str) for v in start_key.values()):
         raise BadRequestError("next_token does not belong to this listing", code="invalid_token")
 
 
-def to_plain(value: Any) -> Any:
+def to_plain(value: object) -> Any:
     """DynamoDB's Decimals back to int/float, recursively (for JSON responses)."""
-    from decimal import Decimal
-
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, dict):
@@ -98,14 +122,18 @@ def to_plain(value: Any) -> Any:
     return value
 
 
-def to_dynamo(value: Any) -> Any:
+def plain_item(item: Mapping[str, object]) -> Item:
+    """:func:`to_plain` of one item (an item stays a mapping)."""
+    return cast(Item, to_plain(item))
+
+
+def to_dynamo(value: object) -> Any:
     """Floats to Decimals, recursively (DynamoDB rejects floats).
 
     NaN, ±inf and magnitudes beyond DynamoDB's range (1e126) become None; magnitudes below its
     smallest (1e-130), such as a p-value of 1e-293, become 0.
     """
     import math
-    from decimal import Decimal
 
     if isinstance(value, bool) or value is None:
         return value
@@ -120,17 +148,20 @@ def to_dynamo(value: Any) -> Any:
     return value
 
 
-def check_token(token: dict[str, Any] | None, *, pk: str, prefix: str,
-                index_pk: str | None = None) -> dict[str, Any] | None:
+def check_token(token: object, *, pk: str, prefix: str, index_pk: str | None = None) -> PageKey | None:
     """``token`` if it is a key of this listing; a 400 ``invalid_token`` otherwise."""
     if token is None:
         return None
-    ok = (isinstance(token, dict) and token.get("pk", "") and isinstance(token.get("sk"), str)
-          and token["sk"].startswith(prefix))
-    if index_pk is None:
-        ok = ok and token.get("pk") == pk
-    else:
-        ok = ok and token.get("gsi1pk") == index_pk and isinstance(token.get("gsi1sk"), str)
-    if not ok:
+    if not _is_listing_key(token, pk=pk, prefix=prefix, index_pk=index_pk):
         raise BadRequestError("next_token does not belong to this listing", code="invalid_token")
-    return token
+    return cast(PageKey, token)
+
+
+def _is_listing_key(token: object, *, pk: str, prefix: str, index_pk: str | None) -> bool:
+    if not isinstance(token, dict):
+        return False
+    sk = token.get("sk")
+    ok = bool(token.get("pk", "")) and isinstance(sk, str) and sk.startswith(prefix)
+    if index_pk is None:
+        return ok and token.get("pk") == pk
+    return ok and token.get("gsi1pk") == index_pk and isinstance(token.get("gsi1sk"), str)

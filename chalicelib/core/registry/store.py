@@ -13,8 +13,8 @@ them): a listing's token is the last key it returned, ``{"pk": ..., "sk": ...}``
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any
 
+from chalicelib.core.paging import PageKey
 from chalicelib.core.registry.entities import (
     AliasMove,
     AliasState,
@@ -24,7 +24,7 @@ from chalicelib.core.registry.entities import (
     VersionUpdate,
 )
 
-Key = dict[str, Any]
+Key = PageKey
 
 
 class RegistryStore(ABC):

@@ -21,7 +21,8 @@ entry and of the audit records. "Which version was X at T" is one Query on the a
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, cast
 
 from chalicelib.core.registry.entities import (
     REJECTED,
@@ -59,6 +60,10 @@ from chalicelib.storage.layout import (
 )
 from chalicelib.storage.table import check_token
 
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
+
 COUNTER = "version"
 
 
@@ -69,7 +74,7 @@ class DynamoDBRegistryStore(RegistryStore):
         self._settings = settings or get_settings()
 
     @property
-    def table(self) -> Any:
+    def table(self) -> Table:
         return state.table(self._settings)
 
     # ---- versions ----------------------------------------------------------------------------
@@ -228,7 +233,7 @@ class DynamoDBRegistryStore(RegistryStore):
         check_token(start, pk=model_pk(model), prefix=prefix)
         condition = K("pk").eq(model_pk(model)) & K("sk").begins_with(prefix)
         forward = prefix == ALIAS_PREFIX
-        params = {"ConsistentRead": True} if consistent else {}
+        params: state.QueryOptions = {"ConsistentRead": True} if consistent else {}
         items, last = state.query_page(condition, limit=limit, start_key=start, forward=forward,
                                        settings=self._settings, **params)
         return [state.to_plain(i) for i in items], last
@@ -240,7 +245,8 @@ class DynamoDBRegistryStore(RegistryStore):
         for op in ops:
             next(iter(op.values()))["TableName"] = table.name
         try:
-            table.meta.client.transact_write_items(TransactItems=ops)
+            # the operations are built as plain dicts (_put, _update_version...), TableName set above
+            table.meta.client.transact_write_items(TransactItems=cast("list[TransactWriteItemTypeDef]", ops))
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
                 raise
@@ -253,7 +259,7 @@ class DynamoDBRegistryStore(RegistryStore):
 class _Cancelled(Exception):
     """A cancelled transaction and the reason of each of its operations."""
 
-    def __init__(self, reasons: list[dict[str, Any]]) -> None:
+    def __init__(self, reasons: Sequence[Mapping[str, Any]]) -> None:
         super().__init__([r.get("Code") for r in reasons])
         self.reasons = reasons
 
@@ -269,14 +275,15 @@ class _Cancelled(Exception):
 
         des = TypeDeserializer()
         try:  # cancellation reasons arrive typed ({"S": ...}): boto3 does not convert error bodies
-            return state.to_plain({k: des.deserialize(v) for k, v in raw.items()})
+            return state.plain_item({k: des.deserialize(v) for k, v in raw.items()})
         except (TypeError, ValueError, AttributeError):
-            return state.to_plain(raw)
+            return state.plain_item(raw)
 
 
 def _serialize(values: dict[str, Any]) -> dict[str, Any]:
     """Plain values for the resource's client (boto3 types them itself): floats → Decimal."""
-    return state.to_dynamo(values)
+    serialized: dict[str, Any] = state.to_dynamo(values)
+    return serialized
 
 
 def _put(item: dict[str, Any], condition: str | None = None, names: dict[str, str] | None = None,
