@@ -77,7 +77,7 @@ def _clean_etag(etag: str | None) -> str | None:
 
 
 def eventbridge_object_created(ref: ObjectRef, *, region: str = "us-east-1",
-                               account: str = "123456789012", time: str | None = None) -> dict:
+                               account: str = "123456789012", time: str | None = None) -> dict[str, Any]:
     """The EventBridge envelope S3 sends for ``ref`` (used by tests and the local stack)."""
     import datetime as dt
     import uuid

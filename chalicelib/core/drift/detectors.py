@@ -55,6 +55,7 @@ from chalicelib.core.drift.result import (
     STABLE,
     DriftResult,
     FeatureDrift,
+    Status,
     effect_label,
 )
 
@@ -171,7 +172,7 @@ class KSDetector(_NumericDetector):
 
     method = "ks"
 
-    def _measure(self, reference, current, cfg):
+    def _measure(self, reference: FeatureProfile, current: FeatureProfile, cfg: DriftConfig) -> _Measure:
         import numpy as np
 
         sample = np.asarray(current.sample, dtype=float)
@@ -193,7 +194,7 @@ class WassersteinDetector(_NumericDetector):
 
     method = "wasserstein"
 
-    def _measure(self, reference, current, cfg):
+    def _measure(self, reference: FeatureProfile, current: FeatureProfile, cfg: DriftConfig) -> _Measure:
         import numpy as np
 
         chi2, p_bins, dof = stats.chi2_counts(reference.bin_counts, current.bin_counts)
@@ -227,7 +228,8 @@ class _CategoricalDetector(_Detector):
     def _psi(self, reference: FeatureProfile, current: FeatureProfile) -> float:
         return stats.psi(*self._aligned(reference, current))
 
-    def _tests(self, reference, current) -> tuple[float, float, float, dict[str, Any]]:
+    def _tests(self, reference: FeatureProfile, current: FeatureProfile
+               ) -> tuple[float, float, float, dict[str, Any]]:
         r, c = self._aligned(reference, current)
         chi2, p, dof = stats.chi2_counts(r, c)
         test = {"test": "chi2_contingency", "statistic_name": "chi_square_statistic", "statistic": chi2,
@@ -240,7 +242,7 @@ class ChiSquareDetector(_CategoricalDetector):
 
     method = "chi_square"
 
-    def _measure(self, reference, current, cfg):
+    def _measure(self, reference: FeatureProfile, current: FeatureProfile, cfg: DriftConfig) -> _Measure:
         chi2, p, js, test = self._tests(reference, current)
         return _Measure(chi2, "chi_square_statistic", "chi2_contingency", p, js, cfg.js_threshold, (test,))
 
@@ -250,7 +252,7 @@ class JensenShannonDetector(_CategoricalDetector):
 
     method = "jensen_shannon"
 
-    def _measure(self, reference, current, cfg):
+    def _measure(self, reference: FeatureProfile, current: FeatureProfile, cfg: DriftConfig) -> _Measure:
         _, p, js, test = self._tests(reference, current)
         return _Measure(js, "jensen_shannon_distance", "chi2_contingency", p, js, cfg.js_threshold, (test,))
 
@@ -325,7 +327,7 @@ def detect_drift(reference: Profile, current: Profile, config: DriftConfig | Non
 
 # --------------------------------------------------------------------------------------------- helpers
 def _gate(p_value: float, effect: float, threshold: float, psi: float, cfg: DriftConfig,
-          effect_name: str, effect_scale: str | None) -> tuple[str, str]:
+          effect_name: str, effect_scale: str | None) -> tuple[Status, str]:
     significant = p_value < cfg.alpha
     large = effect >= threshold or psi >= cfg.psi_drift
     sig = f"p={p_value:.3g} {'<' if significant else '>='} alpha {cfg.alpha:g}"

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from chalicelib.core.drift.config import CATEGORICAL, NUMERIC, OTHER, ProfileMismatchError
 
@@ -62,7 +62,8 @@ class FeatureProfile:
         """Population standard deviation (ddof=0), None without values."""
         if self.kind != NUMERIC or self.count == 0:
             return None
-        return (self.m2 / self.count) ** 0.5
+        std: float = (self.m2 / self.count) ** 0.5  # float ** float is typed Any (it may be complex)
+        return std
 
     @property
     def missing_share(self) -> float:
@@ -387,15 +388,21 @@ def _merge_numeric(a: FeatureProfile, b: FeatureProfile, max_sample: int | None)
     if not a.count:
         return _with_missing(b, a.missing)
     n = a.count + b.count
-    delta = b.mean - a.mean
-    mean = a.mean + delta * b.count / n
+    (a_mean, a_min, a_max), (b_mean, b_min, b_max) = _moments(a), _moments(b)
+    delta = b_mean - a_mean
+    mean = a_mean + delta * b.count / n
     m2 = a.m2 + b.m2 + delta * delta * a.count * b.count / n
     counts = (np.asarray(a.bin_counts) + np.asarray(b.bin_counts)).tolist()
     sums = (np.asarray(a.bin_sums, dtype=float) + np.asarray(b.bin_sums, dtype=float)).tolist()
     limit = max_sample if max_sample is not None else max(len(a.sample), len(b.sample))
     return FeatureProfile(name=a.name, kind=NUMERIC, count=n, missing=a.missing + b.missing, mean=mean, m2=m2,
-                          min=min(a.min, b.min), max=max(a.max, b.max), edges=list(a.edges),
+                          min=min(a_min, b_min), max=max(a_max, b_max), edges=list(a.edges),
                           bin_counts=counts, bin_sums=sums, sample=_merge_samples(a, b, limit))
+
+
+def _moments(fp: FeatureProfile) -> tuple[float, float, float]:
+    """``mean``, ``min``, ``max`` of a numeric profile with values (set whenever ``count`` > 0)."""
+    return cast(float, fp.mean), cast(float, fp.min), cast(float, fp.max)
 
 
 def _with_missing(fp: FeatureProfile, extra_missing: int) -> FeatureProfile:
@@ -414,7 +421,8 @@ def _merge_samples(a: FeatureProfile, b: FeatureProfile, limit: int) -> list[flo
     from_a = min(max(from_a, size - len(b.sample)), len(a.sample))  # only binds when inputs are under-sampled
     part_a = rng.choice(np.asarray(a.sample), size=from_a, replace=False)
     part_b = rng.choice(np.asarray(b.sample), size=size - from_a, replace=False)
-    return np.concatenate([part_a, part_b]).tolist()
+    merged: list[float] = np.concatenate([part_a, part_b]).tolist()
+    return merged
 
 
 def _opt_float(value: Any) -> float | None:

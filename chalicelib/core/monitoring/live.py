@@ -97,11 +97,12 @@ def probability_matrix(joined: list[dict[str, Any]], classes: list[Any]) -> Any:
         return None
     keys = [str(c) for c in classes]
     rows = [r.get("probabilities") for r in joined]
-    if any(not isinstance(row, dict) or any(k not in row for k in keys) for row in rows):
+    complete = [row for row in rows if isinstance(row, dict) and all(k in row for k in keys)]
+    if len(complete) != len(rows):
         return None
     import numpy as np
 
     try:
-        return np.array([[float(row[k]) for k in keys] for row in rows])
+        return np.array([[float(row[k]) for k in keys] for row in complete])
     except (TypeError, ValueError):
         return None

@@ -31,10 +31,14 @@ violation's description names the numbers it used (test statistic, p-value, effe
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.drift.config import NUMERIC, OTHER
 from chalicelib.core.drift.result import describe
+
+if TYPE_CHECKING:
+    from chalicelib.core.drift.profile import FeatureProfile, Profile
 
 SCHEMA_VERSION = 0.0
 BUCKETS = 10  # Model Monitor materialises a numeric distribution in 10 buckets
@@ -50,14 +54,14 @@ def inferred_type(kind: str, contract_type: str | None) -> str:
     return "String"
 
 
-def statistics(profile: Any, contract_types: dict[str, str] | None = None) -> dict[str, Any]:
+def statistics(profile: Profile, contract_types: Mapping[str, str | None] | None = None) -> dict[str, Any]:
     """``statistics.json`` of a profile."""
     types = contract_types or {}
     return {"version": SCHEMA_VERSION, "dataset": {"item_count": int(profile.rows)},
             "features": [_feature_statistics(fp, types.get(name)) for name, fp in profile.features.items()]}
 
 
-def _feature_statistics(fp: Any, contract_type: str | None) -> dict[str, Any]:
+def _feature_statistics(fp: FeatureProfile, contract_type: str | None) -> dict[str, Any]:
     common = {"num_present": int(fp.count), "num_missing": int(fp.missing)}
     out: dict[str, Any] = {"name": fp.name, "inferred_type": inferred_type(fp.kind, contract_type)}
     if fp.kind == NUMERIC:
@@ -130,7 +134,7 @@ def _apportion(shares: Any, total: int) -> Any:
     return whole
 
 
-def constraints(reference: Any, contract_types: dict[str, str] | None = None, *,
+def constraints(reference: Profile, contract_types: Mapping[str, str | None] | None = None, *,
                 comparison_threshold: float = 0.1) -> dict[str, Any]:
     """``constraints.json`` suggested from the reference profile."""
     types = contract_types or {}
@@ -155,7 +159,8 @@ def constraints(reference: Any, contract_types: dict[str, str] | None = None, *,
                                      "categorical_drift_method": "LInfinity"}}}
 
 
-def violations(reference: Any, current: Any, drift_features: list[dict[str, Any]]) -> dict[str, Any]:
+def violations(reference: Profile, current: Profile | None, drift_features: list[dict[str, Any]]
+               ) -> dict[str, Any]:
     """``constraint_violations.json``: drifted features, missing columns, completeness, new categories."""
     found: list[dict[str, Any]] = []
     for item in drift_features:

@@ -63,7 +63,8 @@ def estimator_class(name: str) -> type:
         raise EstimatorNotAllowedError(
             f"estimator {name!r} is not allowed; allowed: {', '.join(allowed_names())}",
             details={"allowed": allowed_names()})
-    return getattr(importlib.import_module(entry.module), entry.cls)
+    cls: type = getattr(importlib.import_module(entry.module), entry.cls)
+    return cls
 
 
 def settable_params(name: str) -> list[str]:

@@ -85,16 +85,20 @@ def _per_class(stem: str) -> Callable[..., float]:
     """``f1``/``precision``/``recall``: the positive class for a binary model, else support-weighted."""
 
     def metric(y: Any, p: Any, proba: Any, classes: list[Any]) -> float:
+        score: float
         if len(classes) == 2:
-            return _SCORES[stem]()(y, p, average="binary", pos_label=classes[-1], zero_division=0)
-        return _SCORES[stem]()(y, p, average="weighted", zero_division=0)
+            score = _SCORES[stem]()(y, p, average="binary", pos_label=classes[-1], zero_division=0)
+        else:
+            score = _SCORES[stem]()(y, p, average="weighted", zero_division=0)
+        return score
 
     return metric
 
 
 def _averaged(stem: str, average: str) -> Callable[..., float]:
     def metric(y: Any, p: Any, proba: Any, classes: list[Any]) -> float:
-        return _SCORES[stem]()(y, p, average=average, zero_division=0)
+        score: float = _SCORES[stem]()(y, p, average=average, zero_division=0)
+        return score
 
     return metric
 
@@ -114,7 +118,8 @@ _SCORES = {"f1": _sklearn("f1_score"), "precision": _sklearn("precision_score"),
 
 def _call(name: str) -> Callable[..., float]:
     def metric(y: Any, p: Any, proba: Any, classes: list[Any]) -> float:
-        return _sklearn(name)()(y, p)
+        score: float = _sklearn(name)()(y, p)
+        return score
 
     return metric
 
@@ -132,9 +137,12 @@ def _roc_auc(y: Any, p: Any, proba: Any, classes: list[Any]) -> float:
 
     if not _scorable(y, proba, classes):
         return math.nan
+    score: float
     if len(classes) == 2:
-        return roc_auc_score(y, proba[:, 1])
-    return roc_auc_score(y, proba, multi_class="ovr", average="weighted", labels=classes)
+        score = roc_auc_score(y, proba[:, 1])
+    else:
+        score = roc_auc_score(y, proba, multi_class="ovr", average="weighted", labels=classes)
+    return score
 
 
 def _log_loss(y: Any, p: Any, proba: Any, classes: list[Any]) -> float:

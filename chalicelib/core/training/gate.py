@@ -20,8 +20,15 @@ holds the same, structured.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from chalicelib.core.training.spec import TrainingSpec
+
+# metric name → value; None where the metric could not be computed
+Metrics = Mapping[str, float | None]
 
 
 @dataclass(frozen=True)
@@ -33,7 +40,7 @@ class GatePolicy:
     thresholds: dict[str, dict[str, float]] = field(default_factory=dict)  # metric → {"min": x, "max": y}
 
     @classmethod
-    def from_spec(cls, spec: Any) -> GatePolicy:
+    def from_spec(cls, spec: TrainingSpec) -> GatePolicy:
         return cls(spec.promotion.mode, spec.primary_metric, spec.promotion.min_improvement,
                    dict(spec.promotion.guardrails),
                    {m: t.bounds() for m, t in spec.promotion.thresholds.items()})
@@ -61,8 +68,8 @@ def gain(metric: str, new: float, old: float, directions: dict[str, str]) -> flo
     return (new - old) if directions[metric] == "higher" else (old - new)
 
 
-def decide(policy: GatePolicy, challenger: dict[str, float | None], champion: dict[str, float | None] | None,
-           baseline: dict[str, float | None], metric_directions: dict[str, str]) -> GateDecision:
+def decide(policy: GatePolicy, challenger: Metrics, champion: Metrics | None, baseline: Metrics,
+           metric_directions: dict[str, str]) -> GateDecision:
     """Whether the challenger takes ``production``, why, and the numbers behind it."""
     against = "baseline" if champion is None else "champion"
     reference = baseline if champion is None else champion
@@ -105,7 +112,7 @@ def _mark(passed: bool) -> str:
     return "pass" if passed else "fail"
 
 
-def _primary(policy: GatePolicy, challenger: dict, reference: dict, against: str,
+def _primary(policy: GatePolicy, challenger: Metrics, reference: Metrics, against: str,
              directions: dict[str, str]) -> Check:
     metric, required = policy.primary, policy.min_improvement
     new, old = challenger.get(metric), reference.get(metric)
@@ -127,7 +134,7 @@ def _primary(policy: GatePolicy, challenger: dict, reference: dict, against: str
     return Check(passed, reason, {**record, "improvement": improvement, "passed": passed})
 
 
-def _guardrail(metric: str, limit: float, challenger: dict, reference: dict, against: str,
+def _guardrail(metric: str, limit: float, challenger: Metrics, reference: Metrics, against: str,
                directions: dict[str, str]) -> Check:
     new, old = challenger.get(metric), reference.get(metric)
     record: dict[str, Any] = {"check": "guardrail", "metric": metric, "against": against, "challenger": new,

@@ -28,7 +28,8 @@ TASK_METRICS: dict[str, tuple[str, ...]] = {
     "regression": ("rmse", "mae", "r2", "mape"),
 }
 DEFAULT_PRIMARY = {"classification": "accuracy", "regression": "rmse"}
-DATE_PARTS = ("year", "month", "day", "dayofweek", "hour")
+DatePart = Literal["year", "month", "day", "dayofweek", "hour"]
+DATE_PARTS: tuple[DatePart, ...] = ("year", "month", "day", "dayofweek", "hour")
 
 
 class _Strict(BaseModel):
@@ -49,7 +50,7 @@ class EstimatorSpec(_Strict):
 class Preprocessing(_Strict):
     max_categories: int = Field(default=50, ge=2, le=1000)
     scale_numeric: bool = True
-    date_parts: list[Literal["year", "month", "day", "dayofweek", "hour"]] = Field(
+    date_parts: list[DatePart] = Field(
         default_factory=lambda: list(DATE_PARTS))
 
 

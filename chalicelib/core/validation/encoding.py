@@ -116,7 +116,7 @@ def resolve(head: bytes, declared: str) -> str:
     family = name.removesuffix("-sig")
     if family in WIDE:
         if seen.encoding in WIDE:
-            if seen.encoding.startswith(family):  # type: ignore[union-attr]
+            if seen.encoding.startswith(family):
                 return _wide_codec(seen)
             return _mismatch(seen, name)
         return name if seen.how == "binary" else _mismatch(seen, name)

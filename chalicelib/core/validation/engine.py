@@ -34,9 +34,9 @@ import datetime as dt
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from chalicelib.core.errors import ConfigurationError
 from chalicelib.core.validation import pii, rules
@@ -332,7 +332,7 @@ class _Run:
             self._count(rid, mask, chk, table, invalid, offset)
         for rid, h in chk.key_hashes.items():
             if rid.startswith("pk:"):
-                if segment.pk is None:
+                if segment.pk is None or segment.pk_null is None:  # set together
                     segment.pk = np.zeros(segment.rows, dtype=np.uint64)
                     segment.pk_null = np.zeros(segment.rows, dtype=bool)
                 segment.pk[start:start + chk.rows] += rules.key_term(h, int(rid[3:]))
@@ -453,7 +453,9 @@ class _Run:
         """Values of the first duplicated keys (a second, early-stopping read of the key columns)."""
         if not positions:
             return []
-        names = self.contract.rules.primary_key.columns if ref.kind == "primary_key" else [ref.column]
+        pk = self.contract.rules.primary_key
+        # a duplicate-key rule is the primary key's or a unique column's
+        names = pk.columns if ref.kind == "primary_key" and pk is not None else [cast(str, ref.column)]
         types = {n: self.contract.column(n).type for n in names}
         values = values_at(reader, names, positions, types)
         out = []
@@ -551,7 +553,7 @@ def dictionary_columns(contract: Contract) -> frozenset[str]:
 _END = object()
 
 
-def prefetch(items: Iterator[Any]) -> Iterator[Any]:
+def prefetch[T](items: Iterator[T]) -> Generator[T]:
     """Produce the next item in a background thread while the caller works on the current one.
 
     Reading (Arrow decoding, which releases the GIL) overlaps validation; at most one item waits in
@@ -641,10 +643,11 @@ def member(h: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
         return np.zeros(len(h), dtype=bool)
     idx = np.searchsorted(sorted_set, h)
     idx[idx == len(sorted_set)] = 0
-    return sorted_set[idx] == h
+    found: np.ndarray = sorted_set[idx] == h
+    return found
 
 
-def values_at(reader: TableReader, names: list[str], positions: list[int], types: dict[str, str],
+def values_at(reader: TableReader, names: list[str], positions: list[int], types: Mapping[str, str],
               ) -> dict[int, dict[str, Any]]:
     """``{position: {column: typed value}}`` for a few row positions; stops reading after the last one."""
     wanted = sorted(set(positions))
@@ -775,4 +778,5 @@ def _to_pandas(table: pa.Table) -> pd.DataFrame:
         plain.append(arr)
     table = pa.table(plain, names=table.column_names)
     mapping = {pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype(), pa.string(): pd.StringDtype()}
-    return table.to_pandas(types_mapper=mapping.get)
+    frame: pd.DataFrame = table.to_pandas(types_mapper=mapping.get)
+    return frame

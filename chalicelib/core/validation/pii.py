@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -72,10 +73,14 @@ def mask_value(text: str) -> str:
     return text[0] + "***"
 
 
+def _scrub_one(kind: str, match: re.Match[str]) -> str:
+    return _scrub_match(kind, match.group(0))
+
+
 def scrub(text: str) -> str:
     """``text`` with every detected e-mail, phone, card or IBAN replaced by its mask."""
     for kind in ("email", "iban", "card", "phone"):
-        text = _PY[kind].sub(lambda m, k=kind: _scrub_match(k, m.group(0)), text)
+        text = _PY[kind].sub(partial(_scrub_one, kind), text)
     return text
 
 

@@ -544,7 +544,7 @@ def _json_text(value: Any) -> str:
 def _is_text(t: Any) -> bool:
     import pyarrow as pa
 
-    return pa.types.is_string(t) or pa.types.is_large_string(t)
+    return bool(pa.types.is_string(t) or pa.types.is_large_string(t))
 
 
 def open_reader(path: str, spec: FormatSpec, *, file_format: str | None, chunk_rows: int,

@@ -13,7 +13,7 @@ value is masked in place; long values are cut at ``MAX_EXAMPLE_CHARS``. Row numb
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from chalicelib.core.validation.contract import Contract, RuleRef
 from chalicelib.core.validation.pii import mask_value, scrub
@@ -26,6 +26,22 @@ MAX_EXAMPLE_CHARS = 120
 DATASET_REASONS = {"readable": "unreadable_file", "missing_columns": "missing_columns",
                    "extra_columns": "extra_columns", "row_count": "row_count", "freshness": "stale_data",
                    "undeclared_pii": "undeclared_pii"}
+
+
+class RuleResult(TypedDict):
+    """One rule's entry in the report's ``rules``."""
+
+    id: str
+    kind: str
+    column: str | None
+    severity: str
+    level: str
+    status: str  # passed | failed | not_evaluated
+    passed: bool | None
+    failing_rows: int | None
+    examples: list[dict[str, Any]]  # redacted cells: {"row": n, "value": ...} or {"row": n, "key": {...}}
+    message: NotRequired[str]
+    details: NotRequired[dict[str, Any]]
 
 
 @dataclass
@@ -60,8 +76,8 @@ class RuleOutcome:
     def room(self) -> int:
         return MAX_EXAMPLES - len(self.examples)
 
-    def to_dict(self) -> dict[str, Any]:
-        out = {"id": self.ref.id, "kind": self.ref.kind, "column": self.ref.column,
+    def to_dict(self) -> RuleResult:
+        out: RuleResult = {"id": self.ref.id, "kind": self.ref.kind, "column": self.ref.column,
                "severity": self.ref.severity, "level": self.ref.level,
                "status": self.status, "passed": None if not self.evaluated else not self.failed,
                "failing_rows": int(self.failing_rows) if self.evaluated else None,
@@ -73,7 +89,7 @@ class RuleOutcome:
         return out
 
 
-def redact(value: Any, *, pii: bool) -> Any:
+def redact(value: object, *, pii: bool) -> bool | int | float | str | None:
     """A report-safe rendering of one cell value."""
     if value is None:
         return None

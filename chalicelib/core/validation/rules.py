@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -78,7 +79,8 @@ def to_mask(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
     """A boolean Arrow array as a numpy mask (null → False)."""
     import pyarrow.compute as pc
 
-    return pc.fill_null(arr, False).to_numpy(zero_copy_only=False)
+    mask: np.ndarray = pc.fill_null(arr, False).to_numpy(zero_copy_only=False)
+    return mask
 
 
 def null_mask(arr: pa.Array) -> np.ndarray:
@@ -86,7 +88,8 @@ def null_mask(arr: pa.Array) -> np.ndarray:
 
     if arr.null_count == 0:
         return np.zeros(len(arr), dtype=bool)
-    return arr.is_null().to_numpy(zero_copy_only=False)
+    mask: np.ndarray = arr.is_null().to_numpy(zero_copy_only=False)
+    return mask
 
 
 def coerce(arr: pa.Array, kind: str) -> Coerced:
@@ -157,10 +160,11 @@ def codes(arr: pa.DictionaryArray) -> np.ndarray:
     """The dictionary indices as int64 (null slots → 0; callers mask them)."""
 
     idx = arr.indices
-    return (idx.fill_null(0) if idx.null_count else idx).to_numpy(zero_copy_only=False)
+    indices: np.ndarray = (idx.fill_null(0) if idx.null_count else idx).to_numpy(zero_copy_only=False)
+    return indices
 
 
-def through_dictionary(values: pa.Array, test: Any) -> np.ndarray:
+def through_dictionary(values: pa.Array, test: Callable[[pa.Array], np.ndarray]) -> np.ndarray:
     """``test(values)`` as a numpy mask; on a dictionary array ``test`` runs on the distinct values only."""
     import pyarrow as pa
 
@@ -169,7 +173,8 @@ def through_dictionary(values: pa.Array, test: Any) -> np.ndarray:
     per_value = test(values.dictionary)
     if len(per_value) == 0:
         return null_mask(values) & False
-    return per_value[codes(values)] & ~null_mask(values)
+    mask: np.ndarray = per_value[codes(values)] & ~null_mask(values)
+    return mask
 
 
 def _to_text(arr: pa.Array) -> pa.Array:
@@ -522,9 +527,9 @@ def hash_values(values: pa.Array) -> np.ndarray:
     if pa.types.is_dictionary(t):
         if not len(values.dictionary):  # every value null (the null slots' codes index nothing)
             return np.zeros(len(values), dtype=np.uint64)
-        h = hash_values(values.dictionary)[codes(values)]
-        h[null_mask(values)] = 0
-        return h
+        per_row: np.ndarray = hash_values(values.dictionary)[codes(values)]
+        per_row[null_mask(values)] = 0
+        return per_row
     if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_binary(t):
         h = _hash_strings(values)
     else:
