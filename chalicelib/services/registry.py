@@ -460,8 +460,10 @@ class ModelRegistry:
             if current == to:
                 if to is None:
                     raise AliasNotFoundError(f"model {model!r} has no alias {alias!r}")
+                # current == to is not None: current came from state, so state is set
                 return AliasMove(model=model, alias=alias, from_version=current, to_version=to, actor=actor,
-                                 at=state.updated_at, seq=state.seq, reason=reason, cause=cause)
+                                 at=state.updated_at, seq=state.seq,  # type: ignore[union-attr]
+                                 reason=reason, cause=cause)
             at = max(self._now(), state.updated_at if state else "")  # the log stays in time order
             move = AliasMove(model=model, alias=alias, from_version=current, to_version=to, actor=actor,
                              at=at, seq=(state.seq if state else 0) + 1, reason=reason, cause=cause)

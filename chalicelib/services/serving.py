@@ -106,6 +106,7 @@ class PredictionService:
         """The version ``?alias=`` or ``?version=`` (default: the ``production`` alias) selects."""
         if alias and version is not None:
             raise SelectorConflictError("give ?alias= or ?version=, not both")
+        number: int | None
         if version is not None:
             number = parse_version(version)
             return Target(model, number, None, self._sha256(model, number))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from chalicelib.core.datasets.types import DatasetVersion
 from chalicelib.core.errors import ConflictError, NotFoundError, SluiceError
 from chalicelib.core.log import logger
 from chalicelib.core.settings import get_settings
@@ -92,7 +93,8 @@ def maybe_retrain(model: str, trigger: str, cause: Any) -> str | None:
 
 def on_dataset_version(dataset: str, version: int) -> dict[str, Any]:
     """A dataset version passed: start runs for the models whose current spec wants new data."""
-    started, skipped = [], []
+    started: list[dict[str, str | None]] = []
+    skipped: list[dict[str, str | None]] = []
     for head in store.models_training_on(dataset):
         model = head["model"]
         if not head.get("on_new_data") or head.get("pinned_version") is not None:
@@ -105,12 +107,12 @@ def on_dataset_version(dataset: str, version: int) -> dict[str, Any]:
 # ---- executing a run ----------------------------------------------------------------------------
 
 
-def execute_run(model: str, run_id: str) -> dict[str, Any]:
+def execute_run(model: str, run_id: str) -> dict[str, object]:
     """The body of the ``train`` function: fit, evaluate, store, register, gate. Never raises for a
     run's own failure (the run records it); a redelivered invocation of a started run does nothing."""
     if not runs.mark_running(model, run_id):
         logger.info("run not queued; nothing to do", extra={"model": model, "run_id": run_id})
-        return runs.get_run(model, run_id)
+        return dict(runs.get_run(model, run_id))
     started = time.perf_counter()
     try:
         outcome = _train_register_gate(model, run_id)
@@ -121,7 +123,7 @@ def execute_run(model: str, run_id: str) -> dict[str, Any]:
         runs.finish_run(model, run_id, "succeeded", **outcome)
     finally:
         runs.release_lock(model, run_id)
-    return runs.get_run(model, run_id)
+    return dict(runs.get_run(model, run_id))
 
 
 def _fail_quietly(model: str, run_id: str, exc: BaseException, seconds: float | None = None) -> None:
@@ -137,8 +139,9 @@ def _fail_quietly(model: str, run_id: str, exc: BaseException, seconds: float | 
         logger.exception("could not record the failed run", extra={"model": model, "run_id": run_id})
 
 
-def _resolve_dataset(spec: TrainingSpec) -> Any:
+def _resolve_dataset(spec: TrainingSpec) -> DatasetVersion:
     datasets = dataset_store
+    version: DatasetVersion | None
     if spec.dataset_version is not None:
         version = datasets.get_version(spec.dataset, spec.dataset_version)
         if version.status != "passed":
@@ -169,7 +172,8 @@ def _train_register_gate(model: str, run_id: str) -> dict[str, Any]:
                                details={"problems": problems})
     features = resolve_features(spec, contract)
     curated = [c.name for c in contract.columns if c.pii != "drop"]
-    frame = dataset_files.read_curated(dataset_version.curated_path, curated, only=False)
+    # a passed version always has its curated path (uploads writes it before the record)
+    frame = dataset_files.read_curated(dataset_version.curated_path, curated, only=False)  # type: ignore[arg-type]
     timings["load_s"] = time.perf_counter() - clock
 
     result = train(spec, features, frame, build_profile=build_profile)

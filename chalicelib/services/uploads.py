@@ -250,7 +250,8 @@ def _report(engine_report: dict[str, Any], record: DatasetVersion, stored: Store
 
 def _failing_rules(report: dict[str, Any]) -> tuple[list[str], list[str]]:
     """Ids of failed rules: (error severity, warn severity)."""
-    errors, warnings = [], []
+    errors: list[str] = []
+    warnings: list[str] = []
     for rule in report.get("rules") or []:
         if rule.get("passed") is not False:  # True, or None when the rule could not be evaluated
             continue

@@ -23,7 +23,8 @@ MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 50
 
 
-def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+def json_response(body: Any, status: int = 200, headers: dict[str, str | list[str]] | None = None
+                  ) -> Response:
     """Strict JSON: a non-finite number (a prediction that overflowed) is sent as null."""
     try:
         text = json.dumps(body, default=str, allow_nan=False)
