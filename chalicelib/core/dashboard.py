@@ -7,6 +7,7 @@ from html import escape
 from typing import Any
 
 from chalicelib import __version__
+from chalicelib.core.registry.entities import AliasMoveDict, ModelVersionDict
 
 
 @dataclass
@@ -14,10 +15,10 @@ class ModelView:
     """One model as the page shows it: versions, aliases, alias moves and drift checks."""
 
     name: str
-    versions: list[dict[str, Any]]
+    versions: list[ModelVersionDict]
     aliases: dict[str, int]
-    moves: list[dict[str, Any]]
-    checks: list[dict[str, Any]]
+    moves: list[AliasMoveDict]
+    checks: list[dict[str, Any]]  # stored check summaries (their fields depend on the check's kind)
 
 
 @dataclass
@@ -62,7 +63,7 @@ def render(data: DashboardData) -> str:
 """
 
 
-def _badge(status: Any) -> str:
+def _badge(status: object) -> str:
     text = str(status or "none")
     return f'<span class="badge" style="background:{COLOURS.get(text, "#566573")}">{escape(text)}</span>'
 
@@ -138,7 +139,7 @@ def _drift_chart(model: ModelView) -> str:
             "<figcaption>Share of drifted features per check, oldest to newest</figcaption></figure>")
 
 
-def _actor_kind(actor: Any) -> str:
+def _actor_kind(actor: object) -> str:
     """Who moved an alias, without naming them: the page is public (IAM identities stay in the audit API)."""
     text = str(actor or "")
     if text in ("gate", "system", "api", "anonymous"):
@@ -146,9 +147,9 @@ def _actor_kind(actor: Any) -> str:
     return "a person" if text else "unknown"
 
 
-def _ver(value: Any) -> str:
+def _ver(value: object) -> str:
     return "none" if value is None else f"v{value}"
 
 
-def _num(value: Any) -> str:
+def _num(value: object) -> str:
     return f"{value:.4g}" if isinstance(value, float) else escape(str(value))

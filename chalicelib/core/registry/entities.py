@@ -6,9 +6,10 @@ lexicographically in time order, which the DynamoDB sort keys rely on.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypedDict, TypeVar, cast
 
 CANDIDATE = "candidate"
 APPROVED = "approved"
@@ -74,6 +75,61 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+class ModelVersionDict(TypedDict):
+    """:meth:`ModelVersion.to_dict`: the JSON body of a version (and its stored item, less the keys)."""
+
+    model: str
+    version: int
+    status: str
+    source: str
+    artifact_sha256: str
+    run_id: str
+    metrics: dict[str, float | None]
+    dataset_versions: list[dict[str, object]]
+    spec_version: int | None
+    description: str
+    tags: dict[str, str]
+    decision: dict[str, object] | None
+    aliases: list[str]
+    created_at: str
+    updated_at: str
+    revision: int
+
+
+class ModelSummaryDict(TypedDict):
+    model: str
+    created_at: str
+    updated_at: str
+    version_count: int
+
+
+class AliasMoveDict(TypedDict):
+    model: str
+    alias: str
+    from_version: int | None
+    to_version: int | None
+    actor: str
+    at: str
+    seq: int
+    reason: str
+    cause: object
+
+
+class AuditEventDict(TypedDict):
+    model: str
+    event: str
+    actor: str
+    at: str
+    id: str
+    version: int | None
+    details: dict[str, object]
+
+
+class PageDict(TypedDict):
+    items: list[object]
+    next_token: str | None
+
+
 @dataclass(frozen=True)
 class ModelVersion:
     """One registered version of a model. ``revision`` counts writes to it (optimistic locking)."""
@@ -84,24 +140,25 @@ class ModelVersion:
     source: str = ""
     artifact_sha256: str = ""
     run_id: str = ""
-    metrics: dict[str, Any] = field(default_factory=dict)
-    dataset_versions: list[dict[str, Any]] = field(default_factory=list)
+    metrics: dict[str, float | None] = field(default_factory=dict)
+    dataset_versions: list[dict[str, object]] = field(default_factory=list)
     spec_version: int | None = None
     description: str = ""
     tags: dict[str, str] = field(default_factory=dict)
-    decision: dict[str, Any] | None = None
+    decision: dict[str, object] | None = None
     aliases: tuple[str, ...] = ()
     created_at: str = ""
     updated_at: str = ""
     revision: int = 0
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> ModelVersionDict:
         out = asdict(self)
         out["aliases"] = list(self.aliases)
-        return out
+        return cast(ModelVersionDict, out)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ModelVersion:
+    def from_dict(cls, data: Mapping[str, Any]) -> ModelVersion:
+        """From a stored item (DynamoDB's numbers already plain) or a :meth:`to_dict`."""
         names = cls.__dataclass_fields__
         values = {k: v for k, v in data.items() if k in names}
         values["version"] = int(values["version"])
@@ -122,8 +179,8 @@ class ModelSummary:
     updated_at: str
     version_count: int = 0
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    def to_dict(self) -> ModelSummaryDict:
+        return cast(ModelSummaryDict, asdict(self))
 
 
 @dataclass(frozen=True)
@@ -149,10 +206,10 @@ class AliasMove:
     at: str
     seq: int
     reason: str = ""
-    cause: Any = None  # what moved it: "api", "promote", "rollback", or the gate's evidence (a dict)
+    cause: object = None  # what moved it: "api", "promote", "rollback", or the gate's evidence (a dict)
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    def to_dict(self) -> AliasMoveDict:
+        return cast(AliasMoveDict, asdict(self))
 
 
 @dataclass(frozen=True)
@@ -165,10 +222,10 @@ class AuditEvent:
     at: str
     id: str
     version: int | None = None
-    details: dict[str, Any] = field(default_factory=dict)
+    details: dict[str, object] = field(default_factory=dict)
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    def to_dict(self) -> AuditEventDict:
+        return cast(AuditEventDict, asdict(self))
 
 
 @dataclass(frozen=True)
@@ -182,7 +239,7 @@ class VersionUpdate:
     updated_at: str
     status: str | None = None
     description: str | None = None
-    decision: dict[str, Any] | None = None
+    decision: dict[str, object] | None = None
     set_tags: dict[str, str] = field(default_factory=dict)
     remove_tags: tuple[str, ...] = ()
     expected_status: str | None = None
@@ -199,6 +256,6 @@ class Page(Generic[T]):  # noqa: UP046 - dataclass generics read clearer this wa
     items: list[T]
     next_token: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> PageDict:
         return {"items": [i.to_dict() if hasattr(i, "to_dict") else i for i in self.items],
                 "next_token": self.next_token}
