@@ -10,8 +10,19 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 from urllib.parse import unquote_plus
+
+
+class ObjectVersionDict(TypedDict):
+    """One object version as lineage records it (``StoredObject.to_dict`` in storage)."""
+
+    bucket: str
+    key: str
+    version_id: str | None
+    etag: str
+    size: int
+    sha256: str | None
 
 
 @dataclass(frozen=True)
@@ -31,7 +42,7 @@ class ObjectRef:
         return f"s3://{self.bucket}/{self.key}?versionId={self.version_id or ''}&etag={self.etag or ''}"
 
 
-def parse_object_events(event: Any) -> list[ObjectRef]:
+def parse_object_events(event: object) -> list[ObjectRef]:
     """Every object-created notification inside ``event`` (EventBridge, S3 records, SQS batches)."""
     if isinstance(event, str):
         event = json.loads(event)

@@ -39,7 +39,7 @@ from chalicelib.core.datasets import names
 from chalicelib.core.datasets.errors import ContractNotFoundError, ObjectInProgressError
 from chalicelib.core.datasets.types import FAILED, PASSED, QUARANTINED, DatasetVersion, Outcome
 from chalicelib.core.errors import NotFoundError
-from chalicelib.core.events import ObjectRef
+from chalicelib.core.events import ObjectRef, ObjectVersionDict
 from chalicelib.core.log import logger
 from chalicelib.core.settings import Settings, get_settings
 from chalicelib.storage import dataset_files as outputs
@@ -210,7 +210,7 @@ def _quarantine_failed(result: Any, obj: StoredObject, dataset: str, version: in
 
 def _quarantine_without_contract(obj: StoredObject, dataset: str, version: int, started: float,
                                  settings: Settings) -> DatasetVersion:
-    raw = {**obj.to_dict(), "sha256": outputs.sha256_of(obj, settings)}
+    raw: ObjectVersionDict = {**obj.to_dict(), "sha256": outputs.sha256_of(obj, settings)}
     reason = f"dataset {dataset!r} has no contract; PUT /datasets/{dataset}/contract first"
     report_key = layout.report_key(dataset, version)
     manifest = {"dataset": dataset, "version": version, "source": raw, "code": "no_contract",

@@ -8,13 +8,23 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 
 from chalicelib.core.errors import NotFoundError
+from chalicelib.core.events import ObjectVersionDict
 from chalicelib.core.settings import Settings, get_settings
 from chalicelib.storage.clients import client
 
+if TYPE_CHECKING:
+    from botocore.exceptions import ClientError
+
 CHUNK = 8 * 1024 * 1024
+
+
+class _ObjectArgs(TypedDict):
+    Bucket: str
+    Key: str
+    VersionId: NotRequired[str]
 
 
 @dataclass(frozen=True)
@@ -28,7 +38,7 @@ class StoredObject:
     size: int
     sha256: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> ObjectVersionDict:
         return {"bucket": self.bucket, "key": self.key, "version_id": self.version_id,
                 "etag": self.etag, "size": self.size, "sha256": self.sha256}
 
@@ -47,7 +57,7 @@ def put_bytes(key: str, body: bytes, *, content_type: str = "application/octet-s
     return StoredObject(name, key, out.get("VersionId"), out["ETag"].strip('"'), len(body), digest)
 
 
-def put_json(key: str, value: Any, *, bucket: str | None = None,
+def put_json(key: str, value: object, *, bucket: str | None = None,
              settings: Settings | None = None) -> StoredObject:
     body = json.dumps(value, indent=2, sort_keys=True, default=str).encode()
     return put_bytes(key, body, content_type="application/json", bucket=bucket, settings=settings)
@@ -69,8 +79,10 @@ def get_bytes(key: str, *, version_id: str | None = None, bucket: str | None = N
         raise
 
 
-def get_json(key: str, **kwargs: Any) -> Any:
-    return json.loads(get_bytes(key, **kwargs))
+def get_json(key: str, *, version_id: str | None = None, bucket: str | None = None,
+             settings: Settings | None = None) -> Any:
+    """The object's JSON document (its shape is the writer's: callers annotate what they read)."""
+    return json.loads(get_bytes(key, version_id=version_id, bucket=bucket, settings=settings))
 
 
 def head(key: str, *, version_id: str | None = None, bucket: str | None = None,
@@ -118,10 +130,13 @@ def presigned_put_url(key: str, *, expires_in: int = 3600, content_type: str | N
                                                          ExpiresIn=expires_in)
 
 
-def _object_args(bucket: str, key: str, version_id: str | None) -> dict[str, Any]:
+def _object_args(bucket: str, key: str, version_id: str | None) -> _ObjectArgs:
     """``Bucket``/``Key`` and, for one object version, ``VersionId``."""
-    return {"Bucket": bucket, "Key": key, **({"VersionId": version_id} if version_id else {})}
+    args: _ObjectArgs = {"Bucket": bucket, "Key": key}
+    if version_id:
+        args["VersionId"] = version_id
+    return args
 
 
-def _status(exc: Any) -> int:
+def _status(exc: ClientError) -> int:
     return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))

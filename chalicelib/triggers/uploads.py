@@ -13,6 +13,7 @@ from __future__ import annotations
 import traceback
 from typing import Any
 
+from chalicelib.core.datasets.types import OutcomeDict
 from chalicelib.core.events import parse_object_events
 from chalicelib.core.log import logger
 
@@ -29,7 +30,7 @@ def handle_raw_objects(event: dict[str, Any], context: Any = None) -> dict[str, 
         logger.warning("ignored: not an object-created event", extra={"event_type": type(event).__name__})
         return {"processed": [], "ignored": 1}
     lease = _lease_seconds(context, DEFAULT_LEASE_SECONDS)
-    outcomes: list[dict[str, Any]] = []
+    outcomes: list[OutcomeDict] = []
     retry: BaseException | None = None
     for ref in refs:
         try:

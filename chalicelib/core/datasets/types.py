@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict, cast
+
+from chalicelib.core.events import ObjectVersionDict
 
 if TYPE_CHECKING:
     from chalicelib.core.validation.contract import Contract
@@ -14,6 +17,50 @@ FAILED = "failed"  # validated and rejected: nothing curated; quarantine/ holds 
 QUARANTINED = "quarantined"  # not validated at all (no contract): the whole object copied to quarantine/
 
 
+class StoredContractDict(TypedDict):
+    version: int
+    created_at: str
+    contract: dict[str, Any]  # the contract as JSON (pydantic's model_dump)
+
+
+class DatasetVersionDict(TypedDict):
+    """:meth:`DatasetVersion.to_dict`: the stored record (less its keys) and the API's body."""
+
+    dataset: str
+    version: int
+    status: str
+    raw: ObjectVersionDict
+    report_key: str
+    created_at: str
+    curated_path: str | None
+    contract_version: int | None
+    rows: int
+    invalid_rows: int
+    verdict: str
+    decision: str | None
+    code: str | None
+    reason: str | None
+    quarantine_path: str | None
+    glue_table: str | None
+    curated_columns: dict[str, str]
+    failing_rules: list[str]
+    warning_rules: list[str]
+    timings: dict[str, float]
+
+
+class OutcomeDict(TypedDict, total=False):
+    """:meth:`Outcome.to_dict` (fields that are set), or what the trigger reports for a failed upload."""
+
+    key: str
+    dataset: str
+    version: int
+    status: str
+    duplicate: bool
+    skipped: str
+    error: str  # the exception's class name (the trigger, when processing failed)
+    retryable: bool
+
+
 @dataclass(frozen=True)
 class StoredContract:
     """One stored version of a dataset's contract (versions are never overwritten)."""
@@ -22,7 +69,7 @@ class StoredContract:
     version: int
     created_at: str
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> StoredContractDict:
         return {"version": self.version, "created_at": self.created_at,
                 "contract": self.contract.model_dump(mode="json")}
 
@@ -34,7 +81,7 @@ class DatasetVersion:
     dataset: str
     version: int
     status: str
-    raw: dict[str, Any]  # bucket, key, version_id, etag, sha256, size
+    raw: ObjectVersionDict
     report_key: str
     created_at: str
     curated_path: str | None = None
@@ -57,11 +104,12 @@ class DatasetVersion:
     def passed(self) -> bool:
         return self.status == PASSED
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    def to_dict(self) -> DatasetVersionDict:
+        return cast(DatasetVersionDict, asdict(self))
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> DatasetVersion:
+    def from_dict(cls, data: Mapping[str, Any]) -> DatasetVersion:
+        """From a stored item (numbers plain) or a :meth:`to_dict` with changes; unknown keys ignored."""
         known = cls.__dataclass_fields__
         return cls(**{k: v for k, v in data.items() if k in known})
 
@@ -87,5 +135,5 @@ class Outcome:
     duplicate: bool = False
     skipped: str | None = None  # why the event was ignored (not a dataset key, object gone)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if v not in (None, False)}
+    def to_dict(self) -> OutcomeDict:
+        return cast(OutcomeDict, {k: v for k, v in asdict(self).items() if v not in (None, False)})
