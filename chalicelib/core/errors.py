@@ -8,7 +8,26 @@ status is a number the HTTP layer reads.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, NotRequired, TypedDict
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
+
+class ErrorDict(TypedDict):
+    """An error as the API returns it, under ``"error"``."""
+
+    code: str
+    message: str
+    details: NotRequired[object]  # JSON: e.g. the field errors of an invalid body
+
+
+class FieldError(TypedDict):
+    """One field error of an invalid body (never the offending value)."""
+
+    loc: str
+    msg: str
+    type: str
 
 
 class SluiceError(Exception):
@@ -17,15 +36,15 @@ class SluiceError(Exception):
     status = 500
     code = "internal_error"
 
-    def __init__(self, message: str, *, code: str | None = None, details: Any = None) -> None:
+    def __init__(self, message: str, *, code: str | None = None, details: object = None) -> None:
         super().__init__(message)
         self.message = message
         if code is not None:
             self.code = code
         self.details = details
 
-    def to_dict(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"code": self.code, "message": self.message}
+    def to_dict(self) -> ErrorDict:
+        body: ErrorDict = {"code": self.code, "message": self.message}
         if self.details is not None:
             body["details"] = self.details
         return body
@@ -79,11 +98,11 @@ class ConfigurationError(SluiceError):
     code = "configuration_error"
 
 
-def error_body(exc: SluiceError) -> dict[str, Any]:
+def error_body(exc: SluiceError) -> dict[str, ErrorDict]:
     return {"error": exc.to_dict()}
 
 
-def pydantic_details(exc: Any) -> list[dict[str, Any]]:
+def pydantic_details(exc: ValidationError) -> list[FieldError]:
     """Field errors of a pydantic ``ValidationError`` without the offending input values."""
     return [
         {"loc": ".".join(str(p) for p in err.get("loc", ())), "msg": err.get("msg", ""),
@@ -92,7 +111,7 @@ def pydantic_details(exc: Any) -> list[dict[str, Any]]:
     ]
 
 
-def from_pydantic(exc: Any, what: str) -> InvalidInputError:
+def from_pydantic(exc: ValidationError, what: str) -> InvalidInputError:
     """Map a pydantic ``ValidationError`` to an :class:`InvalidInputError` listing every field error."""
     details = pydantic_details(exc)
     summary = "; ".join(f"{d['loc'] or '(root)'}: {d['msg']}" for d in details[:10])

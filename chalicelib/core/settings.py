@@ -6,8 +6,9 @@ Every environment variable sluice reads is named here, once.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
-from typing import Any
+from typing import TypedDict, Unpack
 
 # Environment variable names (the only place they are spelled out).
 ENV_STAGE = "SLUICE_STAGE"
@@ -29,6 +30,28 @@ ENV_MONITOR_WINDOW_HOURS = "SLUICE_MONITOR_WINDOW_HOURS"
 ENV_ENDPOINT_URL = "AWS_ENDPOINT_URL"
 ENV_REGION = "AWS_REGION"
 ENV_DEFAULT_REGION = "AWS_DEFAULT_REGION"
+
+
+class SettingsOverrides(TypedDict, total=False):
+    """Keyword arguments of :meth:`Settings.from_env` and :meth:`Settings.with_overrides` (the fields)."""
+
+    stage: str
+    bucket: str
+    table: str
+    topic_arn: str
+    glue_database: str
+    region: str
+    endpoint_url: str | None
+    pii_key: str
+    pii_key_parameter: str
+    pii_key_secret: str
+    invoke_mode: str
+    invoke_queue_url: str
+    function_prefix: str
+    capture_percent: float
+    alias_ttl_seconds: float
+    max_predict_records: int
+    monitor_window_hours: float
 
 
 @dataclass(frozen=True)
@@ -54,10 +77,12 @@ class Settings:
     monitor_window_hours: float = 24.0
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Unpack[SettingsOverrides]
+                 ) -> Settings:
         """Build settings from ``overrides``, then ``environ`` (default ``os.environ``), then defaults."""
         env = os.environ if environ is None else environ
-        from_env: dict[str, Any] = {
+        # strings, cast to the fields' types by _coerce
+        from_env: dict[str, str | None] = {
             "stage": env.get(ENV_STAGE),
             "bucket": env.get(ENV_BUCKET),
             "table": env.get(ENV_TABLE),
@@ -76,11 +101,11 @@ class Settings:
             "max_predict_records": env.get(ENV_MAX_PREDICT_RECORDS),
             "monitor_window_hours": env.get(ENV_MONITOR_WINDOW_HOURS),
         }
-        values = {k: v for k, v in from_env.items() if v is not None}
+        values: dict[str, object] = {k: v for k, v in from_env.items() if v is not None}
         values.update({k: v for k, v in overrides.items() if v is not None})
-        return _coerce(cls(**values))
+        return _coerce(cls(**values))  # type: ignore[arg-type]  # strings until _coerce casts them
 
-    def function_name(self, function: str, environ: dict[str, str] | None = None) -> str:
+    def function_name(self, function: str, environ: Mapping[str, str] | None = None) -> str:
         """The deployed name (or ARN) of one of our Lambda functions.
 
         ``SLUICE_FUNCTION_<NAME>`` wins (the CloudFormation template sets it with ``!Ref``);
@@ -90,7 +115,7 @@ class Settings:
         return env.get(f"{ENV_FUNCTION_NAME_PREFIX}{function.upper()}") or (
             f"{self.function_prefix}{function}")
 
-    def with_overrides(self, **overrides: Any) -> Settings:
+    def with_overrides(self, **overrides: Unpack[SettingsOverrides]) -> Settings:
         return _coerce(replace(self, **overrides))
 
 
