@@ -12,7 +12,7 @@ import datetime as dt
 import itertools
 import secrets
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.errors import ConflictError
 from chalicelib.core.log import logger
@@ -20,6 +20,10 @@ from chalicelib.core.settings import get_settings
 from chalicelib.storage import checks as store
 from chalicelib.storage import layout, s3
 from chalicelib.storage.capture_window import frames, iter_capture_lines
+
+if TYPE_CHECKING:
+    from chalicelib.core.drift.profile import ReferenceProfileDict
+    from chalicelib.core.training.metadata import ModelMetadata
 
 DEFAULT_WINDOW_HOURS = 24
 
@@ -86,7 +90,7 @@ def _run(request: CheckRequest, check_id: str | None) -> dict[str, Any]:
     return summary
 
 
-def _reference(stored: dict[str, Any]) -> Any:
+def _reference(stored: ReferenceProfileDict) -> Any:
     """Features and prediction profiles as one profile (the detectors judge ``prediction`` apart)."""
     from chalicelib.core.drift.profile import Profile
 
@@ -97,7 +101,7 @@ def _reference(stored: dict[str, Any]) -> Any:
     return features
 
 
-def _spec_drift_config(metadata: dict[str, Any]) -> dict[str, Any]:
+def _spec_drift_config(metadata: ModelMetadata) -> dict[str, Any]:
     spec = metadata.get("spec") or {}
     return dict(spec.get("drift") or {})
 
@@ -135,7 +139,7 @@ def _only(profile: Any, names: list[str]) -> Any:
                    max_sample=profile.max_sample, max_categories=profile.max_categories)
 
 
-def _summary(request: CheckRequest, version: int, metadata: dict[str, Any], reference: Any,
+def _summary(request: CheckRequest, version: int, metadata: ModelMetadata, reference: Any,
              current: Any | None, result: Any | None, config: Any, start: dt.datetime,
              end: dt.datetime) -> dict[str, Any]:
     check_id = f"{end:%Y%m%dT%H%M%S}Z-{secrets.token_hex(3)}"
@@ -162,7 +166,7 @@ def _summary(request: CheckRequest, version: int, metadata: dict[str, Any], refe
 
 
 def _write_reports(summary: dict[str, Any], reference: Any, current: Any | None,
-                   metadata: dict[str, Any]) -> dict[str, str]:
+                   metadata: ModelMetadata) -> dict[str, str]:
     from chalicelib.core.monitoring import modelmonitor
     from chalicelib.core.monitoring.html import render_drift_report
 

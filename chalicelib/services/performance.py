@@ -13,11 +13,14 @@ import hashlib
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.clock import iso
 from chalicelib.core.log import logger
 from chalicelib.core.monitoring.live import live_metrics, read_labels
+
+if TYPE_CHECKING:
+    from chalicelib.core.training.metadata import ModelMetadata
 from chalicelib.services.drift import NoProductionVersionError
 from chalicelib.services.registry import get_registry
 from chalicelib.storage import artifacts, layout, s3
@@ -82,7 +85,7 @@ def _join(request: LabelsRequest, version: int, labels: Any) -> list[dict[str, A
     return joined
 
 
-def _summary(request: LabelsRequest, check_id: str, version: int, metadata: dict[str, Any],
+def _summary(request: LabelsRequest, check_id: str, version: int, metadata: ModelMetadata,
              joined: list[dict[str, Any]], labelled: int) -> dict[str, Any]:
     metrics, verdict = live_metrics(metadata, joined)
     now = (request.now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)

@@ -8,7 +8,7 @@ live in their own modules; this one only sequences them with storage.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.datasets.types import DatasetVersion
 from chalicelib.core.errors import ConflictError, NotFoundError, SluiceError
@@ -23,6 +23,10 @@ from chalicelib.storage import artifacts, dataset_files, runs
 from chalicelib.storage import datasets as dataset_store
 from chalicelib.storage import specs as store
 from chalicelib.storage.invoke import invoke_async
+
+if TYPE_CHECKING:
+    from chalicelib.core.drift.profile import ReferenceProfileDict
+    from chalicelib.core.training.metadata import ModelMetadata
 
 PRODUCTION = "production"
 MAX_ERROR_CHARS = 500
@@ -274,7 +278,7 @@ def _lineage(spec: TrainingSpec, dataset_version: Any, spec_version: int, run_id
 
 
 def _metadata(spec: TrainingSpec, spec_version: int, result: Any, lineage: dict[str, Any],
-              run_id: str) -> dict[str, Any]:
+              run_id: str) -> ModelMetadata:
     from chalicelib.core.training.trainer import PREDICTION, prediction_type, profile_types
 
     profiled = profile_types(result.features)
@@ -291,6 +295,6 @@ def _metadata(spec: TrainingSpec, spec_version: int, result: Any, lineage: dict[
     }
 
 
-def _profile_dict(result: Any) -> dict[str, Any]:
+def _profile_dict(result: Any) -> ReferenceProfileDict:
     """``reference_profile.json``: ``{"features": Profile, "prediction": Profile}`` (drift's dict form)."""
     return {"features": result.feature_profile.to_dict(), "prediction": result.prediction_profile.to_dict()}

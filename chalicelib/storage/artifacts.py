@@ -15,7 +15,9 @@ import platform
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib.core.drift.profile import ReferenceProfileDict
 from chalicelib.core.training.errors import ArtifactTamperedError, IncompatibleArtifactError
+from chalicelib.core.training.metadata import ModelMetadata
 from chalicelib.storage import s3
 from chalicelib.storage.layout import model_prefix
 
@@ -40,8 +42,8 @@ class ArtifactInfo:
 
 @dataclass(frozen=True)
 class LoadedModel:
-    pipeline: Any
-    metadata: dict[str, Any]
+    pipeline: Any  # the fitted scikit-learn Pipeline (untyped library)
+    metadata: ModelMetadata
     model: str = ""
     version: int = 0
     sha256: str = ""
@@ -57,7 +59,7 @@ def library_versions() -> dict[str, str]:
             "numpy": numpy.__version__, "pandas": pandas.__version__, "joblib": joblib.__version__}
 
 
-def dump_model(pipeline: Any) -> bytes:
+def dump_model(pipeline: object) -> bytes:
     import joblib
 
     buffer = io.BytesIO()
@@ -65,14 +67,14 @@ def dump_model(pipeline: Any) -> bytes:
     return buffer.getvalue()
 
 
-def write_artifacts(model: str, version: int, pipeline: Any, metadata: dict[str, Any],
-                    reference_profile: dict[str, Any]) -> ArtifactInfo:
+def write_artifacts(model: str, version: int, pipeline: object, metadata: ModelMetadata,
+                    reference_profile: ReferenceProfileDict) -> ArtifactInfo:
     """Write the three files (model first); ``metadata`` gains the SHA-256, keys and library versions."""
     base = model_prefix(model, version)
     body = dump_model(pipeline)
     stored = s3.put_bytes(base + MODEL_FILE, body)
     profile = s3.put_json(base + PROFILE_FILE, reference_profile)
-    meta = {**metadata, "model": model, "version": version, "artifact_sha256": stored.sha256,
+    meta: ModelMetadata = {**metadata, "model": model, "version": version, "artifact_sha256": stored.sha256,
             "artifact_key": stored.key, "artifact_size": len(body), "reference_profile_key": profile.key,
             "libraries": library_versions()}
     s3.put_json(base + METADATA_FILE, meta)
@@ -80,7 +82,7 @@ def write_artifacts(model: str, version: int, pipeline: Any, metadata: dict[str,
                         base + METADATA_FILE, profile.key, f"s3://{stored.bucket}/{base}", len(body))
 
 
-def check_compatible(metadata: dict[str, Any]) -> None:
+def check_compatible(metadata: ModelMetadata) -> None:
     """:class:`IncompatibleArtifactError` unless the artifact's scikit-learn major.minor is ours."""
     import sklearn
 
@@ -109,21 +111,21 @@ def load_model(model: str, version: int, expected_sha256: str) -> LoadedModel:
         raise ArtifactTamperedError(
             f"artifact of {model} version {version} does not match the registry's SHA-256 "
             f"(expected {str(expected_sha256)[:12]}…, found {actual[:12]}…); refusing to load it")
-    metadata = s3.get_json(base + METADATA_FILE)
+    metadata: ModelMetadata = s3.get_json(base + METADATA_FILE)
     check_compatible(metadata)
     import joblib
 
     return LoadedModel(joblib.load(io.BytesIO(body)), metadata, model, int(version), actual)
 
 
-def load_reference_profile(model: str, version: int) -> dict[str, Any]:
+def load_reference_profile(model: str, version: int) -> ReferenceProfileDict:
     """``{"features": Profile dict, "prediction": Profile dict}`` stored with the version
     (``chalicelib.core.drift.profile.Profile.from_dict`` reads each)."""
-    profile: dict[str, Any] = s3.get_json(model_prefix(model, version) + PROFILE_FILE)
+    profile: ReferenceProfileDict = s3.get_json(model_prefix(model, version) + PROFILE_FILE)
     return profile
 
 
-def load_metadata(model: str, version: int) -> dict[str, Any]:
+def load_metadata(model: str, version: int) -> ModelMetadata:
     """``metadata.json`` of a version: task, target, features, classes, holdout metrics, spec, lineage."""
-    metadata: dict[str, Any] = s3.get_json(model_prefix(model, version) + METADATA_FILE)
+    metadata: ModelMetadata = s3.get_json(model_prefix(model, version) + METADATA_FILE)
     return metadata

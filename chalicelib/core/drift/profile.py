@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, NotRequired, SupportsFloat, TypedDict, cast
 
 from chalicelib.core.drift.config import CATEGORICAL, NUMERIC, OTHER, ProfileMismatchError
 
@@ -29,6 +29,44 @@ if TYPE_CHECKING:
 SCHEMA_VERSION = 1
 DEFAULT_BINS = 10
 DEFAULT_MAX_CATEGORIES = 100
+
+
+class FeatureProfileDict(TypedDict):
+    """:meth:`FeatureProfile.to_dict`: the numeric fields for a numeric feature, else the categorical."""
+
+    name: str
+    kind: str
+    count: int
+    missing: int
+    mean: NotRequired[float | None]
+    m2: NotRequired[float]
+    std: NotRequired[float | None]
+    min: NotRequired[float | None]
+    max: NotRequired[float | None]
+    edges: NotRequired[list[float]]
+    bin_counts: NotRequired[list[int]]
+    bin_sums: NotRequired[list[float]]
+    sample: NotRequired[list[float]]
+    frequencies: NotRequired[dict[str, int]]
+    pinned: NotRequired[list[str]]
+
+
+class ProfileDict(TypedDict):
+    """:meth:`Profile.to_dict` (the JSON of a stored profile)."""
+
+    schema_version: int
+    rows: int
+    bins: int
+    max_sample: int
+    max_categories: int
+    features: list[FeatureProfileDict]
+
+
+class ReferenceProfileDict(TypedDict):
+    """``reference_profile.json`` beside a model version: its features and its predictions on training."""
+
+    features: ProfileDict
+    prediction: ProfileDict
 
 
 @dataclass
@@ -86,21 +124,24 @@ class FeatureProfile:
                               missing=self.missing + other.missing,
                               frequencies=_cap(merged, max_categories, pinned), pinned=pinned)
 
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"name": self.name, "kind": self.kind, "count": int(self.count),
-                               "missing": int(self.missing)}
+    def to_dict(self) -> FeatureProfileDict:
+        out: FeatureProfileDict = {"name": self.name, "kind": self.kind, "count": int(self.count),
+                                   "missing": int(self.missing)}
         if self.kind == NUMERIC:
-            out.update(mean=_opt_float(self.mean), m2=float(self.m2), std=_opt_float(self.std),
-                       min=_opt_float(self.min), max=_opt_float(self.max),
-                       edges=[float(e) for e in self.edges], bin_counts=[int(c) for c in self.bin_counts],
-                       bin_sums=[float(v) for v in self.bin_sums], sample=[float(v) for v in self.sample])
+            out["mean"], out["m2"], out["std"] = _opt_float(self.mean), float(self.m2), _opt_float(self.std)
+            out["min"], out["max"] = _opt_float(self.min), _opt_float(self.max)
+            out["edges"] = [float(e) for e in self.edges]
+            out["bin_counts"] = [int(c) for c in self.bin_counts]
+            out["bin_sums"] = [float(v) for v in self.bin_sums]
+            out["sample"] = [float(v) for v in self.sample]
         else:
-            out.update(frequencies={str(k): int(v) for k, v in self.frequencies.items()},
-                       pinned=list(self.pinned))
+            out["frequencies"] = {str(k): int(v) for k, v in self.frequencies.items()}
+            out["pinned"] = list(self.pinned)
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FeatureProfile:
+        """From :meth:`to_dict`'s JSON as stored (numbers may come back as other numeric types)."""
         kind = data["kind"]
         if kind not in (NUMERIC, CATEGORICAL):
             raise ProfileMismatchError(f"feature {data.get('name')!r} has unknown kind {kind!r}")
@@ -155,7 +196,7 @@ class Profile:
                        bins=self.bins, max_sample=max(self.max_sample, other.max_sample),
                        max_categories=max(self.max_categories, other.max_categories))
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> ProfileDict:
         return {"schema_version": self.schema_version, "rows": int(self.rows), "bins": self.bins,
                 "max_sample": self.max_sample, "max_categories": self.max_categories,
                 "features": [fp.to_dict() for fp in self.features.values()]}
@@ -425,5 +466,5 @@ def _merge_samples(a: FeatureProfile, b: FeatureProfile, limit: int) -> list[flo
     return merged
 
 
-def _opt_float(value: Any) -> float | None:
+def _opt_float(value: SupportsFloat | None) -> float | None:
     return None if value is None else float(value)

@@ -13,6 +13,7 @@ from typing import Any
 from chalicelib.core.errors import BadRequestError
 from chalicelib.core.monitoring.policy import PerformanceVerdict, judge_performance
 from chalicelib.core.training.evaluate import compute_metrics
+from chalicelib.core.training.metadata import ModelMetadata
 from chalicelib.core.training.spec import DEFAULT_PRIMARY, TASK_METRICS
 from chalicelib.core.validation.rules import FALSE_TOKENS, TRUE_TOKENS
 
@@ -51,7 +52,7 @@ def read_labels(path: str, target: str | None) -> Any:
     return out.dropna(subset=["label"]).drop_duplicates(["request_id", "record_index"], keep="last")
 
 
-def live_metrics(metadata: dict[str, Any], joined: list[dict[str, Any]]
+def live_metrics(metadata: ModelMetadata, joined: list[dict[str, Any]]
                  ) -> tuple[dict[str, float | None], PerformanceVerdict]:
     """Every metric of the task on the joined rows (``label``, ``prediction``, ``probabilities``) and the
     verdict on the primary one against the holdout: the same definitions

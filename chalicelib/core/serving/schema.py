@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,8 +50,10 @@ class CheckedRecords:
     ignored_fields: list[str]
 
 
-def features_from_metadata(metadata: dict[str, Any]) -> tuple[Feature, ...]:
-    """The ``features`` list of a model's metadata (``[{"name", "type"}]``) as :class:`Feature` values."""
+def features_from_metadata(metadata: Mapping[str, Any]) -> tuple[Feature, ...]:
+    """The ``features`` list of a model's metadata (``[{"name", "type"}]``) as :class:`Feature` values.
+
+    ``metadata`` is a :class:`~chalicelib.core.training.metadata.ModelMetadata` as read back (JSON)."""
     features = []
     for item in metadata.get("features") or []:
         kind = str(item.get("type", "")).lower()
