@@ -11,25 +11,26 @@ Retraining's single flight and cooldown live with the runs (:mod:`chalicelib.sto
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
 
 from chalicelib.core.errors import NotFoundError
+from chalicelib.core.paging import PageKey
 from chalicelib.storage.layout import CHECK_PREFIX, check_sk, claim_sk, model_pk
-from chalicelib.storage.table import QueryOptions, conditional, query_page, table, to_dynamo, to_plain
+from chalicelib.storage.table import Item, QueryOptions, conditional, plain_item, query_page, table, to_dynamo
 
 
-def put_check(model: str, summary: dict[str, Any]) -> None:
+def put_check(model: str, summary: Mapping[str, Any]) -> None:
     """Store a check summary (``summary`` has ``check_id`` and ``checked_at``)."""
     item = {"pk": model_pk(model), "sk": check_sk(summary["checked_at"], summary["check_id"]),
             **to_dynamo(summary)}
     table().put_item(Item=item)
 
 
-def list_checks(model: str, *, limit: int, start_key: dict[str, Any] | None = None,
-                kind: str | None = None) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+def list_checks(model: str, *, limit: int, start_key: PageKey | None = None,
+                kind: str | None = None) -> tuple[list[Item], PageKey | None]:
     """Checks newest first (optionally only ``kind`` = drift | performance)."""
     extra: QueryOptions = {}
     if kind:
@@ -40,7 +41,7 @@ def list_checks(model: str, *, limit: int, start_key: dict[str, Any] | None = No
     return [_plain(item) for item in items], last
 
 
-def get_check(model: str, check_id: str, checked_at: str) -> dict[str, Any]:
+def get_check(model: str, check_id: str, checked_at: str) -> Item:
     item = table().get_item(Key={"pk": model_pk(model), "sk": check_sk(checked_at, check_id)}).get("Item")
     if not item:
         raise NotFoundError(f"no check {check_id} for model {model!r}", code="check_not_found")
@@ -71,8 +72,7 @@ def release_claim(model: str, check_id: str) -> None:
     table().delete_item(Key={"pk": model_pk(model), "sk": claim_sk(check_id)})
 
 
-def once(model: str, check_id: str, work: Callable[[], dict[str, Any]],
-         duplicate: dict[str, Any]) -> dict[str, Any]:
+def once[R](model: str, check_id: str, work: Callable[[], R], duplicate: R) -> R:
     """``work()`` under the claim ``check_id``: ``duplicate`` when another attempt took it; a failed
     attempt gives the claim back so the retry runs."""
     if not claim_check(model, check_id):
@@ -86,5 +86,5 @@ def once(model: str, check_id: str, work: Callable[[], dict[str, Any]],
     return result
 
 
-def _plain(item: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in to_plain(item).items() if k not in ("pk", "sk")}
+def _plain(item: Item) -> Item:
+    return {k: v for k, v in plain_item(item).items() if k not in ("pk", "sk")}

@@ -7,6 +7,7 @@ and its pump delivers each message to the same handler AWS would run.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from chalicelib.core.errors import ConfigurationError
@@ -14,7 +15,7 @@ from chalicelib.core.settings import Settings, get_settings
 from chalicelib.storage.clients import client
 
 
-def invoke_async(function: str, payload: dict[str, Any], settings: Settings | None = None) -> None:
+def invoke_async(function: str, payload: Mapping[str, object], settings: Settings | None = None) -> None:
     """Start ``function`` with ``payload`` without waiting for it."""
     settings = settings or get_settings()
     body = json.dumps(payload, default=str)
@@ -34,7 +35,7 @@ def invoke_async(function: str, payload: dict[str, Any], settings: Settings | No
         raise ConfigurationError(f"unknown invoke mode {settings.invoke_mode!r}")
 
 
-def invoke_sync(function: str, payload: dict[str, Any], settings: Settings | None = None) -> Any:
+def invoke_sync(function: str, payload: Mapping[str, object], settings: Settings | None = None) -> Any:
     """Run ``function`` on AWS and wait for its answer (a RequestResponse invoke).
 
     The function answers ``{"result": ...}`` or ``{"error": {"code", "message", "status"}}``
@@ -57,7 +58,7 @@ def invoke_sync(function: str, payload: dict[str, Any], settings: Settings | Non
     return answer["result"]
 
 
-def sync_answer(run: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+def sync_answer(run: Callable[..., object], *args: object, **kwargs: object) -> dict[str, object]:
     """What a synchronously invoked function returns: its result, or its typed error as data."""
     from chalicelib.core.errors import SluiceError
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Mapping
 
 from chalicelib.core.log import logger
 from chalicelib.core.settings import Settings, get_settings
 from chalicelib.storage.clients import client
 
 
-def publish_alert(subject: str, message: str, details: dict[str, Any] | None = None,
+def publish_alert(subject: str, message: str, details: Mapping[str, object] | None = None,
                   settings: Settings | None = None) -> str | None:
     """Publish to the alerts topic; returns the message id (None when no topic is configured)."""
     settings = settings or get_settings()

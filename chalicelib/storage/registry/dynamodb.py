@@ -158,7 +158,7 @@ class DynamoDBRegistryStore(RegistryStore):
 
     def write_alias_move(self, move: AliasMove, audits: list[AuditEvent],
                          target_update: VersionUpdate | None = None) -> None:
-        alias_item: dict[str, Any] = {"pk": model_pk(move.model), "sk": alias_sk(move.alias),
+        alias_item: dict[str, object] = {"pk": model_pk(move.model), "sk": alias_sk(move.alias),
                                       "model": move.model, "alias": move.alias, "seq": move.seq,
                                       "updated_at": move.at, "actor": move.actor}
         if move.to_version is not None:
@@ -221,12 +221,12 @@ class DynamoDBRegistryStore(RegistryStore):
 
     # ---- I/O helpers -------------------------------------------------------------------------
 
-    def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
+    def _get(self, pk: str, sk: str) -> state.Item | None:
         item = self.table.get_item(Key={"pk": pk, "sk": sk}, ConsistentRead=True).get("Item")
         return state.to_plain(item) if item else None
 
     def _query(self, model: str, prefix: str, limit: int, start: Key | None, *,
-               consistent: bool = False) -> tuple[list[dict[str, Any]], Key | None]:
+               consistent: bool = False) -> tuple[list[state.Item], Key | None]:
         """One page of ``pk = MODEL#{model} AND begins_with(sk, prefix)``; version/log/audit newest first."""
         from boto3.dynamodb.conditions import Key as K
 
@@ -238,7 +238,7 @@ class DynamoDBRegistryStore(RegistryStore):
                                        settings=self._settings, **params)
         return [state.to_plain(i) for i in items], last
 
-    def _transact(self, ops: list[dict[str, Any]]) -> None:
+    def _transact(self, ops: list[dict[str, state.Item]]) -> None:
         from botocore.exceptions import ClientError
 
         table = self.table
@@ -266,7 +266,7 @@ class _Cancelled(Exception):
     def failed(self, index: int) -> bool:
         return index < len(self.reasons) and self.reasons[index].get("Code") == "ConditionalCheckFailed"
 
-    def item(self, index: int) -> dict[str, Any] | None:
+    def item(self, index: int) -> state.Item | None:
         """The item as it was when operation ``index``'s condition failed (ALL_OLD), deserialized."""
         raw = self.reasons[index].get("Item") if index < len(self.reasons) else None
         if not raw:
@@ -280,15 +280,15 @@ class _Cancelled(Exception):
             return state.plain_item(raw)
 
 
-def _serialize(values: dict[str, Any]) -> dict[str, Any]:
+def _serialize(values: Mapping[str, object]) -> state.Item:
     """Plain values for the resource's client (boto3 types them itself): floats → Decimal."""
-    serialized: dict[str, Any] = state.to_dynamo(values)
+    serialized: state.Item = state.to_dynamo(values)
     return serialized
 
 
-def _put(item: dict[str, Any], condition: str | None = None, names: dict[str, str] | None = None,
-         values: dict[str, Any] | None = None) -> dict[str, Any]:
-    op: dict[str, Any] = {"Item": _serialize(item)}
+def _put(item: Mapping[str, object], condition: str | None = None, names: dict[str, str] | None = None,
+         values: Mapping[str, object] | None = None) -> dict[str, state.Item]:
+    op: state.Item = {"Item": _serialize(item)}
     if condition:
         op["ConditionExpression"] = condition
     if names:
@@ -299,10 +299,10 @@ def _put(item: dict[str, Any], condition: str | None = None, names: dict[str, st
 
 
 def _update_version(model: str, version: int, update: VersionUpdate, *,
-                    forbid_rejected: bool) -> dict[str, Any]:
+                    forbid_rejected: bool) -> dict[str, state.Item]:
     """A transactional Update of a version item: conditions of ``update``, revision + 1."""
     names = {"#rev": "revision", "#upd": "updated_at"}
-    values: dict[str, Any] = {":one": 1, ":upd": update.updated_at}
+    values: dict[str, object] = {":one": 1, ":upd": update.updated_at}
     sets = ["#rev = #rev + :one", "#upd = :upd"]
     for field in ("status", "description", "decision"):
         value = getattr(update, field)
@@ -353,36 +353,36 @@ def _alias_move_error(move: AliasMove, exc: _Cancelled) -> Exception:
     return AliasConflictError(f"{where} moved meanwhile")
 
 
-def version_item(version: ModelVersion) -> dict[str, Any]:
+def version_item(version: ModelVersion) -> dict[str, object]:
     """The stored form of a version (aliases are not stored on it: they live in ALIAS# items)."""
-    item = {"pk": model_pk(version.model), "sk": version_sk(version.version), "type": "model_version",
-            **version.to_dict()}
+    item: dict[str, object] = {"pk": model_pk(version.model), "sk": version_sk(version.version),
+                               "type": "model_version", **version.to_dict()}
     item.pop("aliases")
     return item
 
 
-def audit_item(event: AuditEvent) -> dict[str, Any]:
+def audit_item(event: AuditEvent) -> dict[str, object]:
     return {"pk": model_pk(event.model), "sk": audit_sk(event.at, event.id), "type": "audit",
             **event.to_dict()}
 
 
-def _audit(item: dict[str, Any]) -> AuditEvent:
+def _audit(item: state.Item) -> AuditEvent:
     return AuditEvent(model=item["model"], event=item["event"], actor=item["actor"], at=item["at"],
                       id=item["id"], version=_int_or_none(item.get("version")),
                       details=dict(item.get("details") or {}))
 
 
-def _move(item: dict[str, Any]) -> AliasMove:
+def _move(item: state.Item) -> AliasMove:
     return AliasMove(model=item["model"], alias=item["alias"],
                      from_version=_int_or_none(item.get("from_version")),
                      to_version=_int_or_none(item.get("to_version")), actor=item["actor"], at=item["at"],
                      seq=int(item["seq"]), reason=item.get("reason") or "", cause=item.get("cause"))
 
 
-def _summary(item: dict[str, Any]) -> ModelSummary:
+def _summary(item: state.Item) -> ModelSummary:
     return ModelSummary(model=item["model"], created_at=item["created_at"], updated_at=item["updated_at"],
                         version_count=int(item.get("version_count") or 0))
 
 
-def _int_or_none(value: Any) -> int | None:
-    return None if value is None else int(value)
+def _int_or_none(value: object) -> int | None:
+    return None if value is None else state.as_int(value)
