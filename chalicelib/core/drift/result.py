@@ -3,14 +3,63 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, SupportsFloat, TypedDict, cast
 
 Status = Literal["stable", "minor", "drift", "insufficient_data"]
 STABLE: Status = "stable"
 MINOR: Status = "minor"
 DRIFT: Status = "drift"
 INSUFFICIENT: Status = "insufficient_data"
+
+
+class FeatureDriftDict(TypedDict):
+    """:meth:`FeatureDrift.to_dict` (non-finite numbers as None) plus its ``description``."""
+
+    feature: str
+    kind: str
+    status: Status
+    method: str
+    statistic: float | None
+    test: str | None
+    p_value: float | None
+    effect_name: str | None
+    effect: float | None
+    effect_threshold: float | None
+    psi: float | None
+    psi_level: str | None
+    n_reference: int
+    n_current: int
+    missing_share_reference: float | None
+    missing_share_current: float | None
+    reason: str
+    statistic_name: str | None
+    effect_scale: str | None
+    test_results: list[dict[str, Any]]  # {"test", "statistic_name", "statistic", "p_value"[, "dof"]}
+    p_value_combination: str | None
+    missing_share_p_value: float | None
+    description: str
+
+
+class DriftResultDict(TypedDict):
+    status: Status
+    dataset_drift: bool
+    prediction_drift: bool
+    drift_share: float | None
+    share_threshold: float
+    n_features: int
+    n_evaluated: int
+    n_drifted: int
+    n_minor: int
+    drifted_features: list[str]
+    minor_features: list[str]
+    rows_reference: int
+    rows_current: int
+    features: list[FeatureDriftDict]
+    prediction: FeatureDriftDict | None
+    ignored_features: list[str]
+    config: dict[str, Any]  # the DriftConfig as JSON
 
 
 @dataclass(frozen=True)
@@ -58,10 +107,10 @@ class FeatureDrift:
     def drifted(self) -> bool:
         return self.status == DRIFT
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> FeatureDriftDict:
         out = {key: _json_safe(value) for key, value in self.__dict__.items()}
         out["description"] = describe(out)
-        return out
+        return cast(FeatureDriftDict, out)
 
 
 @dataclass(frozen=True)
@@ -123,7 +172,7 @@ class DriftResult:
                 return f
         raise KeyError(name)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> DriftResultDict:
         return {
             "status": self.status,
             "dataset_drift": self.dataset_drift,
@@ -171,12 +220,12 @@ def statistic_label(statistic_name: str | None, effect_scale: str | None = None)
     return STATISTIC_LABELS.get(str(statistic_name), str(statistic_name or "statistic"))
 
 
-def statistic_name_of(item: dict[str, Any]) -> str | None:
+def statistic_name_of(item: Mapping[str, Any]) -> str | None:
     """What a stored verdict's ``statistic`` is (verdicts stored before ``statistic_name``: by method)."""
     return item.get("statistic_name") or _METHOD_STATISTIC.get(str(item.get("method")))
 
 
-def describe(item: dict[str, Any]) -> str:
+def describe(item: Mapping[str, Any]) -> str:
     """One line naming every number of a verdict (a ``FeatureDrift.to_dict()``, also as stored by older
     versions): ``KS statistic 0.979 (p=1e-12); effect size: Wasserstein/std 5.22 ≥ 0.1; PSI 8.3``."""
     if item.get("p_value") is None or item.get("effect") is None:
@@ -202,17 +251,17 @@ def describe(item: dict[str, Any]) -> str:
     return text
 
 
-def _test_text(test: dict[str, Any], scale: str | None) -> str:
+def _test_text(test: Mapping[str, Any], scale: str | None) -> str:
     label = statistic_label(test.get("statistic_name"), scale) + _TABLES.get(str(test.get("test")), "")
     dof = f"dof {test['dof']}, " if test.get("dof") is not None else ""
     return f"{label} {_g(test.get('statistic'))} ({dof}p={_g(test.get('p_value'))})"
 
 
-def _g(value: Any) -> str:
+def _g(value: SupportsFloat | str | None) -> str:
     return "n/a" if value is None else f"{float(value):.3g}"
 
 
-def _json_safe(value: Any) -> Any:
+def _json_safe(value: object) -> Any:
     """Plain Python values; NaN and infinities (not valid JSON) become None."""
     if isinstance(value, bool) or value is None or isinstance(value, str | int):
         return value
@@ -222,7 +271,7 @@ def _json_safe(value: Any) -> Any:
         return [_json_safe(v) for v in value]
     if isinstance(value, float):
         return value if math.isfinite(value) else None
-    try:
-        return _json_safe(float(value))
+    try:  # numpy scalars, Decimal: whatever float() takes
+        return _json_safe(float(cast(SupportsFloat, value)))
     except (TypeError, ValueError):
         return str(value)
