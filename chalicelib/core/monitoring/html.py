@@ -8,11 +8,15 @@ their own columns, each value under its name. Everything interpolated is escaped
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.drift.config import NUMERIC
 from chalicelib.core.drift.result import describe, effect_label, statistic_label, statistic_name_of
+
+if TYPE_CHECKING:
+    from chalicelib.core.drift.profile import FeatureProfile, Profile
 
 STATUS_COLOURS = {"drift": "#c0392b", "minor": "#d68910", "stable": "#1e8449",
                   "insufficient_data": "#7f8c8d"}
@@ -29,7 +33,8 @@ table{border-collapse:collapse}td,th{padding:.2rem .6rem;text-align:left;border-
 """
 
 
-def render_drift_report(summary: dict[str, Any], reference: Any, current: Any | None) -> str:
+def render_drift_report(summary: Mapping[str, Any], reference: Profile | None, current: Profile | None
+                        ) -> str:
     """The HTML page for one drift check (``summary`` as stored; profiles as compared)."""
     rows = "".join(_summary_row(f) for f in summary.get("features", []))
     sections = "".join(_feature_section(f, reference, current) for f in summary.get("features", []))
@@ -59,7 +64,7 @@ def _badge(status: str) -> str:
     return f'<span class="badge" style="background:{colour}">{escape(status or "unknown")}</span>'
 
 
-def _summary_row(f: dict[str, Any]) -> str:
+def _summary_row(f: Mapping[str, Any]) -> str:
     cells = [escape(str(f.get("name"))), _badge(str(f.get("status", ""))), escape(str(f.get("method", "")))]
     scale = f.get("effect_scale")
     statistic = effect = ""
@@ -73,7 +78,7 @@ def _summary_row(f: dict[str, Any]) -> str:
     return "<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>"
 
 
-def _feature_section(f: dict[str, Any], reference: Any, current: Any | None) -> str:
+def _feature_section(f: Mapping[str, Any], reference: Profile | None, current: Profile | None) -> str:
     name = str(f.get("name"))
     ref = reference.features.get(name) if reference is not None else None
     cur = current.features.get(name) if current is not None else None
@@ -83,7 +88,7 @@ def _feature_section(f: dict[str, Any], reference: Any, current: Any | None) -> 
             f'<p class="verdict">{escape(verdict)}</p>{chart}</div>')
 
 
-def _shares(fp: Any) -> tuple[list[str], list[float]]:
+def _shares(fp: FeatureProfile) -> tuple[list[str], list[float]]:
     if fp.kind == NUMERIC:
         labels = _bin_labels(fp.edges)
         counts = list(fp.bin_counts) or [0] * len(labels)
@@ -95,7 +100,7 @@ def _shares(fp: Any) -> tuple[list[str], list[float]]:
     return labels, [c / total for c in counts]
 
 
-def _chart(ref: Any, cur: Any | None) -> str:
+def _chart(ref: FeatureProfile, cur: FeatureProfile | None) -> str:
     labels, ref_shares = _shares(ref)
     cur_shares = [0.0] * len(labels)
     if cur is not None:
@@ -128,7 +133,7 @@ def _bin_labels(edges: list[float]) -> list[str]:
     return [f"{bounds[i]} to {bounds[i + 1]}" for i in range(len(bounds) - 1)]
 
 
-def _fmt(value: Any) -> str:
+def _fmt(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, float):

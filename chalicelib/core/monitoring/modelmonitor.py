@@ -32,13 +32,29 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, SupportsFloat, TypedDict, cast
 
 from chalicelib.core.drift.config import NUMERIC, OTHER
 from chalicelib.core.drift.result import describe
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from chalicelib.core.drift.profile import FeatureProfile, Profile
+
+
+class KllBucket(TypedDict):
+    lower_bound: float
+    upper_bound: float
+    count: int
+
+
+class Violation(TypedDict):
+    """One entry of ``constraint_violations.json`` (Model Monitor's field names)."""
+
+    feature_name: str
+    constraint_check_type: str
+    description: str
 
 SCHEMA_VERSION = 0.0
 BUCKETS = 10  # Model Monitor materialises a numeric distribution in 10 buckets
@@ -82,13 +98,13 @@ def _feature_statistics(fp: FeatureProfile, contract_type: str | None) -> dict[s
     return out
 
 
-def kll_buckets(fp: Any, buckets: int = BUCKETS) -> list[dict[str, Any]]:
+def kll_buckets(fp: FeatureProfile, buckets: int = BUCKETS) -> list[KllBucket]:
     """Equal-width buckets from ``fp.min`` to ``fp.max`` with the count of values in each."""
     import numpy as np
 
     if not fp.count:
         return []
-    low, high = float(fp.min), float(fp.max)
+    low, high = float(cast(float, fp.min)), float(cast(float, fp.max))  # set: count > 0
     if low == high:
         return [{"lower_bound": low, "upper_bound": high, "count": int(fp.count)}]
     t = np.linspace(0.0, 1.0, buckets + 1)
@@ -99,14 +115,16 @@ def kll_buckets(fp: Any, buckets: int = BUCKETS) -> list[dict[str, Any]]:
             for i, c in enumerate(counts)]
 
 
-def _bucket_counts(fp: Any, bounds: Any) -> Any:
+def _bucket_counts(fp: FeatureProfile, bounds: np.ndarray) -> np.ndarray:
     import numpy as np
 
     inner, size = bounds[1:-1], len(bounds) - 1
     sample = np.asarray(fp.sample, dtype=float)
     bucket_of_sample = np.searchsorted(inner, sample, side="right")
     if len(sample) == fp.count:  # the sample is every value: exact counts
-        return np.bincount(bucket_of_sample, minlength=size)
+        exact: np.ndarray = np.bincount(bucket_of_sample, minlength=size)
+        return exact
+    fp_min, fp_max = cast(float, fp.min), cast(float, fp.max)  # set: count > 0
     edges = np.asarray(fp.edges, dtype=float)
     bin_of_sample = np.searchsorted(edges, sample, side="right")  # the profile's bins [e[i-1], e[i])
     counts = np.zeros(size, dtype=np.int64)
@@ -117,13 +135,13 @@ def _bucket_counts(fp: Any, bounds: Any) -> Any:
         if len(mine):
             counts += _apportion(np.bincount(mine, minlength=size) * (n / len(mine)), int(n))
         else:  # no sampled value in this bin: its values lie in the bin clipped to [min, max]
-            low = max(edges[i - 1], fp.min) if i > 0 else fp.min
-            high = min(edges[i], fp.max) if i < len(edges) else fp.max
+            low = max(edges[i - 1], fp_min) if i > 0 else fp_min
+            high = min(edges[i], fp_max) if i < len(edges) else fp_max
             counts[np.searchsorted(inner, (low + high) / 2, side="right")] += int(n)
     return counts
 
 
-def _apportion(shares: Any, total: int) -> Any:
+def _apportion(shares: np.ndarray, total: int) -> np.ndarray:
     """Whole counts summing to ``total`` in proportion to ``shares`` (largest remainders)."""
     import numpy as np
 
@@ -160,9 +178,9 @@ def constraints(reference: Profile, contract_types: Mapping[str, str | None] | N
 
 
 def violations(reference: Profile, current: Profile | None, drift_features: list[dict[str, Any]]
-               ) -> dict[str, Any]:
+               ) -> dict[str, list[Violation]]:
     """``constraint_violations.json``: drifted features, missing columns, completeness, new categories."""
-    found: list[dict[str, Any]] = []
+    found: list[Violation] = []
     for item in drift_features:
         if item.get("status") == "drift":
             found.append(_violation(str(item["name"]), "baseline_drift_check",
@@ -176,7 +194,7 @@ def violations(reference: Profile, current: Profile | None, drift_features: list
     return {"violations": found}
 
 
-def _value_checks(name: str, ref: Any, cur: Any) -> list[dict[str, Any]]:
+def _value_checks(name: str, ref: FeatureProfile, cur: FeatureProfile) -> list[Violation]:
     found = []
     ref_total, cur_total = ref.count + ref.missing, cur.count + cur.missing
     before, after = (ref.count / ref_total if ref_total else 1.0), cur.count / cur_total
@@ -197,12 +215,12 @@ def _value_checks(name: str, ref: Any, cur: Any) -> list[dict[str, Any]]:
     return found
 
 
-def _violation(name: str, check: str, description: str) -> dict[str, Any]:
+def _violation(name: str, check: str, description: str) -> Violation:
     return {"feature_name": name, "constraint_check_type": check, "description": description}
 
 
-def _num(value: Any) -> float | None:
+def _num(value: SupportsFloat | None) -> float | None:
     if value is None:
         return None
-    value = float(value)
-    return value if math.isfinite(value) else None
+    number = float(value)
+    return number if math.isfinite(number) else None
