@@ -89,9 +89,10 @@ class PredictionService:
         self._now = now or (lambda: dt.datetime.now(dt.UTC))
         self.sampler = sampler or capture_mod.Sampler(settings.capture_percent)
         self.capture = capture or capture_mod.CaptureWriter()
-        self.aliases = TTLCache(settings.alias_ttl_seconds, clock=clock)
-        self.versions = LRUCache(VERSION_CACHE_SIZE)
-        self.models = LRUCache(model_cache_size)
+        self.aliases: TTLCache[tuple[str, str], int | None] = TTLCache(settings.alias_ttl_seconds,
+                                                                       clock=clock)
+        self.versions: LRUCache[tuple[str, int], str] = LRUCache(VERSION_CACHE_SIZE)
+        self.models: LRUCache[tuple[str, int, str], ServedModel] = LRUCache(model_cache_size)
         self._load_lock = threading.Lock()
 
     # ---- resolution and loading ---------------------------------------------------------------
