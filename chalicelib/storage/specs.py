@@ -43,6 +43,14 @@ class SpecHead(TypedDict):
     gsi1sk: str
 
 
+class StoredSpecDict(TypedDict):
+    model: str
+    version: int
+    spec: dict[str, Any]  # the TrainingSpec as JSON
+    actor: str
+    created_at: str
+
+
 @dataclass(frozen=True)
 class StoredSpec:
     model: str
@@ -51,7 +59,7 @@ class StoredSpec:
     actor: str
     created_at: str
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> StoredSpecDict:
         return {"model": self.model, "version": self.version, "spec": self.spec.model_dump(mode="json"),
                 "actor": self.actor, "created_at": self.created_at}
 

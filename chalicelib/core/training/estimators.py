@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,7 +73,7 @@ def settable_params(name: str) -> list[str]:
     return sorted(set(estimator_class(name)().get_params()) - RESERVED_PARAMS)
 
 
-def check_estimator(name: str, params: dict[str, Any], task: str | None = None) -> list[str]:
+def check_estimator(name: str, params: Mapping[str, object], task: str | None = None) -> list[str]:
     """Problems with ``name`` + ``params`` for ``task`` (empty when fine); raises for a name off the list."""
     cls = estimator_class(name)
     problems: list[str] = []
@@ -98,14 +99,14 @@ def check_estimator(name: str, params: dict[str, Any], task: str | None = None) 
     return problems
 
 
-def raise_for_estimator(name: str, params: dict[str, Any], task: str | None = None) -> None:
+def raise_for_estimator(name: str, params: Mapping[str, object], task: str | None = None) -> None:
     problems = check_estimator(name, params, task)
     if problems:
         raise EstimatorParamsError("; ".join(problems),
                                    details={"problems": problems, "allowed": settable_params(name)})
 
 
-def make_estimator(name: str, params: dict[str, Any], seed: int) -> Any:
+def make_estimator(name: str, params: Mapping[str, object], seed: int) -> Any:
     """A fresh estimator with ``params``; ``random_state`` is the spec's seed where the estimator has one."""
     cls = estimator_class(name)
     estimator = cls(**params)
@@ -114,7 +115,7 @@ def make_estimator(name: str, params: dict[str, Any], seed: int) -> Any:
     return estimator
 
 
-def _constraint_problems(cls: type, params: dict[str, Any]) -> list[str]:
+def _constraint_problems(cls: type, params: Mapping[str, object]) -> list[str]:
     from sklearn.utils._param_validation import InvalidParameterError
 
     try:
@@ -124,7 +125,7 @@ def _constraint_problems(cls: type, params: dict[str, Any]) -> list[str]:
     return []
 
 
-def _json_plain(value: Any, depth: int = 0) -> bool:
+def _json_plain(value: object, depth: int = 0) -> bool:
     if value is None or isinstance(value, bool | int | float | str):
         return True
     if depth > 0:

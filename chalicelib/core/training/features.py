@@ -7,11 +7,14 @@ Light on purpose (no pandas, no scikit-learn at import): ``PUT /models/{model}/s
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from chalicelib.core.training import estimators
 from chalicelib.core.training.errors import EstimatorParamsError, SpecInvalidError
 from chalicelib.core.training.spec import TrainingSpec
+
+if TYPE_CHECKING:
+    from chalicelib.core.validation.contract import ColumnSpec, Contract
 
 NUMERIC_TYPES = ("int", "float")
 CATEGORICAL_TYPES = ("string", "category")
@@ -36,15 +39,15 @@ class Feature:
         return {"name": self.name, "type": self.type}
 
 
-def _columns(contract: Any) -> dict[str, Any]:
+def _columns(contract: Contract) -> dict[str, ColumnSpec]:
     return {c.name: c for c in contract.columns}
 
 
-def _in_curated(column: Any) -> bool:
+def _in_curated(column: ColumnSpec) -> bool:
     return getattr(column, "pii", None) != "drop"
 
 
-def resolve_features(spec: TrainingSpec, contract: Any) -> list[Feature]:
+def resolve_features(spec: TrainingSpec, contract: Contract) -> list[Feature]:
     """The feature columns, in contract order for ``all_except`` and spec order for a list.
 
     ``all_except`` leaves out the target, the time-split column and every PII column (hashed or
@@ -60,14 +63,14 @@ def resolve_features(spec: TrainingSpec, contract: Any) -> list[Feature]:
             if c.name not in skip and getattr(c, "pii", None) is None]
 
 
-def feasibility_problems(spec: TrainingSpec, contract: Any) -> list[str]:
+def feasibility_problems(spec: TrainingSpec, contract: Contract) -> list[str]:
     """Everything that makes ``spec`` untrainable on data following ``contract`` (pure)."""
     columns = _columns(contract)
     return [*_target_problems(spec, columns), *_feature_problems(spec, contract, columns),
             *_split_problems(spec, columns)]
 
 
-def _target_problems(spec: TrainingSpec, columns: dict[str, Any]) -> list[str]:
+def _target_problems(spec: TrainingSpec, columns: dict[str, ColumnSpec]) -> list[str]:
     target = columns.get(spec.target)
     if target is None:
         return [f"target {spec.target!r} is not a contract column; columns: {', '.join(columns)}"]
@@ -80,7 +83,7 @@ def _target_problems(spec: TrainingSpec, columns: dict[str, Any]) -> list[str]:
     return []
 
 
-def _feature_problems(spec: TrainingSpec, contract: Any, columns: dict[str, Any]) -> list[str]:
+def _feature_problems(spec: TrainingSpec, contract: Contract, columns: dict[str, ColumnSpec]) -> list[str]:
     problems: list[str] = []
     listed = spec.features if isinstance(spec.features, list) else spec.features.all_except
     missing = [n for n in listed if n not in columns]
@@ -97,7 +100,7 @@ def _feature_problems(spec: TrainingSpec, contract: Any, columns: dict[str, Any]
     return problems
 
 
-def _split_problems(spec: TrainingSpec, columns: dict[str, Any]) -> list[str]:
+def _split_problems(spec: TrainingSpec, columns: dict[str, ColumnSpec]) -> list[str]:
     problems: list[str] = []
     if spec.split.column:
         col = columns.get(spec.split.column)
@@ -110,7 +113,7 @@ def _split_problems(spec: TrainingSpec, columns: dict[str, Any]) -> list[str]:
     return problems
 
 
-def check_spec(spec: TrainingSpec, contract: Any | None = None) -> None:
+def check_spec(spec: TrainingSpec, contract: Contract | None = None) -> None:
     """Every problem the spec has, raised at once: estimator and parameters, then (with a contract)
     feasibility. Raises :class:`EstimatorNotAllowedError`, :class:`EstimatorParamsError` or
     :class:`SpecInvalidError`."""

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 if TYPE_CHECKING:
     from chalicelib.core.training.spec import TrainingSpec
@@ -46,14 +46,20 @@ class GatePolicy:
                    {m: t.bounds() for m, t in spec.promotion.thresholds.items()})
 
 
+class GateDecisionDict(TypedDict):
+    promote: bool
+    reasons: list[str]
+    evidence: dict[str, Any]  # the numbers behind each check (JSON; see decide)
+
+
 @dataclass(frozen=True)
 class GateDecision:
     promote: bool
     reasons: list[str]
     evidence: dict[str, Any]
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    def to_dict(self) -> GateDecisionDict:
+        return cast(GateDecisionDict, asdict(self))
 
 
 @dataclass(frozen=True)

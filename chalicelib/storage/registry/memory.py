@@ -223,8 +223,8 @@ class MemoryRegistryStore(RegistryStore):
         return found
 
 
-def _page(rows: list[tuple[str, Any]], limit: int, start: Key | None, pk: str, *,
-          newest_first: bool) -> tuple[list[Any], Key | None]:
+def _page[T](rows: list[tuple[str, T]], limit: int, start: Key | None, pk: str, *,
+             newest_first: bool) -> tuple[list[T], Key | None]:
     """Items after ``start`` (in the rows' order) and the last returned key if more remain."""
     after: Callable[[str], bool]
     if start is None:
