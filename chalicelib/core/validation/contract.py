@@ -65,6 +65,7 @@ import codecs
 import datetime as dt
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -176,7 +177,7 @@ class ColumnSpec(BaseModel):
 
     @field_validator("min", "max", mode="before")
     @classmethod
-    def _bound_from_yaml(cls, value: Any) -> Any:
+    def _bound_from_yaml(cls, value: object) -> object:
         if isinstance(value, bool):
             raise ValueError("a bound must be a number or an ISO-8601 date/timestamp")
         if isinstance(value, dt.datetime | dt.date):
@@ -185,7 +186,7 @@ class ColumnSpec(BaseModel):
 
     @field_validator("allowed", mode="before")
     @classmethod
-    def _allowed_from_yaml(cls, value: Any) -> Any:
+    def _allowed_from_yaml(cls, value: object) -> object:
         if isinstance(value, list):
             return [v.isoformat() if isinstance(v, dt.datetime | dt.date) else v for v in value]
         return value
@@ -314,7 +315,7 @@ def _loc(loc: str) -> tuple[str | int, ...]:
     return tuple(int(p) if p.isdigit() else p for p in loc.split(".") if p)
 
 
-def _as_text(value: Any) -> str:
+def _as_text(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
@@ -348,7 +349,7 @@ class PrimaryKeyRule(BaseModel):
 
     @field_validator("columns", mode="before")
     @classmethod
-    def _one_as_list(cls, value: Any) -> Any:
+    def _one_as_list(cls, value: object) -> object:
         return [value] if isinstance(value, str) else value
 
     @field_validator("columns")
@@ -370,7 +371,7 @@ class FreshnessRule(BaseModel):
 
     @field_validator("max_age", mode="before")
     @classmethod
-    def _duration(cls, value: Any) -> Any:
+    def _duration(cls, value: object) -> object:
         if isinstance(value, int | float) and not isinstance(value, bool):
             return f"{value}s"
         if isinstance(value, str):
@@ -429,7 +430,7 @@ class Contract(BaseModel):
 
     @field_validator("failure_policy", mode="before")
     @classmethod
-    def _policy_shorthand(cls, value: Any) -> Any:
+    def _policy_shorthand(cls, value: object) -> object:
         return {"action": value} if isinstance(value, str) else value
 
     @model_validator(mode="after")
@@ -497,24 +498,25 @@ def contract_problems(contract: Contract) -> list[tuple[str, str]]:
     return problems
 
 
-def parse_contract(data: dict[str, Any] | str | bytes) -> Contract:
+def parse_contract(data: Mapping[str, object] | str | bytes) -> Contract:
     """A :class:`Contract` from a dict or JSON/YAML text; InvalidInputError listing every field error."""
-    if isinstance(data, bytes):
+    document: object = data
+    if isinstance(document, bytes):
         try:
-            data = data.decode("utf-8-sig")
+            document = document.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise _invalid("(root)", "a contract must be UTF-8 text") from exc
-    if isinstance(data, str):
-        data = _load_text(data)
-    if not isinstance(data, dict):
+    if isinstance(document, str):
+        document = _load_text(document)
+    if not isinstance(document, dict):
         raise _invalid("(root)", "a contract must be a mapping (JSON object / YAML mapping)")
     try:
-        return Contract.model_validate(data)
+        return Contract.model_validate(document)
     except ValidationError as exc:
         raise from_pydantic(exc, "contract") from exc
 
 
-def _load_text(text: str) -> Any:
+def _load_text(text: str) -> object:
     stripped = text.lstrip("\ufeff \t\r\n")
     if not stripped:
         raise _invalid("(root)", "the contract is empty")
