@@ -26,12 +26,26 @@ import datetime as dt
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from chalicelib.core.serving.errors import PredictBodyInvalidError, RecordsInvalidError, RecordsTooManyError
 
 FEATURE_TYPES = ("int", "float", "bool", "string", "category", "date", "timestamp")
 MAX_DETAILS = 50  # error details listed in one answer; the message says how many there were
+
+
+# A checked value: None, or the Python value of the feature's type
+Value = int | float | bool | str | dt.date | dt.datetime | None
+
+
+class RecordProblem(TypedDict):
+    """One entry of an invalid-records error's ``details`` (never the offending value)."""
+
+    record: int
+    field: str | None
+    problem: str  # missing | wrong_type | not_an_object | bad_row | too_many_records
+    message: str
+    expected: NotRequired[str]  # the feature's type
 
 
 @dataclass(frozen=True)
@@ -46,7 +60,7 @@ class Feature:
 class CheckedRecords:
     """Records reduced to the features, typed (dates as ``date``, timestamps as naive-UTC ``datetime``)."""
 
-    rows: list[dict[str, Any]]
+    rows: list[dict[str, Value]]
     ignored_fields: list[str]
 
 
@@ -63,7 +77,7 @@ def features_from_metadata(metadata: Mapping[str, Any]) -> tuple[Feature, ...]:
     return tuple(features)
 
 
-def records_from_body(body: Any) -> list[Any]:
+def records_from_body(body: object) -> list[object]:
     """The records of a predict body, in either accepted shape."""
     if not isinstance(body, dict):
         raise PredictBodyInvalidError(
@@ -80,7 +94,7 @@ def records_from_body(body: Any) -> list[Any]:
     raise PredictBodyInvalidError('the body needs "records" (or "columns" and "data")')
 
 
-def _records_from_columns(columns: Any, data: Any) -> list[Any]:
+def _records_from_columns(columns: object, data: object) -> list[object]:
     if not isinstance(columns, list) or not all(isinstance(c, str) for c in columns):
         raise PredictBodyInvalidError('"columns" must be a list of field names')
     if len(set(columns)) != len(columns):
@@ -94,13 +108,13 @@ def _records_from_columns(columns: Any, data: Any) -> list[Any]:
     return [dict(zip(columns, row, strict=True)) for row in data]
 
 
-def check_records(records: Sequence[Any], features: Sequence[Feature], *,
+def check_records(records: Sequence[object], features: Sequence[Feature], *,
                   max_records: int) -> CheckedRecords:
     """Records reduced to ``features`` and typed; :class:`RecordsInvalidError` lists every problem."""
     check_count(records, max_records)
     names = {f.name for f in features}
-    rows: list[dict[str, Any]] = []
-    details: list[dict[str, Any]] = []
+    rows: list[dict[str, Value]] = []
+    details: list[RecordProblem] = []
     ignored: set[str] = set()
     for index, record in enumerate(records):
         if not isinstance(record, dict):
@@ -115,7 +129,7 @@ def check_records(records: Sequence[Any], features: Sequence[Feature], *,
     return CheckedRecords(rows, sorted(str(k) for k in ignored))
 
 
-def check_count(records: Sequence[Any], max_records: int) -> None:
+def check_count(records: Sequence[object], max_records: int) -> None:
     """At least one record, at most ``max_records`` (checked before anything is read or loaded)."""
     if not records:
         raise PredictBodyInvalidError("there are no records to score")
@@ -126,11 +140,11 @@ def check_count(records: Sequence[Any], max_records: int) -> None:
                              f"record {max_records} is past the limit of {max_records}")])
 
 
-def check_record(index: int, record: dict[str, Any],
-                 features: Iterable[Feature]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def check_record(index: int, record: Mapping[str, object],
+                 features: Iterable[Feature]) -> tuple[dict[str, Value], list[RecordProblem]]:
     """One record typed per ``features`` and the problems found (empty when the record is valid)."""
-    row: dict[str, Any] = {}
-    problems: list[dict[str, Any]] = []
+    row: dict[str, Value] = {}
+    problems: list[RecordProblem] = []
     for feature in features:
         if feature.name not in record:
             problems.append(_detail(index, feature.name, "missing",
@@ -148,7 +162,7 @@ def check_record(index: int, record: dict[str, Any],
     return row, problems
 
 
-def _to_int(value: Any) -> int:
+def _to_int(value: object) -> int:
     if isinstance(value, bool):
         raise TypeError
     if isinstance(value, int):
@@ -158,7 +172,7 @@ def _to_int(value: Any) -> int:
     raise TypeError
 
 
-def _to_float(value: Any) -> float:
+def _to_float(value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise TypeError
     number = float(value)
@@ -167,19 +181,19 @@ def _to_float(value: Any) -> float:
     return number
 
 
-def _to_bool(value: Any) -> bool:
+def _to_bool(value: object) -> bool:
     if not isinstance(value, bool):
         raise TypeError
     return value
 
 
-def _to_str(value: Any) -> str:
+def _to_str(value: object) -> str:
     if not isinstance(value, str):
         raise TypeError
     return value
 
 
-def _to_date(value: Any) -> dt.date:
+def _to_date(value: object) -> dt.date:
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):
@@ -189,7 +203,7 @@ def _to_date(value: Any) -> dt.date:
     return dt.date.fromisoformat(value)
 
 
-def _to_timestamp(value: Any) -> dt.datetime:
+def _to_timestamp(value: object) -> dt.datetime:
     if isinstance(value, dt.datetime):
         parsed = value
     elif isinstance(value, dt.date):
@@ -203,7 +217,7 @@ def _to_timestamp(value: Any) -> dt.datetime:
     return parsed
 
 
-CONVERTERS: dict[str, Callable[[Any], Any]] = {
+CONVERTERS: dict[str, Callable[[object], Value]] = {
     "int": _to_int, "float": _to_float, "bool": _to_bool, "string": _to_str, "category": _to_str,
     "date": _to_date, "timestamp": _to_timestamp,
 }
@@ -215,14 +229,14 @@ _EXPECTED = {
 
 
 def _detail(index: int, field: str | None, problem: str, message: str,
-            expected: str | None = None) -> dict[str, Any]:
-    detail: dict[str, Any] = {"record": index, "field": field, "problem": problem, "message": message}
+            expected: str | None = None) -> RecordProblem:
+    detail: RecordProblem = {"record": index, "field": field, "problem": problem, "message": message}
     if expected:
         detail["expected"] = expected
     return detail
 
 
-def _invalid(details: list[dict[str, Any]]) -> RecordsInvalidError:
+def _invalid(details: list[RecordProblem]) -> RecordsInvalidError:
     shown = "; ".join(d["message"] for d in details[:3])
     more = f" (and {len(details) - 3} more)" if len(details) > 3 else ""
     return RecordsInvalidError(f"{len(details)} problem(s) in the records: {shown}{more}",
