@@ -45,10 +45,17 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from chalicelib.core.training.spec import HIGHER_IS_BETTER
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+# One label (or value) per row: a pandas Series, a numpy array, or a list (live metrics' joined rows).
+type Labels = pd.Series | np.ndarray | Sequence[object]
 
 MAX_IMPORTANCE_ROWS = 2000
 IMPORTANCE_REPEATS = 3
@@ -58,15 +65,17 @@ def metric_directions(names: list[str]) -> dict[str, str]:
     return {n: "higher" if HIGHER_IS_BETTER[n] else "lower" for n in names}
 
 
-def predict_all(model: Any, X: Any, task: str) -> tuple[Any, Any | None]:
+def predict_all(model: Any, X: pd.DataFrame | np.ndarray, task: str) -> tuple[np.ndarray, np.ndarray | None]:
+    # model: a fitted scikit-learn estimator (untyped library)
     """Predictions, and class probabilities (columns in ``model.classes_`` order) for classifiers."""
     predictions = model.predict(X)
     proba = model.predict_proba(X) if task == "classification" and hasattr(model, "predict_proba") else None
     return predictions, proba
 
 
-def compute_metrics(task: str, names: list[str], y_true: Any, y_pred: Any, proba: Any = None,
-                    classes: list[Any] | None = None) -> dict[str, float | None]:
+def compute_metrics(task: str, names: list[str], y_true: Labels, y_pred: Labels,
+                    proba: np.ndarray | None = None, classes: list[Any] | None = None
+                    ) -> dict[str, float | None]:
     """``{name: value}`` per the table above; ``None`` where the metric cannot be computed."""
     out: dict[str, float | None] = {}
     classes = list(classes or [])
@@ -84,7 +93,7 @@ def compute_metrics(task: str, names: list[str], y_true: Any, y_pred: Any, proba
 def _per_class(stem: str) -> Callable[..., float]:
     """``f1``/``precision``/``recall``: the positive class for a binary model, else support-weighted."""
 
-    def metric(y: Any, p: Any, proba: Any, classes: list[Any]) -> float:
+    def metric(y: Labels, p: Labels, proba: np.ndarray | None, classes: list[Any]) -> float:
         score: float
         if len(classes) == 2:
             score = _SCORES[stem]()(y, p, average="binary", pos_label=classes[-1], zero_division=0)
@@ -96,7 +105,7 @@ def _per_class(stem: str) -> Callable[..., float]:
 
 
 def _averaged(stem: str, average: str) -> Callable[..., float]:
-    def metric(y: Any, p: Any, proba: Any, classes: list[Any]) -> float:
+    def metric(y: Labels, p: Labels, proba: np.ndarray | None, classes: list[Any]) -> float:
         score: float = _SCORES[stem]()(y, p, average=average, zero_division=0)
         return score
 
@@ -117,14 +126,14 @@ _SCORES = {"f1": _sklearn("f1_score"), "precision": _sklearn("precision_score"),
 
 
 def _call(name: str) -> Callable[..., float]:
-    def metric(y: Any, p: Any, proba: Any, classes: list[Any]) -> float:
+    def metric(y: Labels, p: Labels, proba: np.ndarray | None, classes: list[Any]) -> float:
         score: float = _sklearn(name)()(y, p)
         return score
 
     return metric
 
 
-def _scorable(y: Any, proba: Any, classes: list[Any]) -> bool:
+def _scorable(y: Labels, proba: np.ndarray | None, classes: list[Any]) -> bool:
     """Probabilities exist and every true label has a column (else the score would mean another thing)."""
     if proba is None or not classes:
         return False
@@ -132,10 +141,10 @@ def _scorable(y: Any, proba: Any, classes: list[Any]) -> bool:
     return all(v in known for v in y)
 
 
-def _roc_auc(y: Any, p: Any, proba: Any, classes: list[Any]) -> float:
+def _roc_auc(y: Labels, p: Labels, proba: np.ndarray | None, classes: list[Any]) -> float:
     from sklearn.metrics import roc_auc_score
 
-    if not _scorable(y, proba, classes):
+    if proba is None or not _scorable(y, proba, classes):
         return math.nan
     score: float
     if len(classes) == 2:
@@ -145,7 +154,7 @@ def _roc_auc(y: Any, p: Any, proba: Any, classes: list[Any]) -> float:
     return score
 
 
-def _log_loss(y: Any, p: Any, proba: Any, classes: list[Any]) -> float:
+def _log_loss(y: Labels, p: Labels, proba: np.ndarray | None, classes: list[Any]) -> float:
     from sklearn.metrics import log_loss
 
     return log_loss(y, proba, labels=classes) if _scorable(y, proba, classes) else math.nan
@@ -162,7 +171,12 @@ _METRICS: dict[str, Callable[..., float]] = {
 }
 
 
-def confusion(y_true: Any, y_pred: Any, classes: list[Any]) -> dict[str, Any]:
+class Confusion(TypedDict):
+    labels: list[Any]  # the classes (JSON scalars)
+    matrix: list[list[int]]  # rows: true class, columns: predicted
+
+
+def confusion(y_true: Labels, y_pred: Labels, classes: list[Any]) -> Confusion:
     """``{"labels": classes, "matrix": rows = true class, columns = predicted}``."""
     from sklearn.metrics import confusion_matrix
 
@@ -170,7 +184,7 @@ def confusion(y_true: Any, y_pred: Any, classes: list[Any]) -> dict[str, Any]:
     return {"labels": classes, "matrix": matrix.tolist()}
 
 
-def residual_summary(y_true: Any, y_pred: Any) -> dict[str, float]:
+def residual_summary(y_true: Labels, y_pred: Labels) -> dict[str, float]:
     import numpy as np
 
     residuals = np.asarray(y_true, dtype="float64") - np.asarray(y_pred, dtype="float64")
@@ -180,7 +194,7 @@ def residual_summary(y_true: Any, y_pred: Any) -> dict[str, float]:
             "median": float(q[2]), "p75": float(q[3]), "p95": float(q[4]), "count": len(residuals)}
 
 
-def permutation_importance_summary(model: Any, X: Any, y: Any, task: str, *, seed: int,
+def permutation_importance_summary(model: Any, X: pd.DataFrame, y: pd.Series, task: str, *, seed: int,
                                    max_rows: int = MAX_IMPORTANCE_ROWS,
                                    repeats: int = IMPORTANCE_REPEATS) -> list[dict[str, Any]]:
     """Mean/std drop of the default score when a raw feature column is shuffled, largest first.
@@ -204,7 +218,7 @@ def permutation_importance_summary(model: Any, X: Any, y: Any, task: str, *, see
             for n, m, s in ranked]
 
 
-def baseline_metrics(task: str, names: list[str], y_train: Any, X_test: Any, y_test: Any,
+def baseline_metrics(task: str, names: list[str], y_train: pd.Series, X_test: pd.DataFrame, y_test: pd.Series,
                      classes: list[Any]) -> dict[str, float | None]:
     """Metrics of the trivial model, fitted on the training rows.
 
@@ -226,7 +240,7 @@ def baseline_metrics(task: str, names: list[str], y_train: Any, X_test: Any, y_t
     return compute_metrics(task, names, y_test, predictions, proba, classes)
 
 
-def align_proba(proba: Any, have: list[Any], want: list[Any]) -> Any | None:
+def align_proba(proba: np.ndarray, have: list[Any], want: list[Any]) -> np.ndarray | None:
     """Probability columns in the ``want`` class order; zeros for a class the model never saw (it gives
     that class no probability). None when the model has a class outside ``want``: dropping its
     column would score probabilities that no longer sum to one."""
@@ -242,7 +256,7 @@ def align_proba(proba: Any, have: list[Any], want: list[Any]) -> Any | None:
     return out
 
 
-def score_model(model: Any, X: Any, y: Any, task: str, names: list[str],
+def score_model(model: Any, X: pd.DataFrame, y: pd.Series, task: str, names: list[str],
                 classes: list[Any]) -> dict[str, float | None]:
     """Metrics of an already fitted model (e.g. the champion) on the given rows, in ``classes`` order."""
     predictions, proba = predict_all(model, X, task)
@@ -251,5 +265,5 @@ def score_model(model: Any, X: Any, y: Any, task: str, names: list[str],
     return compute_metrics(task, names, y, predictions, proba, classes)
 
 
-def _plain(value: Any) -> Any:
+def _plain(value: object) -> object:
     return value.item() if hasattr(value, "item") else value

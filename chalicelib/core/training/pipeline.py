@@ -14,10 +14,14 @@ from chalicelib.core.training.features import Feature
 from chalicelib.core.training.spec import TrainingSpec
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
+
 def build_pipeline(spec: TrainingSpec, features: list[Feature]) -> Any:
-    """An unfitted ``Pipeline(ColumnTransformer → estimator)`` for ``features`` (pandas input)."""
+    """An unfitted ``Pipeline(ColumnTransformer → estimator)`` for ``features`` (pandas input).
+
+    scikit-learn ships no types: the pipeline is ``Any``."""
     from sklearn.compose import ColumnTransformer
     from sklearn.impute import SimpleImputer
     from sklearn.pipeline import Pipeline
@@ -25,7 +29,7 @@ def build_pipeline(spec: TrainingSpec, features: list[Feature]) -> Any:
 
     from chalicelib.core.training.estimators import make_estimator
 
-    def numeric_steps(*first: Any) -> list[tuple[str, Any]]:
+    def numeric_steps(*first: tuple[str, object]) -> list[tuple[str, object]]:
         steps = [*first, ("impute", SimpleImputer(strategy="median"))]
         if spec.preprocessing.scale_numeric:
             steps.append(("scale", StandardScaler()))
@@ -34,7 +38,7 @@ def build_pipeline(spec: TrainingSpec, features: list[Feature]) -> Any:
     by_kind: dict[str, list[str]] = {}
     for feature in features:
         by_kind.setdefault(feature.kind, []).append(feature.name)
-    transformers: list[tuple[str, Any, list[str]]] = []
+    transformers: list[tuple[str, object, list[str]]] = []
     if by_kind.get("numeric"):
         steps = numeric_steps(("float", FunctionTransformer(to_float, feature_names_out="one-to-one")))
         transformers.append(("numeric", Pipeline(steps), by_kind["numeric"]))
@@ -57,7 +61,7 @@ def build_pipeline(spec: TrainingSpec, features: list[Feature]) -> Any:
     return Pipeline([("preprocess", preprocess), ("estimator", estimator)])
 
 
-def to_float(frame: Any) -> Any:
+def to_float(frame: pd.DataFrame | np.ndarray) -> np.ndarray:
     """Numbers and booleans as float64, missing → NaN (pandas' nullable dtypes included)."""
     import numpy as np
     import pandas as pd
@@ -74,7 +78,7 @@ def to_float(frame: Any) -> Any:
     return out
 
 
-def to_strings(frame: Any) -> Any:
+def to_strings(frame: pd.DataFrame | np.ndarray) -> np.ndarray:
     """Category values as Python strings in an object array, missing → NaN (what SimpleImputer sees)."""
     import numpy as np
     import pandas as pd
@@ -92,7 +96,8 @@ def to_strings(frame: Any) -> Any:
 _PANDAS_PART = {"dayofweek": "day_of_week"}
 
 
-def date_parts(frame: Any, parts: tuple[str, ...] = ("year", "month", "day", "dayofweek", "hour")) -> Any:
+def date_parts(frame: pd.DataFrame | np.ndarray,
+               parts: tuple[str, ...] = ("year", "month", "day", "dayofweek", "hour")) -> np.ndarray:
     """Each date/timestamp column → its parts as floats (NaN where missing or unparseable)."""
     import numpy as np
     import pandas as pd
@@ -109,7 +114,8 @@ def date_parts(frame: Any, parts: tuple[str, ...] = ("year", "month", "day", "da
 # ---- data preparation ---------------------------------------------------------------------------
 
 
-def prepare_frame(df: pd.DataFrame, spec: TrainingSpec, features: list[Feature]) -> tuple[Any, Any]:
+def prepare_frame(df: pd.DataFrame, spec: TrainingSpec, features: list[Feature]
+                  ) -> tuple[pd.DataFrame, pd.Series]:
     """``(X, y)``: the feature columns in order, rows with a missing target dropped."""
     from chalicelib.core.training.errors import TrainingDataError
 
@@ -124,13 +130,13 @@ def prepare_frame(df: pd.DataFrame, spec: TrainingSpec, features: list[Feature])
     return X, y
 
 
-def _plain_label(value: Any) -> Any:
+def _plain_label(value: object) -> object:
     """numpy/pandas scalars → Python ones, so classes are JSON-safe and stable."""
     return value.item() if hasattr(value, "item") else value
 
 
-def split_rows(df: pd.DataFrame | None, y: Any, spec: TrainingSpec,
-               notes: list[dict[str, str]] | None = None) -> tuple[Any, Any]:
+def split_rows(df: pd.DataFrame | None, y: pd.Series, spec: TrainingSpec,
+               notes: list[dict[str, str]] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Train and holdout row positions (numpy arrays), deterministic for a seed.
 
     ``df`` (aligned with ``y``) is read only for a time split: its ``split.column`` orders the rows.
@@ -168,7 +174,7 @@ def split_rows(df: pd.DataFrame | None, y: Any, spec: TrainingSpec,
     return train, test  # train_test_split's order, so a bare scikit-learn split gives the same fit
 
 
-def _stratify_problem(y: Any, exc: ValueError) -> str:
+def _stratify_problem(y: pd.Series, exc: ValueError) -> str:
     """Why scikit-learn could not stratify, in counts: its own message lists the class values."""
     import re
 
@@ -180,7 +186,7 @@ def _stratify_problem(y: Any, exc: ValueError) -> str:
     return re.sub(r"\s*Classes with too few members are:.*$", "", str(exc), flags=re.DOTALL)
 
 
-def _sortable(column: Any) -> Any:
+def _sortable(column: pd.Series) -> np.ndarray:
     import numpy as np
     import pandas as pd
 

@@ -7,8 +7,9 @@ seed give the same metrics (seeded split, seeded estimator, seeded importance an
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.training import evaluate
 from chalicelib.core.training.errors import TrainingDataError
@@ -16,24 +17,32 @@ from chalicelib.core.training.features import Feature
 from chalicelib.core.training.pipeline import build_pipeline, prepare_frame, split_rows
 from chalicelib.core.training.spec import TrainingSpec
 
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+    from chalicelib.core.drift.profile import Profile
+
 MIN_ROWS = 10
+# chalicelib.core.drift.profile.build_profile, handed in (training does not import drift)
+BuildProfile = Callable[..., "Profile"]
 
 
 @dataclass
 class TrainingResult:
-    pipeline: Any
+    pipeline: Any  # the fitted scikit-learn Pipeline (untyped library)
     features: list[Feature]
-    classes: list[Any]
+    classes: list[Any]  # the labels (JSON scalars), sorted
     metrics: dict[str, float | None]
     baseline: dict[str, float | None]
     evaluation: dict[str, Any]  # confusion matrix or residual summary
     importance: list[dict[str, Any]]
-    X_test: Any
-    y_test: Any
+    X_test: pd.DataFrame
+    y_test: pd.Series
     rows: dict[str, int]
     timings: dict[str, float] = field(default_factory=dict)
-    feature_profile: Any = None  # drift Profile of the features on the training rows
-    prediction_profile: Any = None  # drift Profile of "prediction" on the holdout rows
+    feature_profile: Profile | None = None  # drift Profile of the features on the training rows
+    prediction_profile: Profile | None = None  # drift Profile of "prediction" on the holdout rows
     warnings: list[dict[str, str]] = field(default_factory=list)  # {code, message, ...}: kept in the run
 
 
@@ -54,8 +63,8 @@ def profile_types(features: list[Feature]) -> dict[str, str]:
             for f in features if f.kind != "date" and f.name != PREDICTION}
 
 
-def reference_profiles(spec: TrainingSpec, features: list[Feature], X_train: Any, predictions: Any,
-                       build_profile: Any) -> tuple[Any, Any]:
+def reference_profiles(spec: TrainingSpec, features: list[Feature], X_train: pd.DataFrame,
+                       predictions: np.ndarray, build_profile: BuildProfile) -> tuple[Profile, Profile]:
     """Drift ``Profile``s: the profiled features on the training rows, and ``prediction`` (the model's
     outputs on the holdout), which monitoring adds to the features and judges apart."""
     import numpy as np
@@ -69,8 +78,8 @@ def reference_profiles(spec: TrainingSpec, features: list[Feature], X_train: Any
     return profile, outputs
 
 
-def train(spec: TrainingSpec, features: list[Feature], df: Any, *, build_profile: Any = None,
-          importance: bool = True) -> TrainingResult:
+def train(spec: TrainingSpec, features: list[Feature], df: pd.DataFrame, *,
+          build_profile: BuildProfile | None = None, importance: bool = True) -> TrainingResult:
     """Fit ``spec`` on ``df`` and evaluate it on the holdout; raises :class:`TrainingDataError`."""
     timings: dict[str, float] = {}
     clock = time.perf_counter()
@@ -100,6 +109,7 @@ def train(spec: TrainingSpec, features: list[Feature], df: Any, *, build_profile
     if proba is not None:
         proba = evaluate.align_proba(proba, [_plain(c) for c in pipeline.classes_], classes)
     metrics = evaluate.compute_metrics(spec.task, names, y_test, predictions, proba, classes)
+    detail: evaluate.Confusion | dict[str, float]
     if spec.task == "classification":  # holdout-only classes get their row too: no row disappears
         extra = sorted({*y_test.tolist()} - set(classes), key=_sort_key)
         detail = evaluate.confusion(y_test, predictions, classes + extra)
@@ -126,7 +136,8 @@ def train(spec: TrainingSpec, features: list[Feature], df: Any, *, build_profile
     return result
 
 
-def _classes(spec: TrainingSpec, y_train: Any, y_test: Any, notes: list[dict[str, str]]) -> list[Any]:
+def _classes(spec: TrainingSpec, y_train: pd.Series, y_test: pd.Series, notes: list[dict[str, str]]
+             ) -> list[Any]:
     """The model's classes (sorted training classes); holdout-only classes are noted, not fatal: those
     rows count as errors and the probability metrics cannot be computed (they are ``None``)."""
     if spec.task != "classification":
@@ -145,9 +156,9 @@ def _classes(spec: TrainingSpec, y_train: Any, y_test: Any, notes: list[dict[str
     return classes
 
 
-def _sort_key(value: Any) -> tuple[str, Any]:
+def _sort_key(value: object) -> tuple[str, Any]:  # labels of one type compare; across types by type
     return (type(value).__name__, value)
 
 
-def _plain(value: Any) -> Any:
+def _plain(value: object) -> object:
     return value.item() if hasattr(value, "item") else value
