@@ -13,12 +13,23 @@ names and expected types, never values).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from chalicelib.core.serving.errors import BatchFileUnreadableError, BatchFormatUnsupportedError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+
+    from chalicelib.core.serving.schema import Feature
+
+# An added output column: predictions (numpy or a nullable pandas array), probabilities, errors
+type Column = np.ndarray | pd.api.extensions.ExtensionArray | list[str | None]
+type Added = dict[str, Column]
 
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 CONTENT_TYPES = {"csv": "text/csv", "parquet": "application/vnd.apache.parquet",
@@ -37,7 +48,7 @@ def batch_format(name: str) -> str:
     return FORMATS[suffix]
 
 
-def score_file(source: Path, result: Path, fmt: str, pipeline: Any, features: Any, *,
+def score_file(source: Path, result: Path, fmt: str, pipeline: Any, features: Sequence[Feature], *,
                chunk_rows: int = CHUNK_ROWS) -> tuple[int, int]:
     """Score ``source`` into ``result`` chunk by chunk; ``(rows, rows with an error)``."""
     from chalicelib.core.serving.scoring import output_columns
@@ -70,8 +81,8 @@ def _readable(chunks: Iterator[_Chunk], fmt: str) -> Iterator[_Chunk]:
         yield chunk
 
 
-def _score_chunk(data: Any, pipeline: Any, features: Any, classes: list[Any] | None,
-                 with_probabilities: bool) -> dict[str, Any]:
+def _score_chunk(data: pd.DataFrame, pipeline: Any, features: Sequence[Feature], classes: list[Any] | None,
+                 with_probabilities: bool) -> Added:
     """The added columns for one chunk (arrays): prediction, probability_<class>..., _error."""
     import numpy as np
     import pandas as pd
@@ -84,13 +95,14 @@ def _score_chunk(data: Any, pipeline: Any, features: Any, classes: list[Any] | N
     good = np.array([e is None for e in errors], dtype=bool)
     probabilities = {probability_column(c): np.full(n, np.nan) for c in classes or ()} \
         if with_probabilities else {}
-    predictions: Any = pd.array([None] * n, dtype=object)
+    predictions: Column = pd.array([None] * n, dtype=object)
     if good.any():
         scores = score(pipeline, frame if good.all() else frame[good].reset_index(drop=True))
+        raw = cast("np.ndarray", scores.raw)  # score() always sets it
         if good.all():
-            predictions = scores.raw
+            predictions = raw
         else:  # nullable (Int64, string, boolean, Float64): missing where the row had an error
-            predictions = pd.Series(pd.array(scores.raw), index=np.flatnonzero(good)).reindex(
+            predictions = pd.Series(pd.array(raw), index=np.flatnonzero(good)).reindex(
                 pd.RangeIndex(n)).array
         if probabilities and scores.probability_matrix is not None:
             for j, cls in enumerate(scores.classes or ()):
@@ -98,14 +110,14 @@ def _score_chunk(data: Any, pipeline: Any, features: Any, classes: list[Any] | N
     return {PREDICTION: predictions, **probabilities, ERROR: errors}
 
 
-def probability_column(cls: Any) -> str:
+def probability_column(cls: object) -> str:
     return f"probability_{cls}"
 
 
 @dataclass
 class _Chunk:
-    frame: Any  # pandas DataFrame of the input's columns as read
-    arrow: Any = None  # the pyarrow RecordBatch (Parquet), written back untouched
+    frame: pd.DataFrame  # the input's columns as read
+    arrow: pa.RecordBatch | None = None  # the Parquet batch, written back untouched
     records: list[dict[str, Any]] | None = None  # the parsed JSONL objects, written back untouched
 
 
@@ -192,7 +204,7 @@ class _ArrowWriter:
             self._types[probability_column(cls)] = pa.float64()
         self._types[ERROR] = pa.string()
 
-    def write(self, chunk: _Chunk, added: dict[str, Any]) -> None:
+    def write(self, chunk: _Chunk, added: Added) -> None:
         import pyarrow as pa
 
         if chunk.arrow is not None:
@@ -211,7 +223,7 @@ class _ArrowWriter:
             table = table.cast(self._schema)
         self._writer.write_table(table)
 
-    def _open(self, schema: Any) -> Any:
+    def _open(self, schema: pa.Schema) -> pa.parquet.ParquetWriter:
         raise NotImplementedError
 
     def close(self) -> None:
@@ -231,7 +243,7 @@ class _ArrowWriter:
 class _ParquetWriter(_ArrowWriter):
     """Appends the added columns to the input's record batches: input columns keep their exact types."""
 
-    def _open(self, schema: Any) -> Any:
+    def _open(self, schema: pa.Schema) -> pa.parquet.ParquetWriter:
         import pyarrow.parquet as pq
 
         return pq.ParquetWriter(self._path, schema)
@@ -240,11 +252,12 @@ class _ParquetWriter(_ArrowWriter):
 class _JsonlWriter:
     """Each input object as it was parsed, plus the added fields (JSON values: NaN and NA as null)."""
 
-    def __init__(self, path: Path, classes: Any, with_probabilities: bool) -> None:
+    def __init__(self, path: Path, classes: list[Any] | None, with_probabilities: bool) -> None:
         self._file = path.open("w", encoding="utf-8", newline="")
 
-    def write(self, chunk: _Chunk, added: dict[str, Any]) -> None:
-        records = chunk.records if chunk.records is not None else chunk.frame.to_dict("records")
+    def write(self, chunk: _Chunk, added: Added) -> None:
+        records: Sequence[dict[Any, Any]] = (  # the JSON objects, or the frame's rows
+            chunk.records if chunk.records is not None else chunk.frame.to_dict("records"))
         columns = {name: _json_values(values) for name, values in added.items()}
         for index, record in enumerate(records):
             extra = {name: values[index] for name, values in columns.items()}
@@ -267,7 +280,7 @@ class _CsvWriter:
         self._file = path.open("w", encoding="utf-8", newline="")
         self._first = True
 
-    def write(self, chunk: _Chunk, added: dict[str, Any]) -> None:
+    def write(self, chunk: _Chunk, added: Added) -> None:
         _with_added(chunk.frame, added).to_csv(self._file, header=self._first, index=False,
                                                lineterminator="\n")
         self._first = False
@@ -294,7 +307,7 @@ class _FastParquetWriter:
         self._names = [PREDICTION, *(probability_column(c) for c in (classes or ()) if with_probabilities),
                        ERROR]
 
-    def write(self, chunk: _Chunk, added: dict[str, Any]) -> None:
+    def write(self, chunk: _Chunk, added: Added) -> None:
         import fastparquet
 
         frame = _with_added(chunk.frame, added).astype({PREDICTION: self._label})
@@ -314,14 +327,14 @@ class _FastParquetWriter:
         """Nothing held open between chunks."""
 
 
-def _with_added(frame: Any, added: dict[str, Any]) -> Any:
+def _with_added(frame: pd.DataFrame, added: Added) -> pd.DataFrame:
     import numpy as np
 
     columns = {name: np.array(v, dtype=object) if isinstance(v, list) else v for name, v in added.items()}
     return frame.reset_index(drop=True).assign(**columns)
 
 
-def _json_values(values: Any) -> list[Any]:
+def _json_values(values: Column) -> list[object]:
     """An added column as JSON values: numpy scalars as Python numbers, NaN and NA as None."""
     import math
 
@@ -337,7 +350,7 @@ def _json_values(values: Any) -> list[Any]:
     return out
 
 
-def _is_na(value: Any) -> bool:
+def _is_na(value: object) -> bool:
     import pandas as pd
 
     return value is pd.NA or value is pd.NaT
@@ -356,7 +369,13 @@ def _nullable_dtype(classes: list[Any] | None) -> str:
     return "object"
 
 
-def _writer(fmt: str) -> Any:
+class _Writer(Protocol):
+    def write(self, chunk: _Chunk, added: Added) -> None: ...
+    def close(self) -> None: ...
+    def abort(self) -> None: ...
+
+
+def _writer(fmt: str) -> Callable[[Path, list[Any] | None, bool], _Writer]:
     if fmt == "jsonl":
         return _JsonlWriter
     if fmt == "csv":

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from chalicelib.core.serving.schema import Feature
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
 _TRUE = ("true", "1", "1.0", "t", "yes", "y")
@@ -38,7 +39,7 @@ def frame_from_rows(rows: Sequence[dict[str, Any]], features: Sequence[Feature])
     import numpy as np
     import pandas as pd
 
-    columns: dict[str, Any] = {}
+    columns: dict[str, np.ndarray] = {}
     for feature in features:
         values = [row.get(feature.name) for row in rows]
         if feature.type in ("int", "float", "bool"):
@@ -61,8 +62,8 @@ def coerce_frame(data: pd.DataFrame, features: Sequence[Feature]) -> tuple[pd.Da
     import pandas as pd
 
     n = len(data)
-    problems: list[tuple[str, Any]] = []  # (message, boolean mask of the rows it applies to)
-    columns: dict[str, Any] = {}
+    problems: list[tuple[str, np.ndarray]] = []  # (message, boolean mask of the rows it applies to)
+    columns: dict[str, np.ndarray] = {}
     for feature in features:
         if feature.name not in data.columns:
             problems.append((f"{feature.name}: missing", np.ones(n, dtype=bool)))
@@ -81,7 +82,7 @@ def coerce_frame(data: pd.DataFrame, features: Sequence[Feature]) -> tuple[pd.Da
     return frame, errors
 
 
-def _empty(kind: str, n: int) -> Any:
+def _empty(kind: str, n: int) -> np.ndarray:
     import numpy as np
 
     if kind in ("date", "timestamp"):
@@ -95,7 +96,7 @@ def _is_text(column: pd.Series) -> bool:
     return pd.api.types.is_object_dtype(column) or pd.api.types.is_string_dtype(column)
 
 
-def _numbers(column: pd.Series, *, integral: bool) -> tuple[Any, Any]:
+def _numbers(column: pd.Series, *, integral: bool) -> tuple[np.ndarray, np.ndarray]:
     import numpy as np
     import pandas as pd
 
@@ -120,15 +121,15 @@ def _numbers(column: pd.Series, *, integral: bool) -> tuple[Any, Any]:
     return values, bad
 
 
-def _ints(column: pd.Series) -> tuple[Any, Any]:
+def _ints(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return _numbers(column, integral=True)
 
 
-def _floats(column: pd.Series) -> tuple[Any, Any]:
+def _floats(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return _numbers(column, integral=False)
 
 
-def _bools(column: pd.Series) -> tuple[Any, Any]:
+def _bools(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     import numpy as np
     import pandas as pd
 
@@ -145,7 +146,7 @@ def _bools(column: pd.Series) -> tuple[Any, Any]:
     return values, present & np.isnan(values)
 
 
-def _strings(column: pd.Series) -> tuple[Any, Any]:
+def _strings(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     import numpy as np
     import pandas as pd
 
@@ -160,7 +161,7 @@ def _strings(column: pd.Series) -> tuple[Any, Any]:
     return values, np.zeros(len(column), dtype=bool)
 
 
-def _stamps(column: pd.Series, *, date_only: bool) -> tuple[Any, Any]:
+def _stamps(column: pd.Series, *, date_only: bool) -> tuple[np.ndarray, np.ndarray]:
     import numpy as np
     import pandas as pd
 
@@ -178,11 +179,11 @@ def _stamps(column: pd.Series, *, date_only: bool) -> tuple[Any, Any]:
     return out, bad
 
 
-def _dates(column: pd.Series) -> tuple[Any, Any]:
+def _dates(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return _stamps(column, date_only=True)
 
 
-def _timestamps(column: pd.Series) -> tuple[Any, Any]:
+def _timestamps(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return _stamps(column, date_only=False)
 
 

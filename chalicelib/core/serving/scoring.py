@@ -8,17 +8,21 @@ A scikit-learn ``Pipeline`` is transformed once and its final estimator asked fo
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
 
 
 @dataclass(frozen=True)
 class Scores:
     """Predictions (JSON-safe Python values) and per-class probabilities (None for regressors)."""
 
-    predictions: list[Any]
+    predictions: list[Any]  # labels or values (JSON scalars)
     classes: list[Any] | None = None
-    probability_matrix: Any = None  # numpy (n, k) in ``classes`` order
-    raw: Any = None  # the estimator's prediction array (numpy), for columnar outputs
+    probability_matrix: np.ndarray | None = None  # (n, k) in ``classes`` order
+    raw: np.ndarray | None = None  # the estimator's prediction array, for columnar outputs
 
     def probabilities(self) -> list[dict[str, float]] | None:
         """``[{class: p}, ...]`` with class labels as strings (JSON object keys)."""
@@ -28,7 +32,8 @@ class Scores:
         return [dict(zip(labels, row, strict=True)) for row in self.probability_matrix.tolist()]
 
 
-def score(pipeline: Any, frame: Any) -> Scores:
+def score(pipeline: Any, frame: pd.DataFrame) -> Scores:
+    # pipeline: a fitted scikit-learn Pipeline or estimator (untyped library)
     """Score every row of ``frame`` (a pandas DataFrame with the version's feature columns)."""
     estimator, rows = _final_step(pipeline, frame)
     if _predict_is_argmax_of_proba(estimator):  # one pass through the trees instead of two
