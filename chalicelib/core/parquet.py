@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 DEFAULT_CHUNK_ROWS = 50_000
 
@@ -27,7 +30,7 @@ def engine(preferred: str | None = None) -> str:
 
 
 def iter_file(path: str | Path, *, columns: list[str] | None = None, chunk_rows: int = DEFAULT_CHUNK_ROWS,
-              use: str | None = None) -> Iterator[Any]:
+              use: str | None = None) -> Iterator[pd.DataFrame]:
     """DataFrames of at most ``chunk_rows`` rows (more when a row group is larger, with fastparquet)."""
     if engine(use) == "pyarrow":
         import pyarrow.parquet as pq
@@ -44,7 +47,7 @@ def iter_file(path: str | Path, *, columns: list[str] | None = None, chunk_rows:
                 yield part.reset_index(drop=True)
 
 
-def write_file(path: str | Path, chunks: Iterable[Any], *, use: str | None = None) -> int:
+def write_file(path: str | Path, chunks: Iterable[pd.DataFrame], *, use: str | None = None) -> int:
     """Write DataFrame chunks as row groups of one Parquet file; returns the rows written."""
     rows = 0
     if engine(use) == "pyarrow":

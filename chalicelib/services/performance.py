@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.clock import iso
 from chalicelib.core.log import logger
-from chalicelib.core.monitoring.live import live_metrics, read_labels
+from chalicelib.core.monitoring.live import JoinedRow, live_metrics, read_labels
 
 if TYPE_CHECKING:
     from chalicelib.core.training.metadata import ModelMetadata
@@ -71,12 +71,12 @@ def _download_labels(request: LabelsRequest, target: str | None) -> Any:
         return read_labels(str(path), target)
 
 
-def _join(request: LabelsRequest, version: int, labels: Any) -> list[dict[str, Any]]:
+def _join(request: LabelsRequest, version: int, labels: Any) -> list[JoinedRow]:
     wanted = {(r, int(i)): label for r, i, label in
               zip(labels["request_id"], labels["record_index"], labels["label"], strict=True)}
     now = (request.now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
     start = now - dt.timedelta(hours=request.window_hours)
-    joined = []
+    joined: list[JoinedRow] = []
     for line in iter_capture_lines(request.model, start, now + dt.timedelta(hours=1), version=version):
         key = (str(line.get("request_id")), int(line.get("record_index", 0)))
         if key in wanted:
@@ -86,7 +86,7 @@ def _join(request: LabelsRequest, version: int, labels: Any) -> list[dict[str, A
 
 
 def _summary(request: LabelsRequest, check_id: str, version: int, metadata: ModelMetadata,
-             joined: list[dict[str, Any]], labelled: int) -> dict[str, Any]:
+             joined: list[JoinedRow], labelled: int) -> dict[str, Any]:
     metrics, verdict = live_metrics(metadata, joined)
     now = (request.now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
     return {"kind": "performance", "check_id": check_id, "checked_at": iso(now),

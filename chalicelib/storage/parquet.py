@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from chalicelib.core.parquet import DEFAULT_CHUNK_ROWS, iter_file
 from chalicelib.storage.clients import client
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 
 def iter_s3_prefix(s3_path: str, *, columns: list[str] | None = None,
-                   chunk_rows: int = DEFAULT_CHUNK_ROWS, use: str | None = None) -> Iterator[Any]:
+                   chunk_rows: int = DEFAULT_CHUNK_ROWS, use: str | None = None) -> Iterator[pd.DataFrame]:
     """Every ``.parquet`` object under ``s3://bucket/prefix/``, one downloaded object at a time."""
     parts = urlsplit(s3_path)
     bucket, prefix = parts.netloc, parts.path.lstrip("/")
@@ -28,7 +31,8 @@ def iter_s3_prefix(s3_path: str, *, columns: list[str] | None = None,
                 yield from iter_file(handle.name, columns=columns, chunk_rows=chunk_rows, use=use)
 
 
-def read_s3_prefix(s3_path: str, *, columns: list[str] | None = None, use: str | None = None) -> Any:
+def read_s3_prefix(s3_path: str, *, columns: list[str] | None = None, use: str | None = None
+                   ) -> pd.DataFrame:
     """The whole dataset under the prefix as one DataFrame (for data that fits in memory)."""
     import pandas as pd
 

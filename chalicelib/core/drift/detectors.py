@@ -36,7 +36,7 @@ PSI over the reference-quantile bins (numeric) or the categories is reported by 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from chalicelib.core.drift import stats
 from chalicelib.core.drift.config import (
@@ -58,6 +58,9 @@ from chalicelib.core.drift.result import (
     Status,
     effect_label,
 )
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 @dataclass(frozen=True)
@@ -362,7 +365,7 @@ def _psi_level(psi: float, cfg: DriftConfig) -> str:
     return MINOR if psi >= cfg.psi_minor else STABLE
 
 
-def _scale(reference: FeatureProfile, sample: Any, normalise_by: str) -> tuple[float, str]:
+def _scale(reference: FeatureProfile, sample: np.ndarray, normalise_by: str) -> tuple[float, str]:
     """The reference's spread and its name: ``iqr`` of its sample when asked and positive, else ``std``;
     ``(0, "none")`` for a constant reference (whose computed std is rounding noise, not a spread)."""
     import numpy as np

@@ -19,12 +19,23 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, NotRequired, SupportsFloat, TypedDict, cast
+from typing import TYPE_CHECKING, Any, NotRequired, Protocol, SupportsFloat, TypedDict, cast
 
 from chalicelib.core.drift.config import CATEGORICAL, NUMERIC, OTHER, ProfileMismatchError
 
 if TYPE_CHECKING:
     import numpy as np
+
+# A column as read by name from the table being profiled: a pandas Series, a pyarrow (Chunked)Array,
+# a numpy array or a list. Dynamic: each helper tells them apart at run time.
+type Column = Any
+
+
+class Table(Protocol):
+    """What :func:`build_profile` profiles: columns read by name (a pandas DataFrame, a pyarrow Table or
+    RecordBatch, a mapping of arrays)."""
+
+    def __getitem__(self, name: str, /) -> Column: ...
 
 SCHEMA_VERSION = 1
 DEFAULT_BINS = 10
@@ -214,7 +225,7 @@ class Profile:
                    schema_version=version)
 
 
-def build_profile(df: Any, feature_types: Mapping[str, str], *, reference: Profile | None = None,
+def build_profile(df: Table, feature_types: Mapping[str, str], *, reference: Profile | None = None,
                   max_sample: int = 1000, seed: int = 0, bins: int = DEFAULT_BINS,
                   max_categories: int = DEFAULT_MAX_CATEGORIES) -> Profile:
     """Profile the columns ``feature_types`` names of ``df`` (pandas DataFrame, pyarrow Table or RecordBatch,
@@ -234,7 +245,7 @@ def build_profile(df: Any, feature_types: Mapping[str, str], *, reference: Profi
                     bins=bins, max_categories=max_categories)
 
 
-def profile_chunks(chunks: Iterable[Any], feature_types: Mapping[str, str], *,
+def profile_chunks(chunks: Iterable[Table], feature_types: Mapping[str, str], *,
                    reference: Profile | None = None, max_sample: int = 1000, seed: int = 0,
                    bins: int = DEFAULT_BINS, max_categories: int = DEFAULT_MAX_CATEGORIES) -> Profile:
     """Profile a table given as an iterable of DataFrame chunks, holding one chunk at a time.
@@ -281,8 +292,8 @@ def _reference_layout(feature_types: Mapping[str, str], reference: Profile | Non
     return edges, pinned
 
 
-def _profile(df: Any, feature_types: Mapping[str, str], *, edges: dict[str, list[float]] | None,
-             pinned: dict[str, list[str]] | None, max_sample: int, seed: Any, bins: int,
+def _profile(df: Table, feature_types: Mapping[str, str], *, edges: dict[str, list[float]] | None,
+             pinned: dict[str, list[str]] | None, max_sample: int, seed: int | list[int], bins: int,
              max_categories: int) -> Profile:
     import numpy as np
 
@@ -302,11 +313,11 @@ def _profile(df: Any, feature_types: Mapping[str, str], *, edges: dict[str, list
                    max_categories=max_categories)
 
 
-def _is_arrow(column: Any) -> bool:
+def _is_arrow(column: Column) -> bool:
     return type(column).__module__.startswith("pyarrow")
 
 
-def _as_float(column: Any) -> np.ndarray:
+def _as_float(column: Column) -> np.ndarray:
     import numpy as np
 
     if _is_arrow(column):
@@ -327,7 +338,7 @@ def _as_float(column: Any) -> np.ndarray:
     return pd.to_numeric(pd.Series(array), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
 
-def _numeric(name: str, column: Any, edges: list[float] | None, *, bins: int, max_sample: int,
+def _numeric(name: str, column: Column, edges: list[float] | None, *, bins: int, max_sample: int,
              rng: np.random.Generator) -> FeatureProfile:
     import numpy as np
 
@@ -364,7 +375,7 @@ def _bin_index(edges: np.ndarray, x: np.ndarray) -> np.ndarray:
     return index
 
 
-def _value_counts(column: Any) -> tuple[list[Any], list[int], int]:
+def _value_counts(column: Column) -> tuple[list[object], list[int], int]:
     """Distinct non-missing values, their counts, and the column's length (pandas or pyarrow input)."""
     if _is_arrow(column):
         import pyarrow.compute as pc
@@ -380,7 +391,7 @@ def _value_counts(column: Any) -> tuple[list[Any], list[int], int]:
     return counts.index.tolist(), counts.tolist(), len(series)
 
 
-def _categorical(name: str, column: Any, pinned: list[str], *, max_categories: int) -> FeatureProfile:
+def _categorical(name: str, column: Column, pinned: list[str], *, max_categories: int) -> FeatureProfile:
     values, ns, total = _value_counts(column)  # count first, stringify only the distinct values
     frequencies: dict[str, int] = {}
     for value, n in zip(values, ns, strict=True):
@@ -393,7 +404,7 @@ def _categorical(name: str, column: Any, pinned: list[str], *, max_categories: i
                           frequencies=_cap(frequencies, max_categories, pinned), pinned=list(pinned))
 
 
-def _category_key(value: Any) -> str:
+def _category_key(value: object) -> str:
     """A category's text; integral floats as integers, so an int column that gained NaNs (and became
     float) keeps its categories: ``1.0`` -> ``"1"``."""
     if isinstance(value, float) and value.is_integer():

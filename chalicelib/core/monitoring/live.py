@@ -7,8 +7,9 @@ truth in ``label`` (or a column named like the model's target).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from chalicelib.core.errors import BadRequestError
 from chalicelib.core.monitoring.policy import PerformanceVerdict, judge_performance
@@ -17,6 +18,18 @@ from chalicelib.core.training.metadata import ModelMetadata
 from chalicelib.core.training.spec import DEFAULT_PRIMARY, TASK_METRICS
 from chalicelib.core.validation.rules import FALSE_TOKENS, TRUE_TOKENS
 
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+
+class JoinedRow(TypedDict):
+    """A label matched to the captured record it is the truth of."""
+
+    prediction: object
+    label: object
+    probabilities: dict[str, float] | None  # {class as text: p}, None when the capture has none
+
 
 class LabelsUnreadableError(BadRequestError):
     """A labels file could not be read or lacks the columns needed for the join."""
@@ -24,7 +37,7 @@ class LabelsUnreadableError(BadRequestError):
     code = "labels_unreadable"
 
 
-def read_labels(path: str, target: str | None) -> Any:
+def read_labels(path: str, target: str | None) -> pd.DataFrame:
     """The labels as a DataFrame with ``request_id``, ``record_index``, ``label``."""
     import pandas as pd
 
@@ -52,7 +65,7 @@ def read_labels(path: str, target: str | None) -> Any:
     return out.dropna(subset=["label"]).drop_duplicates(["request_id", "record_index"], keep="last")
 
 
-def live_metrics(metadata: ModelMetadata, joined: list[dict[str, Any]]
+def live_metrics(metadata: ModelMetadata, joined: Sequence[JoinedRow]
                  ) -> tuple[dict[str, float | None], PerformanceVerdict]:
     """Every metric of the task on the joined rows (``label``, ``prediction``, ``probabilities``) and the
     verdict on the primary one against the holdout: the same definitions
@@ -73,7 +86,7 @@ def live_metrics(metadata: ModelMetadata, joined: list[dict[str, Any]]
     return metrics, verdict
 
 
-def as_class(label: Any, classes: list[Any]) -> Any:
+def as_class(label: object, classes: list[Any]) -> object:
     """A label as the model's class it spells: labels read from CSV are strings or numbers.
 
     A whole float (a CSV column with a gap reads 1 as 1.0) also matches the class spelled ``1``; for a
@@ -91,7 +104,7 @@ def as_class(label: Any, classes: list[Any]) -> Any:
     return label
 
 
-def probability_matrix(joined: list[dict[str, Any]], classes: list[Any]) -> Any:
+def probability_matrix(joined: Sequence[JoinedRow], classes: list[Any]) -> np.ndarray | None:
     """The captured probabilities in ``classes`` order; None unless every row has one for every class
     (a stand-in value would score probabilities the model never gave)."""
     if not classes:

@@ -28,8 +28,8 @@ if TYPE_CHECKING:
     from chalicelib.core.serving.schema import Feature
 
 # An added output column: predictions (numpy or a nullable pandas array), probabilities, errors
-type Column = np.ndarray | pd.api.extensions.ExtensionArray | list[str | None]
-type Added = dict[str, Column]
+type AddedColumn = np.ndarray | pd.api.extensions.ExtensionArray | list[str | None]
+type Added = dict[str, AddedColumn]
 
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 CONTENT_TYPES = {"csv": "text/csv", "parquet": "application/vnd.apache.parquet",
@@ -95,7 +95,7 @@ def _score_chunk(data: pd.DataFrame, pipeline: Any, features: Sequence[Feature],
     good = np.array([e is None for e in errors], dtype=bool)
     probabilities = {probability_column(c): np.full(n, np.nan) for c in classes or ()} \
         if with_probabilities else {}
-    predictions: Column = pd.array([None] * n, dtype=object)
+    predictions: AddedColumn = pd.array([None] * n, dtype=object)
     if good.any():
         scores = score(pipeline, frame if good.all() else frame[good].reset_index(drop=True))
         raw = cast("np.ndarray", scores.raw)  # score() always sets it
@@ -334,7 +334,7 @@ def _with_added(frame: pd.DataFrame, added: Added) -> pd.DataFrame:
     return frame.reset_index(drop=True).assign(**columns)
 
 
-def _json_values(values: Column) -> list[object]:
+def _json_values(values: AddedColumn) -> list[object]:
     """An added column as JSON values: numpy scalars as Python numbers, NaN and NA as None."""
     import math
 
