@@ -194,7 +194,7 @@ class PredictionService:
             capture_mod.count("skipped")
         return answer
 
-    def _shadow(self, target: Target, records: list[Any]) -> dict[str, Any] | None:
+    def _shadow(self, target: Target, records: list[Any]) -> capture_mod.ShadowResult | None:
         """The ``shadow`` version's outputs on the same records; a failure is recorded, never raised.
 
         The records are checked against the shadow version's own feature schema: a challenger may

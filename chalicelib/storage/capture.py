@@ -34,7 +34,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures import wait as wait_all
 from dataclasses import dataclass
-from typing import Any, NotRequired, TypedDict
+from typing import Any, NotRequired, Required, TypedDict
 
 from chalicelib.core.log import logger
 from chalicelib.storage.layout import capture_key
@@ -49,6 +49,15 @@ _counter_lock = threading.Lock()
 def count(name: str, n: int = 1) -> None:
     with _counter_lock:
         COUNTERS[name] += n
+
+
+class ShadowResult(TypedDict, total=False):
+    """What the ``shadow`` alias's version answered for a whole request, or why it could not."""
+
+    version: Required[int]
+    predictions: list[Any]  # labels or values (JSON scalars), one per record
+    probabilities: list[dict[str, float]] | None
+    error: str  # the error's code (or class name) when it failed
 
 
 class ShadowLine(TypedDict, total=False):
@@ -87,7 +96,7 @@ class CaptureEvent:
     inputs: Sequence[dict[str, Any]]
     predictions: Sequence[Any]
     probabilities: Sequence[dict[str, float]] | None = None
-    shadow: dict[str, Any] | None = None  # {"version", "predictions", "probabilities"} | {"version", "error"}
+    shadow: ShadowResult | None = None
 
     @property
     def key(self) -> str:
@@ -115,12 +124,13 @@ def capture_lines(event: CaptureEvent) -> list[CaptureLine]:
     return lines
 
 
-def _shadow_line(shadow: dict[str, Any], index: int) -> ShadowLine:
+def _shadow_line(shadow: ShadowResult, index: int) -> ShadowLine:
     if "error" in shadow:
         return {"version": shadow.get("version"), "error": shadow["error"]}
     line: ShadowLine = {"version": shadow["version"], "prediction": _clean(shadow["predictions"][index])}
-    if shadow.get("probabilities") is not None:
-        line["probabilities"] = shadow["probabilities"][index]
+    probabilities = shadow.get("probabilities")
+    if probabilities is not None:
+        line["probabilities"] = probabilities[index]
     return line
 
 

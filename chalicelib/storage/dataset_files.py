@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -81,7 +81,7 @@ def download_head(obj: s3.StoredObject, path: str, max_bytes: int, settings: Set
     return len(body)
 
 
-def put_report(dataset: str, version: int, report: dict[str, Any],
+def put_report(dataset: str, version: int, report: Mapping[str, object],
                settings: Settings | None = None) -> str:
     key = layout.report_key(dataset, version)
     s3.put_json(key, report, settings=settings)
@@ -98,7 +98,7 @@ def get_report(key: str, settings: Settings | None = None) -> dict[str, Any] | N
     return report
 
 
-def quarantine_object(obj: s3.StoredObject, dataset: str, version: int, manifest: dict[str, Any],
+def quarantine_object(obj: s3.StoredObject, dataset: str, version: int, manifest: Mapping[str, object],
                       settings: Settings | None = None) -> str:
     """Copy the exact raw object version into ``quarantine/`` (server side) with a reason manifest."""
     settings = settings or get_settings()
@@ -116,7 +116,7 @@ def quarantine_object(obj: s3.StoredObject, dataset: str, version: int, manifest
     return f"s3://{settings.bucket}/{prefix}"
 
 
-def quarantine_manifest(dataset: str, version: int, manifest: dict[str, Any],
+def quarantine_manifest(dataset: str, version: int, manifest: Mapping[str, object],
                         settings: Settings | None = None) -> str:
     """Only the reason manifest, pointing at the raw version (which may hold PII in clear)."""
     settings = settings or get_settings()
@@ -127,8 +127,8 @@ def quarantine_manifest(dataset: str, version: int, manifest: dict[str, Any],
     return f"s3://{settings.bucket}/{prefix}"
 
 
-def quarantine_rows(chunks: Iterable[pd.DataFrame], dataset: str, version: int, manifest: dict[str, Any],
-                    settings: Settings | None = None) -> tuple[str, int]:
+def quarantine_rows(chunks: Iterable[pd.DataFrame], dataset: str, version: int,
+                    manifest: Mapping[str, object], settings: Settings | None = None) -> tuple[str, int]:
     """Write rejected rows (PII already handled by the engine) as Parquet under ``quarantine/``."""
     settings = settings or get_settings()
     wr = wrangler(settings)
@@ -232,7 +232,7 @@ def _parquet_safe(frame: pd.DataFrame) -> pd.DataFrame:
     """List/dict cells (e.g. ``_reasons``) as JSON text: quarantine files stay readable everywhere."""
     import json
 
-    def nested(value: Any) -> bool:
+    def nested(value: object) -> bool:
         return isinstance(value, list | dict | tuple)
 
     out = frame.copy()
