@@ -109,8 +109,8 @@ class Checker:
                 hashes.update({f"pk:{i}": h for i, h in terms.items()})
         return ChunkCheck(n, coerced, masks, hashes)
 
-    def _column_masks(self, col: ColumnSpec, c: rules.Coerced, masks: dict[str, Any],
-                      hashes: dict[str, Any]) -> None:
+    def _column_masks(self, col: ColumnSpec, c: rules.Coerced, masks: dict[str, np.ndarray],
+                      hashes: dict[str, np.ndarray]) -> None:
         name, values = col.name, c.values
         if c.bad is not None:
             masks[f"{name}.type"] = c.bad
@@ -376,7 +376,7 @@ class _Run:
             out.examples += self._examples(out.ref, idx, chk, table, offset)
 
     def _examples(self, ref: RuleRef, idx: np.ndarray, chk: ChunkCheck, table: pa.Table | None, offset: int,
-                  ) -> list[dict[str, Any]]:
+                  ) -> list[dict[str, object]]:
         if ref.kind == "primary_key":
             return [{"row": offset + int(i), "value": None, "problem": "null key"} for i in idx]
         col = self.contract.column(ref.column) if ref.column else None
@@ -506,7 +506,7 @@ class _Run:
                 details={"kinds": dict(finding.counts), "sampled": finding.sampled,
                          "matches_in_sample": finding.matches}, failed_flag=True)
 
-    def _unreadable(self, code: str, message: str, details: dict[str, Any] | None = None) -> None:
+    def _unreadable(self, code: str, message: str, details: dict[str, object] | None = None) -> None:
         for out in self.outcomes.values():
             if out.ref.id != "dataset.readable":
                 out.skip(f"the file could not be read ({code})")
@@ -594,7 +594,7 @@ def prefetch[T](items: Iterator[T]) -> Generator[T]:
                 box.get(timeout=0.1)
 
 
-def _as_strings(arr: Any) -> pa.Array:
+def _as_strings(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
     """The text values to scan for PII (the distinct values of a dictionary-encoded column)."""
     import pyarrow as pa
 
@@ -761,8 +761,7 @@ def _quarantine_frame(table: pa.Table, checker: Checker, out: _Output, hasher: p
     return _to_pandas(pa.table(arrays, names=names))
 
 
-def _as_text(arr: Any) -> pa.Array:
-
+def _as_text(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
     arr = rules.flat(arr)
     return rules.coerce(arr, "string").values
 

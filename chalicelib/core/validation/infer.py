@@ -30,12 +30,16 @@ The suggestion always parses as a valid contract; review it before storing it.
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.errors import BadRequestError
 from chalicelib.core.validation import encoding, pii, rules
 from chalicelib.core.validation.contract import FormatSpec, parse_contract
 from chalicelib.core.validation.readers import SNIFF_BYTES, ReadFailure, open_reader
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 MAX_CATEGORIES = 20
 RANGE_MARGIN = 0.10
@@ -45,7 +49,7 @@ TEXT_TRIALS = ("int", "float", "bool", "date", "timestamp")
 
 
 def infer_contract(path: str, dataset: str, file_format: str | None = None, *,
-                   format_options: dict[str, Any] | None = None, sample_rows: int = SAMPLE_ROWS,
+                   format_options: Mapping[str, object] | None = None, sample_rows: int = SAMPLE_ROWS,
                    ) -> dict[str, Any]:
     """A suggested contract (dict, stored form) for the file at ``path``; BadRequestError if unreadable."""
     import pyarrow as pa
@@ -101,7 +105,7 @@ def _encoding_of(path: str) -> str:
         return "utf-8"
 
 
-def _infer_column(name: str, arr: Any) -> dict[str, Any]:
+def _infer_column(name: str, arr: pa.Array | pa.ChunkedArray) -> dict[str, Any]:
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -128,7 +132,7 @@ def _infer_column(name: str, arr: Any) -> dict[str, Any]:
     return col
 
 
-def _infer_type(values: Any) -> tuple[str, Any]:
+def _infer_type(values: pa.Array) -> tuple[str, pa.Array]:
     import pyarrow as pa
 
     t = values.type
@@ -156,11 +160,11 @@ def _infer_type(values: Any) -> tuple[str, Any]:
     return "string", values.cast(pa.string())
 
 
-def _looks_numeric(values: Any) -> bool:
+def _looks_numeric(values: pa.Array) -> bool:
     return rules.coerce(values, "float").bad is None
 
 
-def _range(values: Any, kind: str) -> dict[str, Any]:
+def _range(values: pa.Array, kind: str) -> dict[str, float]:
     import pyarrow.compute as pc
 
     lo, hi = pc.min(values).as_py(), pc.max(values).as_py()
@@ -179,7 +183,7 @@ def _range(values: Any, kind: str) -> dict[str, Any]:
     return {"min": low if math.isfinite(low) else lo, "max": high if math.isfinite(high) else hi}
 
 
-def _text_rules(col: dict[str, Any], values: Any) -> None:
+def _text_rules(col: dict[str, Any], values: pa.Array) -> None:
     import pyarrow.compute as pc
 
     sample = values.take(rules.from_numpy(pii.sample_indices(len(values), 2000)))

@@ -19,9 +19,10 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import numpy as np
     import pyarrow as pa
 
 SAMPLE_PER_CHUNK = 2048
@@ -131,7 +132,7 @@ class PiiFinding:
         return sum(self.counts.values())
 
 
-def sample_indices(n: int, size: int = SAMPLE_PER_CHUNK) -> Any:
+def sample_indices(n: int, size: int = SAMPLE_PER_CHUNK) -> np.ndarray:
     """Evenly spaced row positions (all rows when ``n <= size``)."""
     import numpy as np
 

@@ -38,7 +38,10 @@ from typing import TYPE_CHECKING, Any
 from chalicelib.core.validation import encoding as encodings
 
 if TYPE_CHECKING:
+    from collections.abc import Buffer
+
     import pyarrow as pa
+    import pyarrow.csv as pacsv
 
     from chalicelib.core.validation.contract import FormatSpec
 
@@ -61,7 +64,7 @@ COMPRESSED_MAGIC = {b"\x1f\x8b": "gzip", b"PK\x03\x04": "zip", b"BZh": "bzip2", 
 class ReadFailure(Exception):
     """The file cannot be read as declared; ``code`` says why (never carries cell values)."""
 
-    def __init__(self, code: str, message: str, details: dict[str, Any] | None = None) -> None:
+    def __init__(self, code: str, message: str, details: dict[str, object] | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
@@ -74,9 +77,9 @@ class BadRows:
 
     code: str = ""
     count: int = 0
-    examples: list[dict[str, Any]] = field(default_factory=list)
+    examples: list[dict[str, object]] = field(default_factory=list)
 
-    def add(self, code: str, example: dict[str, Any]) -> None:
+    def add(self, code: str, example: dict[str, object]) -> None:
         self.code = self.code or code
         self.count += 1
         if len(self.examples) < MAX_BAD_ROW_EXAMPLES:
@@ -174,7 +177,7 @@ class Part:
     table: pa.Table
 
 
-def rebatch(batches: Iterator[Any], chunk_rows: int) -> Iterator[pa.Table]:
+def rebatch(batches: Iterator[pa.RecordBatch], chunk_rows: int) -> Iterator[pa.Table]:
     """Record batches as tables of at most ``chunk_rows`` rows (zero-copy slices; small ones pass as is)."""
     import pyarrow as pa
 
@@ -226,7 +229,7 @@ class CsvReader(TableReader):
 
         spec = self.spec
 
-        def on_invalid(row: Any) -> str:
+        def on_invalid(row: pacsv.InvalidRow) -> str:
             self.bad_rows.add("ragged_rows", {"line": row.number, "expected_fields": row.expected_columns,
                                               "actual_fields": row.actual_columns})
             return "skip"
@@ -279,7 +282,7 @@ class ThrottledFile(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer: Any) -> int:
+    def readinto(self, buffer: Buffer) -> int:
         with self._cv:
             deadline = time.monotonic() + READ_AHEAD_TIMEOUT_S
             while self._read >= (self._released + READ_AHEAD_BLOCKS) * self._block and not self._done:
@@ -306,7 +309,7 @@ class ThrottledFile(io.RawIOBase):
         super().close()
 
 
-def _guarded(reader: Any, source: ThrottledFile) -> Iterator[Any]:
+def _guarded(reader: pacsv.CSVStreamingReader, source: ThrottledFile) -> Iterator[pa.RecordBatch]:
     while True:
         try:
             batch = reader.read_next_batch()
@@ -316,7 +319,7 @@ def _guarded(reader: Any, source: ThrottledFile) -> Iterator[Any]:
         yield batch
 
 
-def _renamed(batches: Iterator[Any], names: dict[str, str]) -> Iterator[Any]:
+def _renamed(batches: Iterator[pa.RecordBatch], names: dict[str, str]) -> Iterator[pa.RecordBatch]:
     """The batches with the header's names trimmed (" fare " is column ``fare``; zero-copy)."""
     import pyarrow as pa
 
@@ -506,7 +509,7 @@ class JsonlReader(TableReader):
             yield _json_table(rows, wanted)
 
 
-def _json_table(rows: list[dict[str, Any]], names: list[str]) -> pa.Table:
+def _json_table(rows: list[dict[str, object]], names: list[str]) -> pa.Table:
     import pyarrow as pa
 
     arrays = []
@@ -518,7 +521,7 @@ def _json_table(rows: list[dict[str, Any]], names: list[str]) -> pa.Table:
     return pa.table(arrays, names=names)
 
 
-def _json_array(values: list[Any]) -> pa.Array:
+def _json_array(values: list[object]) -> pa.Array:
     """Native Arrow type when the column is homogeneous, else every value as text."""
     import pyarrow as pa
 
@@ -531,7 +534,7 @@ def _json_array(values: list[Any]) -> pa.Array:
     return pa.array([None if v is None else _json_text(v) for v in values], type=pa.string())
 
 
-def _json_text(value: Any) -> str:
+def _json_text(value: object) -> str:
     if isinstance(value, str):
         return value
     if isinstance(value, bool):
@@ -541,7 +544,7 @@ def _json_text(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), sort_keys=True)
 
 
-def _is_text(t: Any) -> bool:
+def _is_text(t: pa.DataType) -> bool:
     import pyarrow as pa
 
     return bool(pa.types.is_string(t) or pa.types.is_large_string(t))

@@ -13,7 +13,7 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from chalicelib.core.validation import regex
 
@@ -52,7 +52,7 @@ class Coerced:
     bad: np.ndarray | None  # True where a value is present but cannot be coerced; None = no bad value
 
 
-def flat(arr: Any) -> pa.Array:
+def flat(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
     """One contiguous Arrow array (a single-chunk column without copying it)."""
     import pyarrow as pa
 
@@ -281,7 +281,8 @@ def _strings_to_timestamp(arr: pa.Array) -> pa.Array:
     return pc.if_else(zoned, aware, naive)
 
 
-def _cast_or_python(arr: pa.Array, ok: pa.Array, target: pa.DataType, parse: Any) -> pa.Array:
+def _cast_or_python(arr: pa.Array, ok: pa.Array, target: pa.DataType, parse: Callable[[str], object]
+                    ) -> pa.Array:
     """Cast the values ``ok`` marks in one go; parse the others per distinct value in Python."""
     import numpy as np
     import pyarrow as pa
@@ -374,9 +375,13 @@ def range_mask(values: pa.Array, col: ColumnSpec) -> np.ndarray:
 
 _OPS = {(True, False): "less", (True, True): "less_equal", (False, False): "greater",
         (False, True): "greater_equal"}
+# (pyarrow.compute comparison, scalar) failing the values beyond a bound; True: every value fails;
+# None: none does
+type BoundTest = tuple[Callable[..., pa.Array], pa.Scalar] | Literal[True] | None
 
 
-def _bound_test(bound: Any, kind: str, *, lower: bool, exclusive: bool) -> Any:
+def _bound_test(bound: Any, kind: str, *, lower: bool, exclusive: bool) -> BoundTest:
+    # bound: a naive UTC datetime for a date/timestamp column, else a number (ColumnSpec.bounds)
     """``(pyarrow.compute op, scalar)`` failing the values beyond ``bound``; True: every value fails;
     None: none does."""
     import pyarrow as pa
@@ -400,7 +405,7 @@ def _bound_test(bound: Any, kind: str, *, lower: bool, exclusive: bool) -> Any:
     return getattr(pc, _OPS[lower, exclusive]), pa.scalar(float(bound), pa.float64())
 
 
-def _int_bound_test(bound: float, *, lower: bool, exclusive: bool) -> Any:
+def _int_bound_test(bound: float, *, lower: bool, exclusive: bool) -> BoundTest:
     """An int column's bound as the inclusive integer it admits (clamped to int64)."""
     import pyarrow as pa
     import pyarrow.compute as pc
