@@ -36,6 +36,7 @@ from concurrent.futures import wait as wait_all
 from dataclasses import dataclass
 from typing import Any, NotRequired, Required, TypedDict
 
+from chalicelib.core.labels import Label
 from chalicelib.core.log import logger
 from chalicelib.storage.layout import capture_key
 
@@ -55,7 +56,7 @@ class ShadowResult(TypedDict, total=False):
     """What the ``shadow`` alias's version answered for a whole request, or why it could not."""
 
     version: Required[int]
-    predictions: list[Any]  # labels or values (JSON scalars), one per record
+    predictions: list[Label]  # one per record
     probabilities: list[dict[str, float]] | None
     error: str  # the error's code (or class name) when it failed
 

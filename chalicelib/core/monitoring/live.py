@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, TypedDict
 
 from chalicelib.core.errors import BadRequestError
+from chalicelib.core.labels import Label
 from chalicelib.core.monitoring.policy import PerformanceVerdict, judge_performance
 from chalicelib.core.training.evaluate import compute_metrics
 from chalicelib.core.training.metadata import ModelMetadata
@@ -86,7 +87,7 @@ def live_metrics(metadata: ModelMetadata, joined: Sequence[JoinedRow]
     return metrics, verdict
 
 
-def as_class(label: object, classes: list[Any]) -> object:
+def as_class(label: object, classes: list[Label]) -> object:
     """A label as the model's class it spells: labels read from CSV are strings or numbers.
 
     A whole float (a CSV column with a gap reads 1 as 1.0) also matches the class spelled ``1``; for a
@@ -104,7 +105,7 @@ def as_class(label: object, classes: list[Any]) -> object:
     return label
 
 
-def probability_matrix(joined: Sequence[JoinedRow], classes: list[Any]) -> np.ndarray | None:
+def probability_matrix(joined: Sequence[JoinedRow], classes: list[Label]) -> np.ndarray | None:
     """The captured probabilities in ``classes`` order; None unless every row has one for every class
     (a stand-in value would score probabilities the model never gave)."""
     if not classes:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
+from chalicelib.core.labels import Label
 from chalicelib.core.serving.errors import BatchFileUnreadableError, BatchFormatUnsupportedError
 
 if TYPE_CHECKING:
@@ -81,7 +82,7 @@ def _readable(chunks: Iterator[_Chunk], fmt: str) -> Iterator[_Chunk]:
         yield chunk
 
 
-def _score_chunk(data: pd.DataFrame, pipeline: Any, features: Sequence[Feature], classes: list[Any] | None,
+def _score_chunk(data: pd.DataFrame, pipeline: Any, features: Sequence[Feature], classes: list[Label] | None,
                  with_probabilities: bool) -> Added:
     """The added columns for one chunk (arrays): prediction, probability_<class>..., _error."""
     import numpy as np
@@ -192,7 +193,7 @@ def has_pyarrow() -> bool:
 class _ArrowWriter:
     """Each chunk as an Arrow table: the input's columns untouched, the added ones with fixed types."""
 
-    def __init__(self, path: Path, classes: list[Any] | None, with_probabilities: bool) -> None:
+    def __init__(self, path: Path, classes: list[Label] | None, with_probabilities: bool) -> None:
         import pyarrow as pa
 
         self._path = path
@@ -252,7 +253,7 @@ class _ParquetWriter(_ArrowWriter):
 class _JsonlWriter:
     """Each input object as it was parsed, plus the added fields (JSON values: NaN and NA as null)."""
 
-    def __init__(self, path: Path, classes: list[Any] | None, with_probabilities: bool) -> None:
+    def __init__(self, path: Path, classes: list[Label] | None, with_probabilities: bool) -> None:
         self._file = path.open("w", encoding="utf-8", newline="")
 
     def write(self, chunk: _Chunk, added: Added) -> None:
@@ -276,7 +277,7 @@ class _CsvWriter:
     only where RFC 4180 needs it (Arrow's writer, with or without pyarrow, quotes every text value, which
     turned ``12`` into ``"12"``)."""
 
-    def __init__(self, path: Path, classes: list[Any] | None, with_probabilities: bool) -> None:
+    def __init__(self, path: Path, classes: list[Label] | None, with_probabilities: bool) -> None:
         self._file = path.open("w", encoding="utf-8", newline="")
         self._first = True
 
@@ -300,7 +301,7 @@ class _FastParquetWriter:
     rows has no predictions to infer a type from).
     """
 
-    def __init__(self, path: Path, classes: list[Any] | None, with_probabilities: bool) -> None:
+    def __init__(self, path: Path, classes: list[Label] | None, with_probabilities: bool) -> None:
         self._path = path
         self._rows = 0
         self._label = _nullable_dtype(classes)
@@ -356,7 +357,7 @@ def _is_na(value: object) -> bool:
     return value is pd.NA or value is pd.NaT
 
 
-def _nullable_dtype(classes: list[Any] | None) -> str:
+def _nullable_dtype(classes: list[Label] | None) -> str:
     """A pandas dtype that holds the labels and a missing value."""
     if classes is None:
         return "float64"
@@ -375,7 +376,7 @@ class _Writer(Protocol):
     def abort(self) -> None: ...
 
 
-def _writer(fmt: str) -> Callable[[Path, list[Any] | None, bool], _Writer]:
+def _writer(fmt: str) -> Callable[[Path, list[Label] | None, bool], _Writer]:
     if fmt == "jsonl":
         return _JsonlWriter
     if fmt == "csv":

@@ -8,7 +8,9 @@ A scikit-learn ``Pipeline`` is transformed once and its final estimator asked fo
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
+
+from chalicelib.core.labels import Label
 
 if TYPE_CHECKING:
     import numpy as np
@@ -19,8 +21,8 @@ if TYPE_CHECKING:
 class Scores:
     """Predictions (JSON-safe Python values) and per-class probabilities (None for regressors)."""
 
-    predictions: list[Any]  # labels or values (JSON scalars)
-    classes: list[Any] | None = None
+    predictions: list[Label]  # class labels, or values for a regressor
+    classes: list[Label] | None = None
     probability_matrix: np.ndarray | None = None  # (n, k) in ``classes`` order
     raw: np.ndarray | None = None  # the estimator's prediction array, for columnar outputs
 
@@ -70,11 +72,12 @@ def _final_step(pipeline: Any, frame: Any) -> tuple[Any, Any]:
     return pipeline[-1], pipeline[:-1].transform(frame)
 
 
-def _plain(value: Any) -> Any:
-    return value.item() if hasattr(value, "item") else value
+def _plain(value: object) -> Label:
+    """A class label as its Python scalar (scikit-learn keeps numpy scalars in ``classes_``)."""
+    return cast(Label, value.item() if hasattr(value, "item") else value)
 
 
-def output_columns(pipeline: Any) -> tuple[list[Any] | None, bool]:
+def output_columns(pipeline: Any) -> tuple[list[Label] | None, bool]:
     """The classes a classifier predicts (None for a regressor) and whether it gives probabilities."""
     estimator = pipeline.steps[-1][1] if getattr(pipeline, "steps", None) else pipeline
     classes = getattr(estimator, "classes_", None)

@@ -46,8 +46,9 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 
+from chalicelib.core.labels import Label
 from chalicelib.core.training.spec import HIGHER_IS_BETTER
 
 if TYPE_CHECKING:
@@ -74,7 +75,7 @@ def predict_all(model: Any, X: pd.DataFrame | np.ndarray, task: str) -> tuple[np
 
 
 def compute_metrics(task: str, names: list[str], y_true: Labels, y_pred: Labels,
-                    proba: np.ndarray | None = None, classes: list[Any] | None = None
+                    proba: np.ndarray | None = None, classes: list[Label] | None = None
                     ) -> dict[str, float | None]:
     """``{name: value}`` per the table above; ``None`` where the metric cannot be computed."""
     out: dict[str, float | None] = {}
@@ -93,7 +94,7 @@ def compute_metrics(task: str, names: list[str], y_true: Labels, y_pred: Labels,
 def _per_class(stem: str) -> Callable[..., float]:
     """``f1``/``precision``/``recall``: the positive class for a binary model, else support-weighted."""
 
-    def metric(y: Labels, p: Labels, proba: np.ndarray | None, classes: list[Any]) -> float:
+    def metric(y: Labels, p: Labels, proba: np.ndarray | None, classes: list[Label]) -> float:
         score: float
         if len(classes) == 2:
             score = _SCORES[stem]()(y, p, average="binary", pos_label=classes[-1], zero_division=0)
@@ -105,7 +106,7 @@ def _per_class(stem: str) -> Callable[..., float]:
 
 
 def _averaged(stem: str, average: str) -> Callable[..., float]:
-    def metric(y: Labels, p: Labels, proba: np.ndarray | None, classes: list[Any]) -> float:
+    def metric(y: Labels, p: Labels, proba: np.ndarray | None, classes: list[Label]) -> float:
         score: float = _SCORES[stem]()(y, p, average=average, zero_division=0)
         return score
 
@@ -126,14 +127,14 @@ _SCORES = {"f1": _sklearn("f1_score"), "precision": _sklearn("precision_score"),
 
 
 def _call(name: str) -> Callable[..., float]:
-    def metric(y: Labels, p: Labels, proba: np.ndarray | None, classes: list[Any]) -> float:
+    def metric(y: Labels, p: Labels, proba: np.ndarray | None, classes: list[Label]) -> float:
         score: float = _sklearn(name)()(y, p)
         return score
 
     return metric
 
 
-def _scorable(y: Labels, proba: np.ndarray | None, classes: list[Any]) -> bool:
+def _scorable(y: Labels, proba: np.ndarray | None, classes: list[Label]) -> bool:
     """Probabilities exist and every true label has a column (else the score would mean another thing)."""
     if proba is None or not classes:
         return False
@@ -141,7 +142,7 @@ def _scorable(y: Labels, proba: np.ndarray | None, classes: list[Any]) -> bool:
     return all(v in known for v in y)
 
 
-def _roc_auc(y: Labels, p: Labels, proba: np.ndarray | None, classes: list[Any]) -> float:
+def _roc_auc(y: Labels, p: Labels, proba: np.ndarray | None, classes: list[Label]) -> float:
     from sklearn.metrics import roc_auc_score
 
     if proba is None or not _scorable(y, proba, classes):
@@ -154,7 +155,7 @@ def _roc_auc(y: Labels, p: Labels, proba: np.ndarray | None, classes: list[Any])
     return score
 
 
-def _log_loss(y: Labels, p: Labels, proba: np.ndarray | None, classes: list[Any]) -> float:
+def _log_loss(y: Labels, p: Labels, proba: np.ndarray | None, classes: list[Label]) -> float:
     from sklearn.metrics import log_loss
 
     return log_loss(y, proba, labels=classes) if _scorable(y, proba, classes) else math.nan
@@ -172,11 +173,11 @@ _METRICS: dict[str, Callable[..., float]] = {
 
 
 class Confusion(TypedDict):
-    labels: list[Any]  # the classes (JSON scalars)
+    labels: list[Label]  # the classes
     matrix: list[list[int]]  # rows: true class, columns: predicted
 
 
-def confusion(y_true: Labels, y_pred: Labels, classes: list[Any]) -> Confusion:
+def confusion(y_true: Labels, y_pred: Labels, classes: list[Label]) -> Confusion:
     """``{"labels": classes, "matrix": rows = true class, columns = predicted}``."""
     from sklearn.metrics import confusion_matrix
 
@@ -219,7 +220,7 @@ def permutation_importance_summary(model: Any, X: pd.DataFrame, y: pd.Series, ta
 
 
 def baseline_metrics(task: str, names: list[str], y_train: pd.Series, X_test: pd.DataFrame, y_test: pd.Series,
-                     classes: list[Any]) -> dict[str, float | None]:
+                     classes: list[Label]) -> dict[str, float | None]:
     """Metrics of the trivial model, fitted on the training rows.
 
     Classification: ``DummyClassifier(strategy="prior")`` — it predicts the most frequent training
@@ -240,7 +241,7 @@ def baseline_metrics(task: str, names: list[str], y_train: pd.Series, X_test: pd
     return compute_metrics(task, names, y_test, predictions, proba, classes)
 
 
-def align_proba(proba: np.ndarray, have: list[Any], want: list[Any]) -> np.ndarray | None:
+def align_proba(proba: np.ndarray, have: list[Label], want: list[Label]) -> np.ndarray | None:
     """Probability columns in the ``want`` class order; zeros for a class the model never saw (it gives
     that class no probability). None when the model has a class outside ``want``: dropping its
     column would score probabilities that no longer sum to one."""
@@ -257,7 +258,7 @@ def align_proba(proba: np.ndarray, have: list[Any], want: list[Any]) -> np.ndarr
 
 
 def score_model(model: Any, X: pd.DataFrame, y: pd.Series, task: str, names: list[str],
-                classes: list[Any]) -> dict[str, float | None]:
+                classes: list[Label]) -> dict[str, float | None]:
     """Metrics of an already fitted model (e.g. the champion) on the given rows, in ``classes`` order."""
     predictions, proba = predict_all(model, X, task)
     if proba is not None:
@@ -265,5 +266,6 @@ def score_model(model: Any, X: pd.DataFrame, y: pd.Series, task: str, names: lis
     return compute_metrics(task, names, y, predictions, proba, classes)
 
 
-def _plain(value: object) -> object:
-    return value.item() if hasattr(value, "item") else value
+def _plain(value: object) -> Label:
+    """A class label as its Python scalar (scikit-learn keeps numpy scalars in ``classes_``)."""
+    return cast(Label, value.item() if hasattr(value, "item") else value)

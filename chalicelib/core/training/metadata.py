@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any, TypedDict
 
+from chalicelib.core.labels import Label
+
 
 class ModelMetadata(TypedDict, total=False):
     # the task
@@ -20,7 +22,7 @@ class ModelMetadata(TypedDict, total=False):
     features: list[dict[str, str]]  # {"name", "type"} per feature, the contract's type
     feature_types: dict[str, str]  # drift profile type per profiled feature
     unprofiled_features: list[str]
-    classes: list[Any] | None  # the labels as trained (JSON scalars), None for regression
+    classes: list[Label] | None  # as trained, None for regression
     # the evaluation
     metrics: dict[str, float | None]
     baseline: dict[str, float | None]

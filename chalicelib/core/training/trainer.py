@@ -9,8 +9,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
+from chalicelib.core.labels import Label
 from chalicelib.core.training import evaluate
 from chalicelib.core.training.errors import TrainingDataError
 from chalicelib.core.training.features import Feature
@@ -32,7 +33,7 @@ BuildProfile = Callable[..., "Profile"]
 class TrainingResult:
     pipeline: Any  # the fitted scikit-learn Pipeline (untyped library)
     features: list[Feature]
-    classes: list[Any]  # the labels (JSON scalars), sorted
+    classes: list[Label]  # the labels (JSON scalars), sorted
     metrics: dict[str, float | None]
     baseline: dict[str, float | None]
     evaluation: dict[str, Any]  # confusion matrix or residual summary
@@ -137,7 +138,7 @@ def train(spec: TrainingSpec, features: list[Feature], df: pd.DataFrame, *,
 
 
 def _classes(spec: TrainingSpec, y_train: pd.Series, y_test: pd.Series, notes: list[dict[str, str]]
-             ) -> list[Any]:
+             ) -> list[Label]:
     """The model's classes (sorted training classes); holdout-only classes are noted, not fatal: those
     rows count as errors and the probability metrics cannot be computed (they are ``None``)."""
     if spec.task != "classification":
@@ -160,5 +161,6 @@ def _sort_key(value: object) -> tuple[str, Any]:  # labels of one type compare; 
     return (type(value).__name__, value)
 
 
-def _plain(value: object) -> object:
-    return value.item() if hasattr(value, "item") else value
+def _plain(value: object) -> Label:
+    """A class label as its Python scalar (scikit-learn keeps numpy scalars in ``classes_``)."""
+    return cast(Label, value.item() if hasattr(value, "item") else value)
