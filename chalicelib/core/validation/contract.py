@@ -287,7 +287,7 @@ class ColumnSpec(BaseModel):
 
     def rule_kinds(self) -> list[tuple[str, Severity]]:
         """The active rule kinds of this column with their severities, in report order."""
-        kinds = ["type"]
+        kinds: list[ColumnRuleKind] = ["type"]
         if not self.nullable:
             kinds.append("not_null")
         if self.unique:
@@ -300,7 +300,7 @@ class ColumnSpec(BaseModel):
             kinds.append("pattern")
         if self.min_length is not None or self.max_length is not None:
             kinds.append("length")
-        return [(k, self.rule_severity.get(k, self.severity)) for k in kinds]  # type: ignore[call-overload]
+        return [(k, self.rule_severity.get(k, self.severity)) for k in kinds]
 
 
 def _raise_problems(title: str, problems: list[tuple[str, str]]) -> None:

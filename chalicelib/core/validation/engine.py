@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from chalicelib.core.errors import ConfigurationError
 from chalicelib.core.validation import pii, rules
-from chalicelib.core.validation.contract import ColumnSpec, Contract, RuleRef
+from chalicelib.core.validation.contract import ColumnSpec, Contract, RuleRef, Severity
 from chalicelib.core.validation.readers import DEFAULT_CHUNK_ROWS, Part, ReadFailure, TableReader, open_reader
 from chalicelib.core.validation.report import MAX_EXAMPLES, RuleOutcome, build_report, decide, redact
 
@@ -494,11 +494,11 @@ class _Run:
                 f"the newest {rule.column} is {age / 3600:.1f} h old (max {rule.max_age})"
 
     def _pii_outcomes(self) -> None:
-        severity = "error" if self.contract.undeclared_pii == "error" else "warn"
+        severity: Severity = "error" if self.contract.undeclared_pii == "error" else "warn"
         for name, finding in self.findings.items():
             if not finding.matches:
                 continue
-            ref = RuleRef(f"{name}.undeclared_pii", "undeclared_pii", name, severity, "dataset")  # type: ignore[arg-type]
+            ref = RuleRef(f"{name}.undeclared_pii", "undeclared_pii", name, severity, "dataset")
             kinds = ", ".join(f"{k} ({v})" for k, v in sorted(finding.counts.items()))
             self.outcomes[ref.id] = RuleOutcome(
                 ref, failing_rows=finding.matches, examples=[{"value": e} for e in finding.examples],

@@ -189,10 +189,13 @@ class MemoryRegistryStore(RegistryStore):
             return self._alias_log[model][keys[index - 1]] if index else None
 
     def models_with_alias(self, alias: str) -> list[tuple[str, int]]:
+        found: list[tuple[str, int]] = []
         with self._lock:
-            found = [(model, states[alias].version) for model, states in self._aliases.items()
-                     if alias in states and states[alias].version is not None]
-        return sorted(found)  # type: ignore[arg-type]
+            for model, states in self._aliases.items():
+                version = states[alias].version if alias in states else None
+                if version is not None:
+                    found.append((model, version))
+        return sorted(found)
 
     # ---- audit -------------------------------------------------------------------------------
 
