@@ -47,6 +47,7 @@ up: venv
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-cache
+	$(BIN)/mypy
 
 test: venv lint template
 	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)

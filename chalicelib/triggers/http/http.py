@@ -9,6 +9,7 @@ import math
 from typing import Any
 
 from chalice import ChaliceUnhandledError, ChaliceViewError, Response
+from pydantic import BaseModel, ValidationError
 
 from chalicelib.core.errors import (
     BadRequestError,
@@ -75,7 +76,7 @@ def _surfacing(view: Any) -> Any:
         except Exception as exc:
             raise UnexpectedViewError(exc) from exc
 
-    call._surfaced = True  # type: ignore[attr-defined]
+    call._surfaced = True  # type: ignore[attr-defined]  # a marker on the wrapper: wrap each view once
     return call
 
 
@@ -132,12 +133,10 @@ def json_body(request: Any, *, required: bool = True) -> Any:
         raise BadRequestError("the body nests too deeply", code="invalid_json") from exc
 
 
-def parse_model[T](data: Any, model: type[T], what: str) -> T:
+def parse_model[M: BaseModel](data: Any, model: type[M], what: str) -> M:
     """Validate ``data`` into the pydantic ``model``; a 400 listing every field error otherwise."""
-    from pydantic import ValidationError
-
     try:
-        return model.model_validate(data)  # type: ignore[attr-defined]
+        return model.model_validate(data)
     except ValidationError as exc:
         raise from_pydantic(exc, what) from exc
 
