@@ -30,7 +30,7 @@ def seeded_stack(stack):
 
     from chalicelib import storage as aws
     from chalicelib.services.drift import CheckRequest, run_drift_check
-    from tests.monitoring.conftest import capture, make_frame, register_model
+    from tests.functional.monitoring.conftest import capture, make_frame, register_model
 
     aws.reset()
     model = register_model("e2e-fare")
