@@ -77,12 +77,3 @@ def test_completion_prints_the_code_for_each_shell(tmp_path, shell, registers):
         script = tmp_path / "sluice.bash"
         script.write_text(done.stdout)
         assert subprocess.run(["bash", "-n", str(script)], capture_output=True).returncode == 0
-
-
-def test_completion_refuses_a_shell_it_has_no_code_for(capsys):
-    from sluice.cli import main
-
-    with pytest.raises(SystemExit) as done:
-        main(["completion", "cmd.exe"])
-    assert done.value.code == 2
-    assert "invalid choice" in capsys.readouterr().err

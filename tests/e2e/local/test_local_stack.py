@@ -134,16 +134,6 @@ def test_sluice_up_runs_the_installed_app_from_any_folder_not_an_app_py_found_th
             proc.kill()
 
 
-def test_the_stack_finds_the_app_beside_chalicelib_or_in_the_folder_it_is_given(tmp_path):
-    import chalicelib
-    from sluice.local.stack import find_app
-
-    assert find_app() == Path(chalicelib.__file__).resolve().parents[1] / "app.py"
-    assert find_app(ROOT) == ROOT.resolve() / "app.py"
-    with pytest.raises(FileNotFoundError, match="--project-dir"):
-        find_app(tmp_path)
-
-
 def test_sluice_env_without_a_running_stack_says_so(tmp_path):
     out = subprocess.run([sys.executable, "-m", "sluice.cli", "env", "--state-file",
                           str(tmp_path / "none.json")], cwd=ROOT, capture_output=True, text=True,

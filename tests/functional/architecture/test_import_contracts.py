@@ -3,7 +3,6 @@ and each one fails when a module breaks it (checked on a copy of the tree with o
 
 from __future__ import annotations
 
-import ast
 import shutil
 import subprocess
 import sys
@@ -59,31 +58,3 @@ def test_a_violating_import_breaks_its_contract(tree_copy: Path, contract: str):
     assert out.returncode != 0
     broken = out.stdout.split("Broken contracts", 1)[-1]
     assert f"{contract}" in broken and module.removesuffix(".py").replace("/", ".") in broken, out.stdout
-
-
-def app_imports(root: Path) -> list[str]:
-    """Modules under chalicelib/ and sluice/ that import ``app`` (app.py only wires: nothing may depend on
-    it; the local stack loads it by name to serve it, which is not a dependency of its code)."""
-    found = []
-    for path in sorted([*root.glob("chalicelib/**/*.py"), *root.glob("sluice/**/*.py")]):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
-                     else [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else [])
-            if any(n == "app" or n.startswith("app.") for n in names):
-                found.append(f"{path.relative_to(root)}:{node.lineno}")
-    return found
-
-
-def test_nothing_imports_app_py():
-    assert app_imports(ROOT) == []
-
-
-def test_an_import_of_app_is_found(tree_copy: Path):
-    path = tree_copy / "sluice" / "api_client.py"
-    original = path.read_text(encoding="utf-8")
-    wired = "\n\ndef _wired():\n    from app import app\n\n    return app\n"
-    path.write_text(original + wired, encoding="utf-8")
-    try:
-        assert [hit.split(":")[0] for hit in app_imports(tree_copy)] == ["sluice/api_client.py"]
-    finally:
-        path.write_text(original, encoding="utf-8")

@@ -43,10 +43,3 @@ def test_the_state_table_has_the_declared_keys_indexes_and_ttl(moto_world):
 def test_the_alerts_topic_exists(moto_world):
     arns = [t["TopicArn"] for t in boto3.client("sns").list_topics()["Topics"]]
     assert moto_world.topic_arn in arns
-
-
-def test_every_resource_type_in_the_template_is_known_to_the_local_stack():
-    from sluice.local.resources import LOCAL_TYPES, NOT_LOCAL_TYPES
-
-    types = {r["Type"] for r in load_template()["Resources"].values()}
-    assert types <= set(LOCAL_TYPES) | set(NOT_LOCAL_TYPES), types - set(LOCAL_TYPES)

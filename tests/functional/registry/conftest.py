@@ -1,36 +1,19 @@
-"""Registry fixtures: one registry per store (memory, DynamoDB in moto), a fake clock, call counting."""
+"""Registry fixtures on the DynamoDB store in moto, and DynamoDB call counting and serialising.
+
+The fake clock and ``register`` are the unit tier's (tests/unit/registry/conftest.py).
+"""
 
 from __future__ import annotations
 
 import threading
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from chalicelib.services.registry import ModelRegistry
-from chalicelib.storage.registry.memory import MemoryRegistryStore
-
-START = datetime(2026, 11, 26, 12, 0, 0, tzinfo=UTC)
-
-
-class FakeClock:
-    """Starts at ``START``; every reading advances 1 ms (so events order), ``jump`` skips ahead."""
-
-    def __init__(self, start: datetime = START) -> None:
-        self.now = start
-        self._lock = threading.Lock()
-
-    def __call__(self) -> datetime:
-        with self._lock:
-            self.now += timedelta(milliseconds=1)
-            return self.now
-
-    def jump(self, **delta: float) -> None:
-        with self._lock:
-            self.now += timedelta(**delta)
+from tests.unit.registry.conftest import FakeClock
 
 
 def dynamodb_client() -> Any:
@@ -84,31 +67,9 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-@pytest.fixture(params=["memory", "dynamodb"])
-def store_kind(request: pytest.FixtureRequest) -> str:
-    if request.param == "dynamodb":
-        request.getfixturevalue("moto_world")
-    return request.param
-
-
 @pytest.fixture
-def registry(store_kind: str, clock: FakeClock) -> Iterator[ModelRegistry]:
-    """The registry on each store, with a fake clock."""
-    if store_kind == "memory":
-        yield ModelRegistry(MemoryRegistryStore(), clock=clock)
-        return
+def registry(moto_world: Any, clock: FakeClock) -> Iterator[ModelRegistry]:
+    """The registry on the DynamoDB store of the moto world, with a fake clock."""
     from chalicelib.storage.registry.dynamodb import DynamoDBRegistryStore
 
     yield ModelRegistry(DynamoDBRegistryStore(), clock=clock)
-
-
-def register(registry: ModelRegistry, model: str = "churn", **overrides: Any):
-    """Reserve a number and register it with plausible training outputs."""
-    version = registry.reserve_version(model)
-    values: dict[str, Any] = {
-        "source": f"s3://bucket/models/{model}/{version}/", "artifact_sha256": "ab" * 32,
-        "run_id": f"run-{version}", "metrics": {"f1": 0.5 + version / 100, "accuracy": 0.75},
-        "dataset_versions": [{"dataset": "customers", "version": 1}], "spec_version": 1,
-    }
-    values.update(overrides)
-    return registry.register_model_version(model, version, **values)

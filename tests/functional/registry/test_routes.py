@@ -7,8 +7,7 @@ import json
 import pytest
 
 from chalicelib.services.registry import get_registry
-from chalicelib.triggers.http.registry import actor_of
-from tests.functional.registry.conftest import register
+from tests.unit.registry.conftest import register
 
 JSON = {"Content-Type": "application/json"}
 
@@ -252,20 +251,3 @@ def test_lineage_follows_a_version_to_its_dataset_versions_and_raw_objects(clien
     assert missing == {"dataset": "orders", "version": 4, "found": False}
     assert error_of(call(client, "get", "/models/churn/versions/2/lineage"))[:2] == (
         404, "model_version_not_found")
-
-
-# ---- identity ------------------------------------------------------------------------------------
-
-
-class _Request:
-    def __init__(self, context):
-        self.context = context
-
-
-def test_the_actor_is_the_callers_identity_or_anonymous():
-    arn = "arn:aws:iam::123456789012:user/alice"
-    assert actor_of(_Request({"identity": {"userArn": arn}})) == arn
-    cognito = {"authorizer": {"claims": {"cognito:username": "bob"}}, "identity": {}}
-    assert actor_of(_Request(cognito)) == "bob"
-    assert actor_of(_Request({"identity": {"sourceIp": "1.2.3.4"}})) == "anonymous"
-    assert actor_of(_Request(None)) == "anonymous"

@@ -226,26 +226,9 @@ def challenger(rows) -> Any:
 
 
 @pytest.fixture
-def bucket(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """A moto bucket named by SLUICE_BUCKET: the full ``moto_world`` when the test also needs the app or
-    the table, otherwise just the bucket (a full world costs seconds to build)."""
-    if {"client", "chalice_app", "moto_world"} & set(request.fixturenames):
-        yield request.getfixturevalue("moto_world").bucket
-        return
-    import uuid
-
-    import boto3
-    from moto import mock_aws
-
-    from chalicelib import storage as aws
-
-    with mock_aws():
-        name = f"sluice-serving-{uuid.uuid4().hex[:8]}"
-        boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=name)
-        monkeypatch.setenv("SLUICE_BUCKET", name)
-        aws.reset()
-        yield name
-        aws.reset()
+def bucket(moto_world: Any) -> str:
+    """The moto world's bucket (SLUICE_BUCKET names it)."""
+    return moto_world.bucket
 
 
 @pytest.fixture

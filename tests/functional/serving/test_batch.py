@@ -10,11 +10,8 @@ import pandas as pd
 import pytest
 
 from chalicelib.core.events import ObjectRef, eventbridge_object_created
-from chalicelib.core.serving.batch_files import batch_format
-from chalicelib.core.serving.errors import BatchFormatUnsupportedError
 from chalicelib.services.serving import set_service
 from chalicelib.storage import client
-from chalicelib.storage.layout import batch_output_key as output_key
 from chalicelib.triggers.batch import handle_batch_objects
 from tests.functional.serving.conftest import MODEL, features_only
 
@@ -149,15 +146,6 @@ def test_an_unreadable_file_is_reported_not_raised(world):
     event = upload(world, f"batch/{MODEL}/input/garbage.parquet", b"this is not parquet")
     (outcome,) = handle_batch_objects(event, service=world.service())["objects"]
     assert (outcome["status"], outcome["code"]) == ("failed", "unreadable_batch_file")
-
-
-def test_output_keys_and_formats():
-    assert output_key(f"batch/{MODEL}/input/a/b.csv") == f"batch/{MODEL}/output/a/b.csv"
-    assert output_key(f"batch/{MODEL}/output/a.csv") is None
-    assert batch_format("x.PARQUET") == "parquet" and batch_format("x.ndjson") == "jsonl"
-    with pytest.raises(BatchFormatUnsupportedError) as caught:
-        batch_format("x.json")
-    assert caught.value.code == "unsupported_batch_format"
 
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])

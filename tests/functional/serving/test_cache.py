@@ -4,7 +4,6 @@ from collections import Counter
 
 import pytest
 
-from chalicelib.core.serving.cache import MISSING, LRUCache, TTLCache
 from chalicelib.storage import client
 from tests.functional.serving.conftest import MODEL, features_only
 
@@ -79,21 +78,3 @@ def test_models_are_cached_by_version_and_sha256_in_a_bounded_lru(world, rows, c
     assert all(len(k[2]) == 64 for k in keys)
     service.predict(MODEL, body(rows), version=1)  # evicted: loaded again
     assert world.loader.calls[(MODEL, 1)] == 2
-
-
-def test_lru_evicts_the_least_recently_used():
-    cache = LRUCache(2)
-    cache.put("a", 1)
-    cache.put("b", 2)
-    assert cache.get("a") == 1
-    cache.put("c", 3)
-    assert cache.keys() == ["a", "c"]
-
-
-def test_ttl_cache_expires_entries_on_its_clock():
-    now = [0.0]
-    cache = TTLCache(5, clock=lambda: now[0])
-    cache.put("k", None)
-    assert cache.get("k") is None
-    now[0] = 5.0
-    assert cache.get("k") is MISSING

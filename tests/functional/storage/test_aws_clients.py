@@ -16,10 +16,3 @@ def test_reset_forgets_cached_clients():
     first = aws.client("sqs", settings)
     aws.reset()
     assert aws.client("sqs", settings) is not first
-
-
-def test_awswrangler_is_pointed_at_the_same_endpoint():
-    wr = aws.wrangler(Settings(endpoint_url="http://127.0.0.1:5999"))
-    assert wr.config.s3_endpoint_url == "http://127.0.0.1:5999"
-    wr = aws.wrangler(Settings())
-    assert wr.config.s3_endpoint_url is None

@@ -5,7 +5,8 @@ import json
 import pytest
 
 from chalicelib.storage import artifacts, s3
-from tests.functional.training.conftest import drain_invocations, rides_frame, send, spec_body
+from tests.functional.training.conftest import drain_invocations, send
+from tests.unit.training.conftest import rides_frame, spec_body
 
 pytestmark = pytest.mark.slow  # each test trains a model through the train function first
 

@@ -4,7 +4,8 @@ import pytest
 
 from chalicelib.core.errors import NotFoundError
 from chalicelib.services import training as service
-from tests.functional.training.conftest import drain_invocations, rides_frame, send, spec_body
+from tests.functional.training.conftest import drain_invocations, send
+from tests.unit.training.conftest import rides_frame, spec_body
 
 
 def start(client, model="tips", body=None):

@@ -2,7 +2,8 @@
 
 import json
 
-from tests.functional.training.conftest import send, spec_body
+from tests.functional.training.conftest import send
+from tests.unit.training.conftest import spec_body
 
 
 def test_a_valid_spec_is_stored_as_a_new_version_each_put(client, make_dataset):
@@ -105,15 +106,6 @@ def test_drift_settings_in_the_spec_are_checked_by_the_drift_config(client, moto
 def test_model_names_follow_the_registry_rule(client, moto_world):
     status, body = send(client, "put", "/models/Bad.Name/spec", spec_body())
     assert status == 400 and body["error"]["code"] == "invalid_name"
-
-
-def test_sizes_a_lambda_run_cannot_afford_are_refused_and_values_are_not_echoed():
-    from chalicelib.core.training.estimators import check_estimator
-
-    assert check_estimator("RandomForestRegressor", {"n_estimators": 10**9}) == [
-        "parameter(s) past what a training run in Lambda can afford: n_estimators ≤ 5,000"]
-    [problem] = check_estimator("LogisticRegression", {"penalty": "secret8@victim.com"})
-    assert "penalty" in problem and "secret8@victim.com" not in problem
 
 
 def test_promotion_thresholds_are_stored_and_must_name_a_task_metric_and_a_bound(client, moto_world):

@@ -6,7 +6,7 @@ import pytest
 from chalicelib.core.training.evaluate import metric_directions
 from chalicelib.core.training.gate import GatePolicy, decide
 from chalicelib.core.training.spec import TrainingSpec
-from tests.functional.training.conftest import spec_body
+from tests.unit.training.conftest import spec_body
 
 DIRS = metric_directions(["accuracy", "f1", "f1_macro", "log_loss", "rmse", "r2", "mae"])
 BASELINE = {"accuracy": 0.6, "f1": 0.0, "log_loss": 0.7}

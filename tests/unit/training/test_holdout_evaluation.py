@@ -18,7 +18,7 @@ from chalicelib.core.training.pipeline import prepare_frame, split_rows
 from chalicelib.core.training.spec import TASK_METRICS, TrainingSpec
 from chalicelib.core.training.trainer import train
 from chalicelib.core.validation.contract import parse_contract
-from tests.functional.training.conftest import CONTRACT, rides_frame, spec_body
+from tests.unit.training.conftest import CONTRACT, rides_frame, spec_body
 from tests.unit.training.oracle import sklearn_says
 
 CONTRACT_MODEL = parse_contract(CONTRACT)

@@ -9,7 +9,7 @@ from chalicelib.core.training.pipeline import date_parts, split_rows, to_strings
 from chalicelib.core.training.spec import TrainingSpec
 from chalicelib.core.training.trainer import train
 from chalicelib.core.validation.contract import parse_contract
-from tests.functional.training.conftest import CONTRACT, rides_frame, spec_body
+from tests.unit.training.conftest import CONTRACT, rides_frame, spec_body
 
 CONTRACT_MODEL = parse_contract(CONTRACT)
 
