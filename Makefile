@@ -49,8 +49,13 @@ lint: venv
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/mypy
 
+# The tiers (tests/README.md), slowest first. pytest-xdist hands whole files to the two workers in this
+# order (--no-loadscope-reorder; by default it sorts files by test count, which left the one-test,
+# 100-second API fuzzing file for last): the long e2e files start at once, short unit files fill the end.
+PYTEST_PATHS ?= tests/e2e tests/functional tests/unit
+
 test: venv lint template
-	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder $(PYTEST_PATHS) $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory infra-check
 
 # ---- deployment: template, layers, size, checks (docs/deploy.md) ----------------------------------

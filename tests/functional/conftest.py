@@ -25,12 +25,30 @@ from sluice.local.resources import LocalNames, LocalResources, create_resources
 from tests.conftest import REGION
 
 
+class WarmClients:
+    """A boto3 session that hands out one client per service and endpoint, made on first use.
+
+    ``create_resources`` asks its session for a client per service each time it runs; these are the
+    same clients every time, so building a test's resources costs the API calls alone.
+    """
+
+    def __init__(self, session: Any) -> None:
+        self._session = session
+        self._clients: dict[tuple[str, str | None], Any] = {}
+
+    def client(self, service: str, endpoint_url: str | None = None) -> Any:
+        key = (service, endpoint_url)
+        if key not in self._clients:
+            self._clients[key] = self._session.client(service, endpoint_url=endpoint_url)
+        return self._clients[key]
+
+
 @dataclass(frozen=True)
 class MotoSession:
     """What the tests of one process share: the mock, the template, warm clients for the set-up."""
 
     mock: Any
-    boto3_session: Any
+    clients: WarmClients
     template: dict[str, Any]
 
 
@@ -51,7 +69,7 @@ def moto_session() -> MotoSession:
 
     from sluice.local.template import load_template
 
-    return MotoSession(mock_aws(), boto3.session.Session(region_name=REGION), load_template())
+    return MotoSession(mock_aws(), WarmClients(boto3.session.Session(region_name=REGION)), load_template())
 
 
 @contextmanager
@@ -63,7 +81,7 @@ def fresh_world(moto: MotoSession, setenv: Callable[[str, str], None]) -> Iterat
     moto.mock.start()  # resets every backend: nothing another test made is left
     try:
         names = LocalNames(prefix=f"sluice-test-{uuid.uuid4().hex[:8]}")
-        resources = create_resources(moto.boto3_session, None, names, moto.template)
+        resources = create_resources(moto.clients, None, names, moto.template)
         for key, value in {"SLUICE_STAGE": "local", "SLUICE_BUCKET": resources.bucket,
                            "SLUICE_TABLE": resources.table, "SLUICE_TOPIC_ARN": resources.topic_arn,
                            "SLUICE_GLUE_DATABASE": resources.glue_database,
