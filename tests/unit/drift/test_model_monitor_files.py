@@ -64,6 +64,7 @@ def frames(draw) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, str]]:
 CONTRACT_TYPES = st.sampled_from(["int", "float", "bool", "string", "category", "date", "timestamp", None])
 
 
+@pytest.mark.slow  # 2 s
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(frames(), st.integers(2, 50), st.integers(1, 5), st.data())
 def test_model_monitor_files_follow_the_aws_schemas_and_their_invariants_for_any_profile(

@@ -67,6 +67,7 @@ def classification_case(draw, n_classes: int | None = None) -> tuple:
 # ---- classification -------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # 2.5-3 s
 @BOUNDED
 @given(classification_case(n_classes=2))
 def test_binary_metrics_equal_sklearn_for_int_string_and_boolean_labels(case):
@@ -74,6 +75,7 @@ def test_binary_metrics_equal_sklearn_for_int_string_and_boolean_labels(case):
     assert_all_equal("classification", CLASSIFICATION, classes, y, p, proba)
 
 
+@pytest.mark.slow  # 2.5-3 s
 @BOUNDED
 @given(classification_case())
 def test_multiclass_metrics_equal_sklearn_when_classes_are_absent_from_truth_or_predictions(case):

@@ -264,6 +264,7 @@ def check(columns: list[Column], rules: dict[str, Any], fmt: str, folder: str, o
         assert result.verdict == ("fail" if errors else "pass"), (where, errors)
 
 
+@pytest.mark.slow  # 2-3.5 s per column type: the unit tier's quick loop is -m "not slow"
 @pytest.mark.parametrize("kind", TYPES)
 @settings(max_examples=EXAMPLES, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,

@@ -44,6 +44,7 @@ def assert_accepts(document: dict[str, Any], path: str) -> None:
         assert sum(len(f) for f in result.iter_curated()) == result.rows
 
 
+@pytest.mark.slow  # 2-3 s per format
 @pytest.mark.parametrize("fmt", ["csv", "parquet", "jsonl"])
 @settings(max_examples=EXAMPLES, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
