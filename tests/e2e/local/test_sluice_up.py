@@ -19,16 +19,18 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 WITH_FAULTHANDLER = {**os.environ, "PYTHONFAULTHANDLER": "1"}  # a hung process can be asked for its stacks
 
 
-def stop_with_ctrl_c(proc: subprocess.Popen) -> None:
-    """Ctrl-C, then the exit code; a process still running 30 s later is dumped (faulthandler) and fails."""
+def stop_with_ctrl_c(proc: subprocess.Popen) -> str:
+    """Ctrl-C, then the exit code and the rest of the output (read while waiting: a full pipe would
+    block the process). A process still running 30 s later is dumped (faulthandler) and fails."""
     proc.send_signal(signal.SIGINT)
     try:
-        code = proc.wait(timeout=30)
+        rest, _ = proc.communicate(timeout=30)
     except subprocess.TimeoutExpired:
         proc.send_signal(signal.SIGABRT)  # PYTHONFAULTHANDLER: every thread's stack to stdout
-        proc.wait(timeout=10)
-        pytest.fail(f"still running 30 s after Ctrl-C:\n{proc.stdout.read()[-12000:]}")
-    assert code == 0
+        rest, _ = proc.communicate(timeout=30)
+        pytest.fail(f"still running 30 s after Ctrl-C:\n{rest[-12000:]}")
+    assert proc.returncode == 0, rest[-6000:]
+    return rest
 
 
 def test_sluice_up_prints_endpoints_env_exports_them_and_ctrl_c_stops_cleanly(tmp_path):
