@@ -91,3 +91,18 @@ def test_bursts_of_parallel_requests_are_all_answered(stack):
         codes = list(pool.map(lambda _: requests.get(f"{stack.info.api_url}/health", timeout=30).status_code,
                               range(48)))
     assert codes == [200] * 48
+
+
+@pytest.mark.xfail(strict=True, reason="defect outside the tests: the stack's API handler leaves Nagle's "
+                   "algorithm on, so a kept-alive connection waits out the client's delayed ACK (40 ms) on "
+                   "every answer (schemathesis: 97 s instead of 15 s). Fix in sluice/local/stack.py: "
+                   "QuietHandler.disable_nagle_algorithm = True; then remove this mark.")
+def test_a_kept_alive_connection_is_answered_in_milliseconds(stack):
+    with requests.Session() as session:  # one connection, as schemathesis, the CLI and browsers keep
+        session.get(f"{stack.info.api_url}/health", timeout=10)
+        seconds = []
+        for _ in range(21):
+            started = time.perf_counter()
+            assert session.get(f"{stack.info.api_url}/health", timeout=10).status_code == 200
+            seconds.append(time.perf_counter() - started)
+    assert sorted(seconds)[10] < 0.02, f"median {sorted(seconds)[10] * 1000:.0f} ms per request"
