@@ -92,7 +92,8 @@ def bare_sklearn(frame: Any) -> tuple[float, float, float]:
 
 
 class MotoWorld:
-    """moto in-process with the template's resources, SLUICE_* pointing at them (like tests/conftest.py)."""
+    """moto in-process with the template's resources, SLUICE_* pointing at them (as the functional tests'
+    world)."""
 
     def __enter__(self) -> MotoWorld:
         from moto import mock_aws

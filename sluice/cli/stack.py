@@ -30,18 +30,18 @@ def cmd_up(args: argparse.Namespace) -> int:
     stack = LocalStack(args.project_dir, host=args.host, api_port=args.api_port,
                        aws_port=args.aws_port, schedule_interval=args.schedule_interval,
                        on_delivery=show)
-    info = stack.start()
-    info.save(args.state_file)
-    console.print(f"[bold]sluice {__version__}[/] local stack is up")
-    console.print(f"  API        {info.api_url}")
-    console.print(f"  AWS (moto) {info.aws_endpoint}   region {info.region}")
-    console.print(f"  bucket     s3://{info.bucket}   table {info.table}")
-    console.print(f"  schedules  every {args.schedule_interval:g} s")
-    console.print(f"  `eval \"$(sluice env)\"` to point the AWS CLI and boto3 here "
-                  f"(state in {args.state_file}); Ctrl-C stops.")
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-    try:
+    info = stack.start()
+    try:  # from here on, Ctrl-C or SIGTERM at any moment stops the stack and removes the state file
+        info.save(args.state_file)
+        console.print(f"[bold]sluice {__version__}[/] local stack is up")
+        console.print(f"  API        {info.api_url}")
+        console.print(f"  AWS (moto) {info.aws_endpoint}   region {info.region}")
+        console.print(f"  bucket     s3://{info.bucket}   table {info.table}")
+        console.print(f"  schedules  every {args.schedule_interval:g} s")
+        console.print(f"  `eval \"$(sluice env)\"` to point the AWS CLI and boto3 here "
+                      f"(state in {args.state_file}); Ctrl-C stops.")
         stopped.wait()
     except KeyboardInterrupt:
         pass

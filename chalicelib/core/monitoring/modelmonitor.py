@@ -9,7 +9,7 @@ The three files follow the schemas AWS documents in the Amazon SageMaker AI deve
 - ``constraint_violations.json``: "Schema for Violations (constraint_violations.json file)",
   https://docs.aws.amazon.com/sagemaker/latest/dg/model-monitor-interpreting-violations.html
 
-JSON Schemas (Draft 2020-12) written from those pages live in ``tests/drift/schemas/``; the tests check
+JSON Schemas (Draft 2020-12) written from those pages live in ``tests/unit/drift/schemas/``; the tests check
 every file against them.
 
 ``statistics.json`` (of the current window): per feature ``inferred_type`` (Integral | Fractional with

@@ -93,16 +93,11 @@ def test_bursts_of_parallel_requests_are_all_answered(stack):
     assert codes == [200] * 48
 
 
-@pytest.mark.xfail(strict=True, reason="defect outside the tests: the stack's API handler leaves Nagle's "
-                   "algorithm on, so a kept-alive connection waits out the client's delayed ACK (40 ms) on "
-                   "every answer (schemathesis: 97 s instead of 15 s). Fix in sluice/local/stack.py: "
-                   "QuietHandler.disable_nagle_algorithm = True; then remove this mark.")
-def test_a_kept_alive_connection_is_answered_in_milliseconds(stack):
-    with requests.Session() as session:  # one connection, as schemathesis, the CLI and browsers keep
-        session.get(f"{stack.info.api_url}/health", timeout=10)
-        seconds = []
-        for _ in range(21):
-            started = time.perf_counter()
-            assert session.get(f"{stack.info.api_url}/health", timeout=10).status_code == 200
-            seconds.append(time.perf_counter() - started)
-    assert sorted(seconds)[10] < 0.02, f"median {sorted(seconds)[10] * 1000:.0f} ms per request"
+def test_the_api_answers_a_kept_alive_connection_without_waiting_for_delayed_acks(stack):
+    """With Nagle's algorithm on, each answer on a kept-alive connection (schemathesis, the CLI, browsers)
+    waited out the client's delayed ACK, ~40 ms a request (schemathesis: 97 s instead of 15 s)."""
+    handler = stack._api.server.RequestHandlerClass  # chalice binds the app: functools.partial(handler, …)
+    assert getattr(handler, "func", handler).disable_nagle_algorithm is True
+    with requests.Session() as session:  # and such a connection is answered, request after request
+        codes = [session.get(f"{stack.info.api_url}/health", timeout=10).status_code for _ in range(5)]
+    assert codes == [200] * 5
