@@ -15,9 +15,9 @@ from typing import Any
 
 import yaml
 
-from sluice.demo_datasets import CONTRACT, rides_csv
-from sluice.demo_models import spec
-from sluice.demo_serving import ride_records
+from sluice.demo.datasets import CONTRACT, rides_csv
+from sluice.demo.models import spec
+from sluice.demo.serving import ride_records
 
 ROWS = 300  # enough for the contract's row_count rule (≥ 100) and a quick Ridge fit
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from rich.table import Table
 
-from sluice.demo import Demo
+from sluice.demo.base import Demo
 
 DATASET = "rides"
 CITIES = ["Berlin", "Hamburg", "Munich", "Cologne"]

@@ -13,7 +13,7 @@ from typing import Any
 
 from rich.table import Table
 
-from sluice.demo import Demo
+from sluice.demo.base import Demo
 
 MODEL = "fare"
 RUN_TIMEOUT_S = 300

@@ -19,7 +19,7 @@ from typing import Any
 
 from rich.table import Table
 
-from sluice.demo import Demo
+from sluice.demo.base import Demo
 
 CITIES = ["Berlin", "Hamburg", "Munich", "Cologne"]
 HEADER = "ride_id,pickup_ts,city,distance_km,passengers,fare_eur,rider_email"
@@ -127,7 +127,7 @@ def step_drifted_traffic(demo: Demo) -> None:
 
 
 def step_retrain_and_redeploy(demo: Demo) -> None:
-    from sluice.demo_models import show_run, wait_for_run
+    from sluice.demo.models import show_run, wait_for_run
 
     model = demo.facts["model"]
     before = demo.call("GET", f"/models/{model}/aliases/production")["version"]

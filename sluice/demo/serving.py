@@ -15,7 +15,7 @@ from typing import Any
 
 from rich.table import Table
 
-from sluice.demo import Demo
+from sluice.demo.base import Demo
 
 NUMBERS = {"distance_km": float, "fare_eur": float, "passengers": int}
 SKIP = ("rider_email",)  # PII: never sent for scoring
@@ -31,7 +31,7 @@ def _model(demo: Demo) -> str:
 
 def ride_records(rows: int, seed: int) -> list[dict[str, Any]]:
     """Rides as JSON records typed per the rides contract (ISO timestamps, numbers as numbers)."""
-    from sluice.demo_datasets import rides_csv
+    from sluice.demo.datasets import rides_csv
 
     reader = csv.DictReader(io.StringIO(rides_csv(rows, seed=seed).decode()))
     return [{k: NUMBERS[k](v) if k in NUMBERS else v for k, v in row.items() if k not in SKIP}
