@@ -67,6 +67,15 @@ def on_label_object(event: dict, context: Any) -> list:
     return handle_label_objects(parse_object_events(event))
 
 
+@app.lambda_function(name="process_feedback")
+def process_feedback(event: dict, context: Any) -> dict:
+    """The data gate on feedback rows, invoked by on_label_object (this function has pyarrow)."""
+    from chalicelib.services.feedback import process_here
+    from chalicelib.storage.invoke import sync_answer
+
+    return sync_answer(process_here, event)
+
+
 @app.lambda_function(name="on_batch_object")
 def on_batch_object(event: dict, context: Any) -> dict:
     from chalicelib.triggers.batch import handle_batch_objects

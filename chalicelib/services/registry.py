@@ -37,6 +37,7 @@ from chalicelib.core.registry.entities import (
     EVENT_ALIAS_DELETED,
     EVENT_ALIAS_MOVED,
     EVENT_REGISTERED,
+    EVENT_SERVING,
     EVENT_STATUS,
     EVENT_UPDATED,
     PRODUCTION,
@@ -48,6 +49,7 @@ from chalicelib.core.registry.entities import (
     ModelSummary,
     ModelVersion,
     Page,
+    ServingSettings,
     VersionUpdate,
     format_ts,
     parse_ts,
@@ -86,6 +88,16 @@ def check_name(value: Any, what: str = "model") -> str:
         raise InvalidNameError(f"{what} name must match {NAME_PATTERN.pattern} "
                                "(lowercase letters, digits, '_' and '-'; at most 63 characters)")
     return value
+
+
+def check_capture_percent(value: Any) -> float | None:
+    """A capture percentage: a number from 0 to 100, or None (the stack's); 400 otherwise."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 100:
+        raise BadRequestError("capture_percent must be a number from 0 to 100 (or null: the stack's)",
+                              code="invalid_capture_percent")
+    return float(value)
 
 
 def check_version(value: Any) -> int:
@@ -419,6 +431,39 @@ class ModelRegistry:
             token = page.next_token
             if not token:
                 return None
+
+    # ---- serving settings --------------------------------------------------------------------
+
+    def get_serving_settings(self, model: str) -> ServingSettings:
+        """The model's serving settings (the defaults when nobody set them): one GetItem."""
+        return self.store.get_serving_settings(check_name(model)) or ServingSettings(model)
+
+    def set_serving_settings(self, model: str, *, capture_percent: Any = ANY, shadow_alias: Any = ANY,
+                             actor: str = "system") -> ServingSettings:
+        """Change the capture percentage and/or the shadow alias (``ANY``: unchanged; ``None``: the
+        stack's percentage / no shadow scoring), audited as ``serving_settings_changed`` (from → to).
+
+        The model must be registered (404 ``model_not_found``); a concurrent change is a 409
+        ``concurrent_update``. Unchanged values write nothing.
+        """
+        self.get_model(model)
+        current = self.get_serving_settings(model)
+        changes: dict[str, Any] = {}
+        if capture_percent is not ANY:
+            changes["capture_percent"] = check_capture_percent(capture_percent)
+        if shadow_alias is not ANY:
+            changes["shadow_alias"] = None if shadow_alias is None else check_name(shadow_alias, "alias")
+        if all(getattr(current, k) == v for k, v in changes.items()):
+            return current
+        from dataclasses import replace
+
+        now = self._now()
+        updated = replace(current, **changes, updated_at=now, updated_by=actor or "anonymous",
+                          revision=current.revision + 1)
+        audit = self._event(model, EVENT_SERVING, actor, now, None,
+                            {"from": current.values(), "to": updated.values()})
+        self.store.put_serving_settings(updated, audit)
+        return updated
 
     # ---- audit -------------------------------------------------------------------------------
 

@@ -1,10 +1,16 @@
 """Real-time predictions: resolve alias/version, load (cached), check records, score, capture a sample.
 
 Costs, per container: a cold prediction makes one registry read for the alias, one for the version
-record (its artifact SHA-256) and one artifact load (S3). After that, a prediction reads nothing until
-the alias entry expires (``settings.alias_ttl_seconds``), then one alias read. Version records are
-immutable in what serving needs (the artifact SHA-256), so they stay cached; models are cached in a
-bounded LRU keyed by ``(model, version, sha256)``.
+record (its artifact SHA-256), one for the model's serving settings and one artifact load (S3). After
+that, a prediction reads nothing until the alias and settings entries expire
+(``settings.alias_ttl_seconds``), then one read each. Version records are immutable in what serving
+needs (the artifact SHA-256), so they stay cached; models are cached in a bounded LRU keyed by
+``(model, version, sha256)``.
+
+Capture and shadow scoring follow the model's serving settings (``PUT /models/{model}/serving``): its
+capture percentage (else the stack's ``SLUICE_CAPTURE_PERCENT``, the sampler's) and its shadow alias
+(``shadow`` unless set; none when set to null). A failed settings read never fails a prediction: the
+stack's defaults apply until the next read.
 
 Dependencies are injected (registry factory, artifact loader ``(model, version, sha256) -> LoadedModel``,
 clocks, sampler, capture writer) so tests can hand in fakes; :func:`get_service` builds the production
@@ -23,6 +29,7 @@ from typing import Any
 
 from chalicelib.core.errors import NotFoundError
 from chalicelib.core.log import logger
+from chalicelib.core.registry.entities import DEFAULT_SHADOW_ALIAS, ServingSettings
 from chalicelib.core.serving.cache import MISSING, LRUCache, TTLCache
 from chalicelib.core.serving.errors import (
     AliasNotFoundError,
@@ -41,7 +48,7 @@ from chalicelib.core.settings import Settings, get_settings
 from chalicelib.storage import capture as capture_mod
 
 DEFAULT_ALIAS = "production"
-SHADOW_ALIAS = "shadow"
+SHADOW_ALIAS = DEFAULT_SHADOW_ALIAS
 MODEL_CACHE_SIZE = 4  # fitted pipelines per container (memory bound)
 VERSION_CACHE_SIZE = 512
 
@@ -91,6 +98,8 @@ class PredictionService:
         self.capture = capture or capture_mod.CaptureWriter()
         self.aliases: TTLCache[tuple[str, str], int | None] = TTLCache(settings.alias_ttl_seconds,
                                                                        clock=clock)
+        self.serving_settings: TTLCache[str, ServingSettings] = TTLCache(settings.alias_ttl_seconds,
+                                                                         clock=clock)
         self.versions: LRUCache[tuple[str, int], str] = LRUCache(VERSION_CACHE_SIZE)
         self.models: LRUCache[tuple[str, int, str], ServedModel] = LRUCache(model_cache_size)
         self._load_lock = threading.Lock()
@@ -126,6 +135,21 @@ class PredictionService:
         number = None if found is None else int(found)
         self.aliases.put((model, alias), number)
         return number
+
+    def model_settings(self, model: str) -> ServingSettings:
+        """The model's serving settings, from the TTL cache or one registry read (defaults if it fails)."""
+        cached = self.serving_settings.get(model)
+        if cached is not MISSING:
+            return cached
+        try:
+            found = self.registry.get_serving_settings(model)
+        except Exception as exc:  # capture settings must never fail an answer
+            capture_mod.count("settings_errors")
+            logger.warning("serving settings read failed", extra={"model": model,
+                                                                  "error": type(exc).__name__})
+            found = ServingSettings(model)
+        self.serving_settings.put(model, found)
+        return found
 
     def _sha256(self, model: str, version: int) -> str:
         cached = self.versions.get((model, version))
@@ -183,19 +207,22 @@ class PredictionService:
             answer["probabilities"] = probabilities
         if checked.ignored_fields:
             answer["ignored_fields"] = checked.ignored_fields
-        if self.sampler.sampled():
+        serving = self.model_settings(model)
+        if self.sampler.sampled(serving.capture_percent):
             capture_mod.count("sampled")
             when = self._now()
             self.capture.submit(lambda: capture_mod.CaptureEvent(
                 model=model, version=target.version, alias=target.alias, request_id=request_id, time=when,
                 inputs=checked.rows, predictions=scores.predictions, probabilities=probabilities,
-                shadow=self._shadow(target, records)))
+                shadow=self._shadow(target, records, serving.shadow_alias)))
         else:
             capture_mod.count("skipped")
         return answer
 
-    def _shadow(self, target: Target, records: list[Any]) -> capture_mod.ShadowResult | None:
-        """The ``shadow`` version's outputs on the same records; a failure is recorded, never raised.
+    def _shadow(self, target: Target, records: list[Any],
+                alias: str | None = SHADOW_ALIAS) -> capture_mod.ShadowResult | None:
+        """The shadow alias's version's outputs on the same records (none without a shadow alias); a
+        failure is recorded, never raised.
 
         The records are checked against the shadow version's own feature schema: a challenger may
         use features the champion does not.
@@ -203,8 +230,10 @@ class PredictionService:
         from chalicelib.core.serving.frame import frame_from_rows
         from chalicelib.core.serving.scoring import score
 
+        if alias is None:
+            return None
         try:
-            number = self.alias_version(target.model, SHADOW_ALIAS)
+            number = self.alias_version(target.model, alias)
         except Exception as exc:
             capture_mod.count("shadow_errors")
             logger.warning("shadow alias lookup failed", extra={"model": target.model,

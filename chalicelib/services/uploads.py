@@ -33,6 +33,7 @@ from __future__ import annotations
 import os
 import tempfile
 import time
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.datasets import names
@@ -62,14 +63,19 @@ _REASONS = {"invalid_rows": "rows failed error-severity rules",
 
 
 def process_object(ref: ObjectRef, *, lease_seconds: float = DEFAULT_LEASE_SECONDS,
-                   settings: Settings | None = None) -> Outcome:
+                   settings: Settings | None = None, dataset: str | None = None,
+                   lineage: Mapping[str, Any] | None = None) -> Outcome:
     """Validate one raw object version and record the resulting dataset version (once per version).
+
+    ``dataset``: the dataset of an object sluice wrote itself outside ``raw/`` (feedback rows under
+    ``feedback/{model}/``, :mod:`chalicelib.services.feedback`); by default the key names it.
+    ``lineage``: where those rows came from, kept on the version record and in its report.
 
     Never raises for bad input (unreadable files, no contract, keys outside ``raw/{dataset}/``); raises
     for AWS trouble and :class:`ObjectInProgressError`, which the handler lets Lambda retry.
     """
     settings = settings or get_settings()
-    dataset = layout.dataset_of_key(ref.key)
+    dataset = dataset or layout.dataset_of_key(ref.key)
     if dataset is None:
         logger.info("ignored: not a dataset upload", extra={"key": ref.key})
         from chalicelib.storage.notify import publish_alert
@@ -100,7 +106,7 @@ def process_object(ref: ObjectRef, *, lease_seconds: float = DEFAULT_LEASE_SECON
         raise ObjectInProgressError(f"{ref.key} is being processed by another attempt")
     try:
         version = claim.version or _allocate(dataset, claim_key, claim.owner)
-        record = _existing(dataset, version) or _process(obj, dataset, version, settings)
+        record = _existing(dataset, version) or _process(obj, dataset, version, settings, dict(lineage or {}))
         _announce(record, settings)
         store.complete_claim(dataset, claim_key, version)
     except BaseException:
@@ -132,12 +138,13 @@ def _release_quietly(dataset: str, claim_key: str, owner: str | None) -> None:
         logger.warning("could not release the processing claim", extra={"dataset": dataset})
 
 
-def _process(obj: StoredObject, dataset: str, version: int, settings: Settings) -> DatasetVersion:
+def _process(obj: StoredObject, dataset: str, version: int, settings: Settings,
+             lineage: dict[str, Any]) -> DatasetVersion:
     started = time.perf_counter()
     try:
         stored = store.get_contract(dataset)
     except ContractNotFoundError:
-        return _quarantine_without_contract(obj, dataset, version, started, settings)
+        return _quarantine_without_contract(obj, dataset, version, started, settings, lineage)
     key = pii_key(settings)
     with tempfile.TemporaryDirectory(prefix="sluice-") as folder:  # deleted with everything in it
         path = os.path.join(folder, "object" + names.suffix_of(obj.key))
@@ -148,7 +155,7 @@ def _process(obj: StoredObject, dataset: str, version: int, settings: Settings) 
         result = validate_file(path, stored.contract, pii_key=key)
         validated = time.perf_counter()
         raw = {**obj.to_dict(), "sha256": sha256}
-        record, outputs_info = _write_outcome(result, obj, raw, stored, dataset, version, settings)
+        record, outputs_info = _write_outcome(result, obj, raw, stored, dataset, version, settings, lineage)
         written = time.perf_counter()
     timings = {"download_s": downloaded - started, "validate_s": validated - downloaded,
                "write_s": written - validated, "total_s": written - started}
@@ -160,7 +167,8 @@ def _process(obj: StoredObject, dataset: str, version: int, settings: Settings) 
 
 
 def _write_outcome(result: Any, obj: StoredObject, raw: dict[str, Any], stored: StoredContract,
-                   dataset: str, version: int, settings: Settings) -> tuple[DatasetVersion, dict[str, Any]]:
+                   dataset: str, version: int, settings: Settings, lineage: dict[str, Any]
+                   ) -> tuple[DatasetVersion, dict[str, Any]]:
     """Curated Parquet when the file is accepted (its invalid rows to quarantine), else the evidence."""
     report = result.report or {}
     failing, warnings = _failing_rules(report)
@@ -173,7 +181,7 @@ def _write_outcome(result: Any, obj: StoredObject, raw: dict[str, Any], stored: 
             "created_at": names.now_iso(), "contract_version": stored.version, "rows": int(result.rows or 0),
             "invalid_rows": int(result.invalid_rows or 0), "verdict": result.verdict,
             "decision": result.decision, "failing_rules": failing, "warning_rules": warnings,
-            "code": code, "reason": reason}
+            "code": code, "reason": reason, "lineage": lineage}
     if result.decision in ("accept", "accept_rows"):
         curated = outputs.write_curated(result.iter_curated(), dataset, version,
                                         _column_types(stored.contract), settings)
@@ -209,7 +217,7 @@ def _quarantine_failed(result: Any, obj: StoredObject, dataset: str, version: in
 
 
 def _quarantine_without_contract(obj: StoredObject, dataset: str, version: int, started: float,
-                                 settings: Settings) -> DatasetVersion:
+                                 settings: Settings, lineage: dict[str, Any]) -> DatasetVersion:
     raw: ObjectVersionDict = {**obj.to_dict(), "sha256": outputs.sha256_of(obj, settings)}
     reason = f"dataset {dataset!r} has no contract; PUT /datasets/{dataset}/contract first"
     report_key = layout.report_key(dataset, version)
@@ -220,12 +228,14 @@ def _quarantine_without_contract(obj: StoredObject, dataset: str, version: int, 
     record = DatasetVersion(dataset=dataset, version=version, status=QUARANTINED, raw=raw,
                             report_key=report_key, created_at=names.now_iso(), verdict="fail",
                             code="no_contract", reason=reason, quarantine_path=quarantine_path,
-                            timings=_rounded(timings))
+                            timings=_rounded(timings), lineage=lineage)
     report = {"dataset": dataset, "version": version, "status": QUARANTINED, "verdict": "fail",
               "code": "no_contract", "reason": "no_contract", "message": reason, "contract_version": None,
               "rules": [],
               "input": {**raw, "rows": None}, "outputs": {"quarantine_path": quarantine_path},
               "timings": _rounded(timings), "created_at": record.created_at}
+    if lineage:
+        report["lineage"] = lineage
     outputs.put_report(dataset, version, report, settings)
     store.put_version(record)
     return record
@@ -245,6 +255,8 @@ def _report(engine_report: dict[str, Any], record: DatasetVersion, stored: Store
     )
     if record.reason and not report.get("message"):
         report["message"] = record.reason
+    if record.lineage:
+        report["lineage"] = record.lineage
     return report
 
 

@@ -42,7 +42,8 @@ from chalicelib.storage.layout import capture_key
 
 METRICS_NAMESPACE = "sluice"
 
-# Process-wide counts: sampled, skipped, written, records, errors, late, dropped, shadow_errors.
+# Process-wide counts: sampled, skipped, written, records, errors, late, dropped, shadow_errors,
+# settings_errors (a model's serving settings could not be read: the stack's defaults applied).
 COUNTERS: Counter[str] = Counter()
 _counter_lock = threading.Lock()
 
@@ -159,20 +160,27 @@ def _jsonable(value: object) -> object:
 
 
 class Sampler:
-    """Decides which requests are captured: ``percent`` of them, drawn from ``rng``."""
+    """Decides which requests are captured: ``percent`` of them (the stack's default; a model's own
+    percentage when :meth:`sampled` is given one), drawn from ``rng``."""
 
     def __init__(self, percent: float, rng: random.Random | None = None) -> None:
-        self.percent = max(0.0, min(100.0, float(percent)))
+        self.percent = _bounded(percent)
         self._rng = rng or random.Random()
         self._lock = threading.Lock()
 
-    def sampled(self) -> bool:
-        if self.percent <= 0:
+    def sampled(self, percent: float | None = None) -> bool:
+        """Whether to capture this request: with probability ``percent`` (None: the default) / 100."""
+        share = self.percent if percent is None else _bounded(percent)
+        if share <= 0:
             return False
-        if self.percent >= 100:
+        if share >= 100:
             return True
         with self._lock:
-            return self._rng.random() * 100.0 < self.percent
+            return self._rng.random() * 100.0 < share
+
+
+def _bounded(percent: float) -> float:
+    return max(0.0, min(100.0, float(percent)))
 
 
 def s3_put(key: str, body: bytes) -> None:

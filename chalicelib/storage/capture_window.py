@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
+from chalicelib.core.datasets.feedback import CaptureSource
 from chalicelib.core.settings import get_settings
 from chalicelib.storage import client
 from chalicelib.storage.capture import CaptureLine
@@ -55,6 +56,21 @@ def iter_capture_lines(model: str, start: dt.datetime, end: dt.datetime,
             line: CaptureLine = json.loads(raw)
             if version is None or line.get("version") == version:
                 yield line
+
+
+def iter_capture_sources(model: str, start: dt.datetime, end: dt.datetime
+                         ) -> Iterator[tuple[CaptureSource, CaptureLine]]:
+    """Every captured record line in the window (any version), with the object version it was read
+    from: the lineage of feedback rows names each one."""
+    s3 = client("s3")
+    bucket = get_settings().bucket
+    for key in capture_keys(model, start, end):
+        out = s3.get_object(Bucket=bucket, Key=key)
+        source = CaptureSource(key, out.get("VersionId"))
+        for raw in out["Body"].iter_lines():
+            if raw.strip():
+                line: CaptureLine = json.loads(raw)
+                yield source, line
 
 
 def frames(lines: Iterable[CaptureLine], features: list[str],

@@ -11,6 +11,9 @@ S3, one bucket (``SLUICE_BUCKET``; the product's layout, DESIGN.md):
 ``models/{model}/{version}/``               ``model.joblib``, ``metadata.json``, ``reference_profile.json``
 ``capture/{model}/date=…/hour=…/{id}.jsonl``  sampled requests with the model's answers (UTC hour)
 ``labels/{model}/…``                        ground truth keyed by request id (users)
+``feedback/{model}/{labels-id}.parquet``    labelled captured requests: the raw object of a version of
+                                            the dataset ``{model}-feedback`` (no trigger; never expires)
+``feedback/{model}/{labels-id}.captures.json``  every capture object those rows came from (lineage)
 ``batch/{model}/input|output/{name}``       batch predictions
 ``reports/drift/{model}/{check}/…``         drift (JSON, HTML, Model Monitor files) and performance checks
 ==========================================  ================================================================
@@ -27,6 +30,7 @@ pk                     sk                                          item (gsi1pk 
 ``MODEL#{m}``          ``MODEL``                                   model summary (``MODELS`` / ``{m}``)
 ``MODEL#{m}``          ``VERSION#{v:010d}``                        model version
 ``MODEL#{m}``          ``ALIAS#{a}``                               alias (``ALIAS#{a}`` / ``{m}`` while set)
+``MODEL#{m}``          ``SERVING``                                 serving settings (capture %, shadow alias)
 ``MODEL#{m}``          ``ALIASLOG#{a}#{iso time}#{seq:010d}``      alias history
 ``MODEL#{m}``          ``AUDIT#{iso time}#{id}``                   audit log (insert only)
 ``MODEL#{m}``          ``SPEC#{v:010d}`` · ``SPEC#HEAD``           training specs; the head is indexed
@@ -61,10 +65,11 @@ REPORTS = "reports"
 MODELS = "models"
 CAPTURE = "capture"
 LABELS = "labels"
+FEEDBACK = "feedback"
 BATCH = "batch"
 # A key starting with one of these is a full key; any other key given to contract inference is
 # relative to raw/{dataset}/ (then staging/{dataset}/).
-LAYOUT_PREFIXES = (RAW, STAGING, CURATED, QUARANTINE, REPORTS, MODELS, CAPTURE, LABELS, BATCH)
+LAYOUT_PREFIXES = (RAW, STAGING, CURATED, QUARANTINE, REPORTS, MODELS, CAPTURE, LABELS, FEEDBACK, BATCH)
 INFER_PREFIXES = (RAW, STAGING)  # where contract inference may read
 BATCH_INPUT_KEY = re.compile(r"^batch/(?P<model>[^/]+)/input/(?P<name>.+)$")
 PARTITION = "dataset_version"  # the curated data's partition column
@@ -201,6 +206,43 @@ def model_of_labels_key(key: str) -> str | None:
     return parts[1] if len(parts) >= 3 and parts[0] == LABELS and parts[1] and parts[-1] else None
 
 
+FEEDBACK_SUFFIX = "-feedback"
+
+
+def feedback_dataset(model: str) -> str:
+    """The dataset holding ``model``'s feedback rows: ``{model}-feedback``.
+
+    Dataset names are at most 63 characters, model names too: a model name longer than 54 keeps its
+    first 45 characters and a hash of the whole name, so two long names never share a dataset.
+    """
+    name = f"{model}{FEEDBACK_SUFFIX}"
+    if len(name) <= 63:
+        return name
+    digest = hashlib.sha256(model.encode()).hexdigest()[:8]
+    return f"{model[:45]}-{digest}{FEEDBACK_SUFFIX}"
+
+
+def feedback_prefix(model: str) -> str:
+    return f"{FEEDBACK}/{model}/"
+
+
+def feedback_key(model: str, labels_id: str) -> str:
+    """The feedback rows of one labels object (``labels_id``: the performance check's id)."""
+    return f"{feedback_prefix(model)}{labels_id}.parquet"
+
+
+def model_of_feedback_key(key: str) -> str | None:
+    """The model of a feedback rows object ``feedback/{model}/{labels-id}.parquet``; None otherwise."""
+    parts = key.split("/")
+    ok = len(parts) == 3 and parts[0] == FEEDBACK and bool(parts[1]) and parts[2].endswith(".parquet")
+    return parts[1] if ok else None
+
+
+def feedback_captures_key(model: str, labels_id: str) -> str:
+    """Every capture object (key, version id) the feedback rows of one labels object came from."""
+    return f"{feedback_prefix(model)}{labels_id}.captures.json"
+
+
 def drift_report_prefix(model: str, check_id: str) -> str:
     return f"{REPORTS}/drift/{model}/{check_id}/"
 
@@ -225,6 +267,7 @@ SPEC_HEAD = "SPEC#HEAD"
 RUN_PREFIX = "RUN#"
 RUN_LOCK = "RUNLOCK"
 CHECK_PREFIX = "CHECK#"
+SERVING_SK = "SERVING"  # a model's serving settings (capture percentage, shadow alias)
 
 
 def counter_sk(name: str) -> str:

@@ -139,6 +139,16 @@ def lineage_view(console: Console, result: Any) -> None:
         raw = dataset.get("raw") or {}
         sha = str(raw.get("sha256"))[:12]
         branch.add(esc(f"raw s3://{raw.get('bucket')}/{raw.get('key')} (sha256 {sha}…)"))
+        feedback = dataset.get("feedback")
+        if feedback:
+            labels = feedback.get("labels") or {}
+            join = feedback.get("join") or {}
+            branch.add(esc(f"labels s3://{labels.get('bucket')}/{labels.get('key')} "
+                           f"(version {labels.get('version_id')}): {join.get('matched')} of "
+                           f"{join.get('labelled')} labels matched"))
+            manifest = feedback.get("captures_manifest") or {}
+            branch.add(esc(f"{feedback.get('captures_total')} capture objects, listed in "
+                           f"{manifest.get('key')}"))
     console.print(tree, highlight=False)
 
 

@@ -1,4 +1,5 @@
-"""``sluice models predict``: score a local file's records with a model version."""
+"""``sluice models predict``: score a local file's records with a model version; ``sluice models serving``:
+a model's serving settings (capture percentage, shadow alias)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from sluice.api_client import ApiClient, ApiError
+from sluice.cli.calls import local_error
 from sluice.cli.files import read_csv_rows, read_records, typed_rows
 from sluice.cli.grammar import Cli, Command
 from sluice.cli.output import cell
@@ -72,10 +74,54 @@ def _predict_args(p: argparse.ArgumentParser) -> None:
     which.add_argument("--version", type=int, default=None, help="version to score with")
 
 
+def serving(api: ApiClient, a: argparse.Namespace) -> Any:
+    """Show the settings, or change the ones given (``PUT`` takes the fields it is given)."""
+    body: dict[str, Any] = {}
+    if a.capture_percent is not None:
+        if not 0 <= a.capture_percent <= 100:
+            raise local_error("invalid_capture_percent", "--capture-percent takes a number from 0 to 100")
+        body["capture_percent"] = a.capture_percent
+    if a.stack_capture:
+        body["capture_percent"] = None
+    if a.shadow_alias is not None:
+        body["shadow_alias"] = a.shadow_alias
+    if a.no_shadow:
+        body["shadow_alias"] = None
+    if not body:
+        return api.get(f"/models/{a.model}/serving")
+    return api.request("PUT", f"/models/{a.model}/serving", body=body)
+
+
+def serving_view(console: Console, result: Any) -> None:
+    percent = result.get("capture_percent")
+    source = "the stack's default" if percent is None else "this model's"
+    shadow = result.get("shadow_alias")
+    console.print(f"{result['model']}: captures {result.get('effective_capture_percent'):g}% of requests "
+                  f"({source}); shadow alias: {shadow or 'none'}", highlight=False, markup=False)
+    if result.get("updated_at"):
+        console.print(f"set by {result.get('updated_by')} at {result['updated_at']} "
+                      f"(revision {result.get('revision')})", style="dim", highlight=False, markup=False)
+
+
+def _serving_args(p: argparse.ArgumentParser) -> None:
+    capture = p.add_mutually_exclusive_group()
+    capture.add_argument("--capture-percent", type=float, default=None, metavar="PERCENT",
+                         help="capture this share of the model's requests (0-100)")
+    capture.add_argument("--stack-capture", action="store_true",
+                         help="capture the stack's share (SLUICE_CAPTURE_PERCENT) again")
+    shadow = p.add_mutually_exclusive_group()
+    shadow.add_argument("--shadow-alias", default=None, metavar="ALIAS",
+                        help="the alias whose version scores captured requests beside the answer")
+    shadow.add_argument("--no-shadow", action="store_true", help="no shadow scoring")
+
+
+SERVING = Command(serving, "a model's serving settings: capture percentage and shadow alias (show or set)",
+                  ("model",), view=serving_view, extra=_serving_args)
 PREDICT = Command(predict, "predict for the records of a CSV, JSON or JSONL file", ("model", "file"),
                   view=predict_view, extra=_predict_args)
 
 
 def register(cli: Cli) -> None:
     PREDICT.add(cli.noun("models"), "predict")
+    SERVING.add(cli.noun("models"), "serving")
     PREDICT.add(cli.top, "predict", hidden=True)  # sluice predict

@@ -46,6 +46,7 @@ class DatasetVersionDict(TypedDict):
     failing_rules: list[str]
     warning_rules: list[str]
     timings: dict[str, float]
+    lineage: dict[str, Any]
 
 
 class OutcomeDict(TypedDict, total=False):
@@ -99,6 +100,9 @@ class DatasetVersion:
     failing_rules: list[str] = field(default_factory=list)  # error-severity rules that failed
     warning_rules: list[str] = field(default_factory=list)  # warn-severity rules that failed
     timings: dict[str, float] = field(default_factory=dict)
+    # Where the rows came from beyond ``raw`` ({} for an upload). A feedback version
+    # (:mod:`chalicelib.core.datasets.feedback`): the labels object, the capture objects, the join.
+    lineage: dict[str, Any] = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:

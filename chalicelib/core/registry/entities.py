@@ -34,6 +34,9 @@ EVENT_STATUS = "status_changed"
 EVENT_UPDATED = "version_updated"
 EVENT_ALIAS_MOVED = "alias_moved"
 EVENT_ALIAS_DELETED = "alias_deleted"
+EVENT_SERVING = "serving_settings_changed"
+
+DEFAULT_SHADOW_ALIAS = "shadow"  # the alias that scores sampled requests beside the answer by default
 
 
 class _Any:
@@ -123,6 +126,15 @@ class AuditEventDict(TypedDict):
     id: str
     version: int | None
     details: dict[str, object]
+
+
+class ServingSettingsDict(TypedDict):
+    model: str
+    capture_percent: float | None
+    shadow_alias: str | None
+    updated_at: str
+    updated_by: str
+    revision: int
 
 
 class PageDict(TypedDict):
@@ -244,6 +256,39 @@ class VersionUpdate:
     remove_tags: tuple[str, ...] = ()
     expected_status: str | None = None
     expected_revision: int | None = None
+
+
+@dataclass(frozen=True)
+class ServingSettings:
+    """How a model is served beyond its aliases: which share of its requests is captured, and which
+    alias scores the captured ones in the shadow of the answer.
+
+    ``capture_percent`` None: the stack's ``SLUICE_CAPTURE_PERCENT``. ``shadow_alias`` None: no shadow
+    scoring. A model nobody configured has ``ServingSettings(model)``: the stack's percentage and the
+    ``shadow`` alias. ``revision`` counts writes (0: never written; the next write expects it).
+    """
+
+    model: str
+    capture_percent: float | None = None
+    shadow_alias: str | None = DEFAULT_SHADOW_ALIAS
+    updated_at: str = ""
+    updated_by: str = ""
+    revision: int = 0
+
+    def to_dict(self) -> ServingSettingsDict:
+        return cast(ServingSettingsDict, asdict(self))
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ServingSettings:
+        """From a stored item (DynamoDB's numbers already plain) or a :meth:`to_dict`."""
+        percent = data.get("capture_percent")
+        return cls(model=str(data["model"]), capture_percent=None if percent is None else float(percent),
+                   shadow_alias=data.get("shadow_alias"), updated_at=str(data.get("updated_at") or ""),
+                   updated_by=str(data.get("updated_by") or ""), revision=int(data.get("revision") or 0))
+
+    def values(self) -> dict[str, object]:
+        """What the settings say (for an audit record's from → to)."""
+        return {"capture_percent": self.capture_percent, "shadow_alias": self.shadow_alias}
 
 
 T = TypeVar("T")

@@ -21,6 +21,7 @@ from chalicelib.core.registry.entities import (
     AuditEvent,
     ModelSummary,
     ModelVersion,
+    ServingSettings,
     VersionUpdate,
 )
 
@@ -106,3 +107,12 @@ class RegistryStore(ABC):
     @abstractmethod
     def models_with_alias(self, alias: str) -> list[tuple[str, int]]:
         """``(model, version)`` for every model whose ``alias`` points at a version, by model name."""
+
+    @abstractmethod
+    def get_serving_settings(self, model: str) -> ServingSettings | None:
+        """The model's serving settings as last written, or None when never written."""
+
+    @abstractmethod
+    def put_serving_settings(self, settings: ServingSettings, audit: AuditEvent) -> None:
+        """Write ``settings`` and its audit record atomically, only if the stored revision is
+        ``settings.revision - 1`` (0: none stored). Raises ``ConcurrentUpdateError``."""

@@ -10,6 +10,7 @@ Key design (partition ``pk = MODEL#{model}`` holds everything about one model):
 | alias (current) | ``MODEL#{m}`` | ``ALIAS#{alias}`` | ``ALIAS#{alias}`` / ``{m}`` while set |
 | alias log | ``MODEL#{m}`` | ``ALIASLOG#{alias}#{iso-ts}#{seq:010d}`` | — |
 | audit | ``MODEL#{m}`` | ``AUDIT#{iso-ts}#{id}`` | — |
+| serving settings | ``MODEL#{m}`` | ``SERVING`` | — |
 
 Registration is a transaction (conditional Put of the version + Put of its audit record), then an
 UpdateItem of the model summary (kept out of the transaction so concurrent registrations never
@@ -31,6 +32,7 @@ from chalicelib.core.registry.entities import (
     AuditEvent,
     ModelSummary,
     ModelVersion,
+    ServingSettings,
     VersionUpdate,
 )
 from chalicelib.core.registry.errors import (
@@ -48,6 +50,7 @@ from chalicelib.storage.layout import (
     AUDIT_PREFIX,
     MODEL_SK,
     MODELS_INDEX_PK,
+    SERVING_SK,
     VERSION_PREFIX,
     alias_index_pk,
     alias_log_prefix,
@@ -218,6 +221,25 @@ class DynamoDBRegistryStore(RegistryStore):
                    ) -> tuple[list[AuditEvent], Key | None]:
         items, last = self._query(model, AUDIT_PREFIX, limit, start)
         return [_audit(i) for i in items], last
+
+    # ---- serving settings --------------------------------------------------------------------
+
+    def get_serving_settings(self, model: str) -> ServingSettings | None:
+        item = self._get(model_pk(model), SERVING_SK)
+        return ServingSettings.from_dict(item) if item else None
+
+    def put_serving_settings(self, settings: ServingSettings, audit: AuditEvent) -> None:
+        item = {"pk": model_pk(settings.model), "sk": SERVING_SK, "type": "serving_settings",
+                **settings.to_dict()}
+        if settings.revision <= 1:
+            put = _put(item, "attribute_not_exists(pk)")
+        else:
+            put = _put(item, "#rev = :prev", {"#rev": "revision"}, {":prev": settings.revision - 1})
+        try:
+            self._transact([put, _put(audit_item(audit))])
+        except _Cancelled as exc:
+            raise ConcurrentUpdateError(f"the serving settings of model {settings.model!r} changed "
+                                        "meanwhile; read them again and retry") from exc
 
     # ---- I/O helpers -------------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from chalicelib.core.registry.entities import (
     AuditEvent,
     ModelSummary,
     ModelVersion,
+    ServingSettings,
     VersionUpdate,
 )
 from chalicelib.core.registry.errors import (
@@ -75,6 +76,7 @@ class MemoryRegistryStore(RegistryStore):
         self._aliases: dict[str, dict[str, AliasState]] = {}
         self._alias_log: dict[str, dict[str, AliasMove]] = {}  # model → log sk → move
         self._audit: dict[str, dict[str, AuditEvent]] = {}  # model → audit sk → event
+        self._serving: dict[str, ServingSettings] = {}
 
     # ---- versions ----------------------------------------------------------------------------
 
@@ -210,6 +212,21 @@ class MemoryRegistryStore(RegistryStore):
         with self._lock:
             rows = sorted(self._audit.get(model, {}).items(), reverse=True)
         return _page(rows, limit, start, model_pk(model), newest_first=True)
+
+    # ---- serving settings --------------------------------------------------------------------
+
+    def get_serving_settings(self, model: str) -> ServingSettings | None:
+        with self._lock:
+            return self._serving.get(model)
+
+    def put_serving_settings(self, settings: ServingSettings, audit: AuditEvent) -> None:
+        with self._lock:
+            current = self._serving.get(settings.model)
+            if (current.revision if current else 0) != settings.revision - 1:
+                raise ConcurrentUpdateError(f"the serving settings of model {settings.model!r} changed "
+                                            "meanwhile; read them again and retry")
+            self._serving[settings.model] = settings
+            self._append(audit)
 
     # ---- helpers -----------------------------------------------------------------------------
 

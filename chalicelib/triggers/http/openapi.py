@@ -31,6 +31,7 @@ BODY_MODELS: dict[str, str] = {
     "put_spec": "chalicelib.core.training.spec:TrainingSpec",
     "train": "chalicelib.core.training.spec:TrainRequest",
     "drift_check": "chalicelib.triggers.http.monitoring:CheckBody",
+    "put_serving_settings": "chalicelib.triggers.http.serving:ServingBody",
 }
 
 _QUERY_CALL = re.compile(r"query_param\(\s*[\w.]+\s*,\s*\"(\w+)\"")

@@ -4,7 +4,8 @@
 ``POST …/versions/{version}/promote|reject`` · ``POST /models/{model}/rollback`` ·
 ``GET|PUT|DELETE /models/{model}/aliases/{alias}`` · ``GET /models/{model}/aliases/{alias}/history``
 (``?at=ISO`` → the version then) · ``GET /models/{model}/audit`` ·
-``GET /models/{model}/versions/{version}/lineage``. Listings are paged (``?limit=&next_token=``).
+``GET /models/{model}/versions/{version}/lineage`` (a feedback dataset version there names its labels
+object and capture objects). Listings are paged (``?limit=&next_token=``).
 """
 
 from __future__ import annotations
@@ -240,7 +241,11 @@ def _dataset_lineage(ref: Any) -> dict[str, Any]:
         record = datasets.get_version(dataset, number)
     except NotFoundError:
         return {"dataset": dataset, "version": number, "found": False}
-    return {"dataset": dataset, "version": number, "found": True, "status": record.status,
-            "created_at": record.created_at, "contract_version": record.contract_version,
-            "curated_path": record.curated_path, "report_key": record.report_key, "rows": record.rows,
-            "raw": record.raw}
+    found = {"dataset": dataset, "version": number, "found": True, "status": record.status,
+             "created_at": record.created_at, "contract_version": record.contract_version,
+             "curated_path": record.curated_path, "report_key": record.report_key, "rows": record.rows,
+             "raw": record.raw}
+    if record.lineage.get("kind") == "feedback":
+        # labelled live traffic: the labels object and the capture objects its rows were joined from
+        found["feedback"] = {k: v for k, v in record.lineage.items() if k != "kind"}
+    return found

@@ -95,10 +95,11 @@ class FakeVersion:
 
 @dataclass
 class FakeRegistry:
-    """The two registry reads serving makes, counted."""
+    """The three registry reads serving makes, counted."""
 
     versions: dict[tuple[str, int], FakeVersion] = field(default_factory=dict)
     aliases: dict[tuple[str, str], int] = field(default_factory=dict)
+    serving: dict[str, Any] = field(default_factory=dict)  # model → ServingSettings
     calls: Counter = field(default_factory=Counter)
 
     def get_model_version(self, model: str, version: int, *, with_aliases: bool = True) -> FakeVersion:
@@ -116,6 +117,12 @@ class FakeRegistry:
 
     def set_alias(self, model: str, alias: str, version: int, **_: Any) -> None:
         self.aliases[(model, alias)] = version
+
+    def get_serving_settings(self, model: str) -> Any:
+        from chalicelib.core.registry.entities import ServingSettings
+
+        self.calls["get_serving_settings"] += 1
+        return self.serving.get(model) or ServingSettings(model)
 
 
 @dataclass(frozen=True)

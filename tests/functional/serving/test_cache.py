@@ -19,10 +19,14 @@ def body(rows, n=1):
     return {"records": [features_only(r) for r in rows[:n]]}
 
 
-def test_a_cold_prediction_costs_one_alias_read_one_version_read_and_one_s3_read(world, rows, s3_calls):
+COLD = Counter({"get_alias": 1, "get_model_version": 1, "get_serving_settings": 1})
+
+
+def test_a_cold_prediction_costs_an_alias_a_version_and_a_settings_read_and_one_s3_read(world, rows,
+                                                                                       s3_calls):
     service = world.service()
     service.predict(MODEL, body(rows))
-    assert world.registry.calls == Counter({"get_alias": 1, "get_model_version": 1})
+    assert world.registry.calls == COLD
     assert world.loader.calls == Counter({(MODEL, 1): 1})
     assert s3_calls == Counter({"GetObject": 1})
 
@@ -32,7 +36,7 @@ def test_warm_predictions_read_nothing(world, rows, s3_calls):
     service.predict(MODEL, body(rows))
     for _ in range(5):
         service.predict(MODEL, body(rows, 3))
-    assert world.registry.calls == Counter({"get_alias": 1, "get_model_version": 1})
+    assert world.registry.calls == COLD
     assert s3_calls == Counter({"GetObject": 1})
 
 
@@ -40,7 +44,7 @@ def test_an_explicit_version_costs_no_alias_read(world, rows):
     service = world.service()
     service.predict(MODEL, body(rows), version="2")
     service.predict(MODEL, body(rows), version=2)
-    assert world.registry.calls == Counter({"get_model_version": 1})
+    assert world.registry.calls == Counter({"get_model_version": 1, "get_serving_settings": 1})
 
 
 def test_an_alias_move_is_seen_once_the_ttl_has_passed(world, rows):

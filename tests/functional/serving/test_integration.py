@@ -92,7 +92,7 @@ def test_a_registered_trained_model_answers_over_http_like_bare_scikit_learn(rea
     assert np.allclose([[p["0"], p["1"]] for p in answer["probabilities"]], proba)
 
 
-def test_the_cold_path_reads_the_alias_the_version_and_the_artifact_once(real, rows, monkeypatch):
+def test_the_cold_path_reads_the_alias_version_serving_settings_and_artifact_once(real, rows, monkeypatch):
     monkeypatch.setenv("SLUICE_CAPTURE_PERCENT", "0")
     calls = count_calls()
     from chalicelib.services.serving import get_service
@@ -103,9 +103,10 @@ def test_the_cold_path_reads_the_alias_the_version_and_the_artifact_once(real, r
     for _ in range(3):
         service.predict(MODEL, {"records": [features_only(rows[1])]})
     assert calls == cold  # warm predictions read nothing
-    # get_alias: one GetItem; the version's record (its SHA-256 and status): one GetItem;
+    # get_alias: one GetItem; the version's record (its SHA-256 and status): one GetItem; the model's
+    # serving settings (capture percentage, shadow alias): one GetItem;
     # the artifact: model.joblib + metadata.json (training's loader reads both).
-    assert cold == Counter({"dynamodb.GetItem": 2, "s3.GetObject": 2}), cold
+    assert cold == Counter({"dynamodb.GetItem": 3, "s3.GetObject": 2}), cold
 
 
 def test_an_alias_moved_in_the_registry_is_served_after_the_ttl(real, rows):
