@@ -195,8 +195,9 @@ def process_here(payload: Mapping[str, Any]) -> dict[str, Any]:
         raise BadRequestError(f"{key} is not a feedback object of dataset {dataset!r}",
                               code="not_a_feedback_object")
     ref = ObjectRef(str(payload["bucket"]), key, payload.get("version_id"), payload.get("etag"))
-    outcome = dict(process_object(ref, dataset=dataset, lineage=payload.get("lineage") or {}).to_dict())
-    if outcome.get("duplicate") and outcome.get("version"):  # processed before: its recorded outcome
-        outcome["status"] = dataset_store.get_version(dataset, int(outcome["version"])).status
-    return outcome
+    outcome = process_object(ref, dataset=dataset, lineage=payload.get("lineage") or {})
+    answer: dict[str, Any] = dict(outcome.to_dict())
+    if outcome.duplicate and outcome.version:  # processed before: its recorded outcome
+        answer["status"] = dataset_store.get_version(dataset, outcome.version).status
+    return answer
 

@@ -104,13 +104,13 @@ def join_labels(labels: Mapping[tuple[str, int], object],
     wanted = dict(labels)
     matches: list[Match] = []
     sources: dict[CaptureSource, None] = {}
-    for source, line in captured:
-        if not wanted:
-            break
+    for source, line in captured if wanted else ():
         key = (str(line.get("request_id")), int(line.get("record_index", 0) or 0))
         if key in wanted:
             matches.append(Match(key[0], key[1], wanted.pop(key), line, source))
             sources.setdefault(source)
+            if not wanted:  # every label found: read no further
+                break
     return Join(matches, len(labels), list(sources))
 
 

@@ -16,7 +16,8 @@ OPERATOR = {("PUT", "/datasets/{dataset}/contract"), ("POST", "/datasets/{datase
             ("POST", "/datasets/{dataset}/uploads"), ("POST", "/datasets/{dataset}/samples"),
             ("PUT", "/models/{model}/spec"),
             ("POST", "/models/{model}/train"), ("POST", "/models/{model}/predict"),
-            ("PATCH", "/models/{model}/versions/{version}"), ("POST", "/models/{model}/drift/check")}
+            ("PATCH", "/models/{model}/versions/{version}"), ("POST", "/models/{model}/drift/check"),
+            ("PUT", "/models/{model}/serving")}  # capture percentage and shadow alias: operations
 APPROVER = {("POST", "/models/{model}/versions/{version}/promote"),
             ("POST", "/models/{model}/versions/{version}/reject"), ("POST", "/models/{model}/rollback"),
             ("PUT", "/models/{model}/aliases/{alias}"), ("DELETE", "/models/{model}/aliases/{alias}")}

@@ -23,8 +23,10 @@ def test_the_bucket_keeps_versions_encrypts_with_the_stack_key_and_expires_captu
     rules = {r["Id"]: r for r in bucket["LifecycleConfiguration"]["Rules"]}
     assert rules["expire-prediction-captures"]["Prefix"] == "capture/"
     assert rules["expire-prediction-captures"]["ExpirationInDays"] == {"Ref": "CaptureRetentionDays"}
-    # users' uploads, labels and model artifacts keep every version: lineage points at version ids
-    assert not any(r.get("Prefix", "").startswith(("raw/", "labels/", "models/")) for r in rules.values())
+    # users' uploads, labels, feedback rows and model artifacts keep every version: lineage points at
+    # version ids (a feedback version's rows outlive the capture objects they were joined from)
+    assert not any(r.get("Prefix", "").startswith(("raw/", "labels/", "feedback/", "models/"))
+                   for r in rules.values())
     assert resources["DataBucket"]["DeletionPolicy"] == "Retain"
 
 

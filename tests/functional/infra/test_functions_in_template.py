@@ -42,6 +42,7 @@ def test_the_ml_layer_and_the_pandas_layer_never_go_together(functions):
 
 def test_validation_gets_pyarrow_and_everything_that_needs_scikit_learn_gets_the_ml_layer(functions):
     assert functions["OnRawObject"]["Properties"]["Layers"] == [PANDAS]
+    assert functions["ProcessFeedback"]["Properties"]["Layers"] == [PANDAS]  # validates feedback rows
     for name in ("APIHandler", "Train", "OnBatchObject", "OnLabelObject", "Monitor", "OnDatasetVersion"):
         assert functions[name]["Properties"]["Layers"] == [ML], name
 

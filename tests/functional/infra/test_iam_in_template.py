@@ -6,6 +6,8 @@ import json
 
 import pytest
 
+VALIDATION = ("OnRawObject", "ProcessFeedback")  # the upload path: on raw/ objects and on feedback rows
+
 
 def _statements(role: dict) -> list[dict]:
     return [s for policy in role["Properties"]["Policies"] for s in policy["PolicyDocument"]["Statement"]]
@@ -67,7 +69,7 @@ def test_nothing_deletes_object_versions_and_only_the_api_writes_under_raw(roles
         else:
             assert uploads is None, name
         pii = any(s["Sid"] == "PiiKey" for s in _statements(role))
-        assert pii == (name == "OnRawObject"), name  # only validation hashes PII
+        assert pii == (name in VALIDATION), name  # only validation (uploads, feedback rows) hashes PII
 
 
 def test_contract_inference_reads_only_raw_and_staging_and_writes_nothing(roles):
@@ -91,6 +93,8 @@ def test_functions_may_start_only_the_functions_they_hand_work_to(roles, functio
         invokes[name] = sorted(r["Fn::Sub"].rsplit("-", 1)[-1] for r in targets)
     assert invokes["APIHandler"] == ["contract_inference", "train"]
     assert invokes["OnRawObject"] == ["on_dataset_version"]
+    assert invokes["OnLabelObject"] == ["process_feedback", "train"]
+    assert invokes["ProcessFeedback"] == ["on_dataset_version"]
     assert invokes["Train"] == []
     deployed = {f["Properties"]["FunctionName"]["Fn::Sub"].removeprefix("${AWS::StackName}-")
                 for f in functions.values()}
@@ -99,7 +103,7 @@ def test_functions_may_start_only_the_functions_they_hand_work_to(roles, functio
 
 def test_only_validation_writes_the_glue_catalog_and_functions_that_hash_pii_read_the_key(roles):
     glue = {name for name, role in roles.items() if any(s["Sid"] == "GlueCatalog" for s in _statements(role))}
-    assert glue == {"OnRawObject"}
+    assert glue == set(VALIDATION)
     pii = {name for name, role in roles.items() if any(s["Sid"] == "PiiKey" for s in _statements(role))}
     assert "OnRawObject" in pii and "Train" not in pii
 
@@ -108,3 +112,16 @@ def test_the_bucket_refuses_requests_without_tls(resources):
     [statement] = resources["DataBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
     assert (statement["Effect"], statement["Action"]) == ("Deny", "s3:*")
     assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def _writes(role: dict) -> list[str]:
+    writes = next((s["Resource"] for s in _statements(role) if s["Sid"] == "WriteOwnPrefixes"), [])
+    return [w["Fn::Sub"].removeprefix("${DataBucket.Arn}/") for w in writes]
+
+
+def test_the_labels_function_writes_feedback_rows_and_hands_their_validation_to_process_feedback(roles):
+    assert _writes(roles["OnLabelObject"]) == ["reports/drift/*", "feedback/*"]
+    assert "feedback/*" not in _writes(roles["OnRawObject"]) + _writes(roles["APIHandler"])
+    # process_feedback writes what validation of an upload writes, nothing under feedback/ or raw/
+    assert _writes(roles["ProcessFeedback"]) == _writes(roles["OnRawObject"])
+    assert not any(s["Sid"] == "GlueCatalog" for s in _statements(roles["OnLabelObject"]))

@@ -43,6 +43,23 @@ PROBES = {
         "path = pathlib.Path(tempfile.mkdtemp()) / 'labels.parquet'\n"
         "fastparquet.write(str(path), pd.DataFrame({'request_id': ['r1'], 'label': [1]}))\n"
         "assert pd.read_parquet(path)['label'].tolist() == [1]"),
+    "on_label_object writes feedback rows as Parquet": (
+        "import datetime as dt, pathlib, tempfile\n"
+        "from chalicelib.core.datasets.feedback import CaptureSource, FeedbackColumns\n"
+        "from chalicelib.core.datasets.feedback import feedback_frame, join_labels\n"
+        "from chalicelib.core.parquet import write_file\n"
+        "line = {'request_id': 'r', 'record_index': 0, 'time': '2026-07-01T00:00:00.000Z',\n"
+        "        'input': {'a': 1.5, 'b': 'x', 'c': True, 'd': 3}}\n"
+        "join = join_labels({('r', 0): 1}, [(CaptureSource('k', None), line)])\n"
+        "frame = feedback_frame(join, FeedbackColumns(('a', 'b', 'c', 'd'), 'y'), dt.datetime(2026, 7, 2))\n"
+        "write_file(pathlib.Path(tempfile.mkdtemp()) / 'f.parquet', [frame])"),
+    "on_label_object hands feedback validation to process_feedback": (
+        "import os\n"
+        "os.environ['SLUICE_INVOKE_MODE'] = 'lambda'\n"
+        "from chalicelib.core.settings import get_settings\n"
+        "from chalicelib.services.feedback import process\n"
+        "from chalicelib.storage.s3 import StoredObject\n"
+        "process(StoredObject('b', 'feedback/m/x.parquet', 'v', 'e', 1), 'm-feedback', {}, get_settings())"),
 }
 KNOWN_GAPS = {
 }

@@ -245,6 +245,7 @@ def test_a_contradicting_later_label_is_a_second_version_and_the_latest_wins(mod
     first = check(model, upload_labels(model, "a.csv", labels_csv(rows)))
     second = check(model, upload_labels(model, "b.csv", labels_csv(rows[:3], flip=True)))
     assert (first["feedback"]["version"], second["feedback"]["version"]) == (1, 2)
+    assert first["feedback"]["contract_version"] == second["feedback"]["contract_version"] == 1  # not re-put
     both = pd.concat([curated_feedback(model, 1).assign(v=1), curated_feedback(model, 2).assign(v=2)])
     latest = keep_latest(both, "v").set_index([REQUEST_ID, RECORD_INDEX])["label"]
     for request_id, index, row in rows:
@@ -279,3 +280,20 @@ def test_the_lineage_of_a_model_trained_on_feedback_names_its_labels_and_capture
     assert entry["feedback"]["labels"]["version_id"] == stored.version_id
     assert [c["key"].split("/")[1] for c in entry["feedback"]["captures"]] == [model.name]
     assert entry["feedback"]["join"]["matched"] == 20
+
+
+def test_the_process_feedback_function_validates_feedback_objects_and_nothing_else(client, model):
+    stored = upload_labels(model, "f.csv", labels_csv(captured(model, make_frame(10, seed=42), 1, 10)))
+    summary = check(model, stored)
+    record = dataset_store.get_version(layout.feedback_dataset(model.name), 1)
+    raw = record.raw
+    payload = {"bucket": raw["bucket"], "key": raw["key"], "version_id": raw["version_id"],
+               "etag": raw["etag"], "dataset": layout.feedback_dataset(model.name), "lineage": record.lineage}
+    again = client.lambda_.invoke("process_feedback", payload).payload
+    assert again["result"]["version"] == summary["feedback"]["version"] and again["result"]["duplicate"]
+    assert again["result"]["status"] == "passed"
+    upload = s3.put_bytes("raw/rides/any.csv", b"distance,city,label\n1.0,berlin,1\n")
+    for key, dataset in ((upload.key, layout.feedback_dataset(model.name)), (raw["key"], "rides")):
+        refused = client.lambda_.invoke("process_feedback", {**payload, "key": key, "dataset": dataset}).payload
+        assert refused["error"]["code"] == "not_a_feedback_object"
+    assert dataset_store.get_dataset("rides")["latest_version"] is None

@@ -397,6 +397,66 @@ class TestRegistryConformance:
         assert registry.rollback("churn").to_version == 2
 
 
+    # ---- serving settings --------------------------------------------------------------------------
+
+    def test_a_model_nobody_configured_has_the_default_serving_settings(self, registry):
+        from chalicelib.core.registry.entities import ServingSettings
+
+        register(registry)
+        assert registry.get_serving_settings("churn") == ServingSettings("churn", None, "shadow")
+
+    def test_serving_settings_read_back_with_who_when_and_a_revision_and_are_audited(self, registry):
+        register(registry)
+        first = registry.set_serving_settings("churn", capture_percent=20, shadow_alias="challenger",
+                                              actor="alice")
+        second = registry.set_serving_settings("churn", capture_percent=None, actor="bob")
+        found = registry.get_serving_settings("churn")
+        assert found == second
+        assert (found.capture_percent, found.shadow_alias, found.updated_by, found.revision) == (
+            None, "challenger", "bob", 2)
+        assert TIMESTAMP.match(found.updated_at) and found.updated_at > first.updated_at
+        events = [e for e in registry.list_audit_events("churn").items
+                  if e.event == "serving_settings_changed"]
+        assert [(e.actor, e.details) for e in events] == [
+            ("bob", {"from": {"capture_percent": 20.0, "shadow_alias": "challenger"},
+                     "to": {"capture_percent": None, "shadow_alias": "challenger"}}),
+            ("alice", {"from": {"capture_percent": None, "shadow_alias": "shadow"},
+                       "to": {"capture_percent": 20.0, "shadow_alias": "challenger"}})]
+
+    def test_unchanged_serving_settings_write_nothing(self, registry):
+        register(registry)
+        first = registry.set_serving_settings("churn", capture_percent=5, actor="a")
+        assert registry.set_serving_settings("churn", capture_percent=5.0, actor="b") == first
+        assert registry.get_serving_settings("churn").revision == 1
+
+    def test_serving_settings_need_a_registered_model_and_valid_values(self, registry):
+        with pytest.raises(ModelNotFoundError):
+            registry.set_serving_settings("churn", capture_percent=5)
+        register(registry)
+        for bad in (-0.1, 100.5, True, "5", float("nan")):
+            with pytest.raises(BadRequestError) as caught:
+                registry.set_serving_settings("churn", capture_percent=bad)
+            assert caught.value.code == "invalid_capture_percent"
+        with pytest.raises(InvalidNameError):
+            registry.set_serving_settings("churn", shadow_alias="Shadow Alias")
+        assert registry.get_serving_settings("churn").revision == 0
+
+    def test_a_serving_settings_write_on_a_stale_revision_is_refused(self, registry):
+        from dataclasses import replace
+
+        from chalicelib.core.registry.entities import AuditEvent
+        from chalicelib.core.registry.errors import ConcurrentUpdateError
+
+        register(registry)
+        current = registry.set_serving_settings("churn", capture_percent=5, actor="a")
+        stale = replace(current, capture_percent=50.0)  # revision 1 again: written over a revision-1 item
+        audit = AuditEvent("churn", "serving_settings_changed", "b", current.updated_at, "x-0")
+        with pytest.raises(ConcurrentUpdateError):
+            registry.store.put_serving_settings(stale, audit)
+        assert registry.get_serving_settings("churn").capture_percent == 5.0
+        assert not [e for e in registry.list_audit_events("churn").items if e.actor == "b"]
+
+
 def _ts(clock) -> str:
     from chalicelib.core.registry.entities import format_ts
 
