@@ -294,6 +294,6 @@ def test_the_process_feedback_function_validates_feedback_objects_and_nothing_el
     assert again["result"]["status"] == "passed"
     upload = s3.put_bytes("raw/rides/any.csv", b"distance,city,label\n1.0,berlin,1\n")
     for key, dataset in ((upload.key, layout.feedback_dataset(model.name)), (raw["key"], "rides")):
-        refused = client.lambda_.invoke("process_feedback", {**payload, "key": key, "dataset": dataset}).payload
-        assert refused["error"]["code"] == "not_a_feedback_object"
+        refused = client.lambda_.invoke("process_feedback", {**payload, "key": key, "dataset": dataset})
+        assert refused.payload["error"]["code"] == "not_a_feedback_object"
     assert dataset_store.get_dataset("rides")["latest_version"] is None
