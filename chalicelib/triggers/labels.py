@@ -1,4 +1,6 @@
-"""Entry point of ``on_label_object``: a performance check per labels object ``labels/{model}/…``."""
+"""Entry point of ``on_label_object``: per labels object ``labels/{model}/…``, a performance check and
+the feedback rows its labels make (:mod:`~chalicelib.services.performance`,
+:mod:`~chalicelib.services.feedback`)."""
 
 from __future__ import annotations
 
@@ -14,7 +16,8 @@ from chalicelib.storage.notify import publish_alert
 
 
 def handle_label_objects(refs: list[ObjectRef]) -> list[dict[str, Any]]:
-    """Run a performance check per labels object; a file that cannot be evaluated is announced."""
+    """Check each labels object (and collect its feedback rows); a file that cannot be evaluated is
+    announced."""
     out = []
     for ref in refs:
         model = model_of_labels_key(ref.key)
