@@ -89,13 +89,19 @@ def resource(service: Literal["dynamodb"], settings: Settings | None = None) -> 
         return found
 
 
+LAMBDA_READ_TIMEOUT_S = 905  # Lambda's longest run (900 s) and a margin
+
+
 def _config(service: str) -> Config:
     from botocore.config import Config
 
     # Path-style addressing lets presigned URLs and awswrangler reach a local moto server.
+    # A synchronous invoke waits as long as the function may run (900 s): botocore's default 60 s read
+    # timeout would give up early and, with retries, invoke the function again.
     return Config(retries={"max_attempts": 5, "mode": "standard"},
                   s3={"addressing_style": "path"} if service == "s3" else None,
-                  signature_version="s3v4" if service == "s3" else None)
+                  signature_version="s3v4" if service == "s3" else None,
+                  read_timeout=LAMBDA_READ_TIMEOUT_S if service == "lambda" else 60)
 
 
 def wrangler(settings: Settings | None = None) -> ModuleType:

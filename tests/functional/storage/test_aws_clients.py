@@ -16,3 +16,12 @@ def test_reset_forgets_cached_clients():
     first = aws.client("sqs", settings)
     aws.reset()
     assert aws.client("sqs", settings) is not first
+
+
+def test_a_synchronous_lambda_invoke_waits_as_long_as_a_function_may_run():
+    """botocore's default 60 s read timeout would abandon a long synchronous invoke and, with retries,
+    invoke the function again (contract inference, feedback validation)."""
+    from chalicelib.storage.clients import client
+
+    assert client("lambda").meta.config.read_timeout >= 900
+    assert client("s3").meta.config.read_timeout == 60
