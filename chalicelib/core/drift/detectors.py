@@ -41,6 +41,8 @@ from typing import TYPE_CHECKING, Any, Self
 from chalicelib.core.drift import stats
 from chalicelib.core.drift.config import (
     CATEGORICAL,
+    MIN_SAMPLE_CAP,
+    MIN_SAMPLE_FLOOR,
     NUMERIC,
     OTHER,
     DetectorNotFittedError,
@@ -61,6 +63,8 @@ from chalicelib.core.drift.result import (
 
 if TYPE_CHECKING:
     import numpy as np
+
+NORMAL_IQR = 1.3489795003921634  # a normal distribution's interquartile range, in standard deviations
 
 
 @dataclass(frozen=True)
@@ -116,11 +120,12 @@ class _Detector:
             "missing_share_reference": reference.missing_share,
             "missing_share_current": current.missing_share,
         }
-        missing, missing_p = _missing_shift(reference, current, cfg)
+        need = cfg.required_sample(reference.count)
+        common["min_sample"] = need
+        missing, missing_p = _missing_shift(reference, current, cfg, need)
         common["missing_share_p_value"] = missing_p
-        if min(reference.count, current.count) < cfg.min_sample:
-            too_few = (f"fewer than {cfg.min_sample} non-missing values "
-                       f"(reference {reference.count}, current {current.count})")
+        if min(reference.count, current.count) < need:
+            too_few = _too_few(reference.count, current.count, need, cfg)
             if missing:
                 return FeatureDrift(**{**common, "method": "missing_share"}, status=DRIFT,
                                     reason=f"{missing}; {too_few}")
@@ -135,7 +140,13 @@ class _Detector:
                             test=m.test, p_value=m.p_value, test_results=m.test_results,
                             p_value_combination=m.p_value_combination, effect_name=effect_name,
                             effect=m.effect, effect_scale=m.effect_scale, effect_threshold=m.threshold,
-                            psi=psi, psi_level=_psi_level(psi, cfg), reason=reason, **common)
+                            psi=psi, psi_level=_psi_level(psi, cfg), reason=reason,
+                            power=self._power(reference, current, cfg, m), **common)
+
+    def _power(self, reference: FeatureProfile, current: FeatureProfile, cfg: DriftConfig,
+               m: _Measure) -> dict[str, Any] | None:
+        """The significance test's power at the effect threshold and its minimum detectable effect."""
+        return None
 
     def _psi(self, reference: FeatureProfile, current: FeatureProfile) -> float:
         raise NotImplementedError
@@ -161,6 +172,23 @@ class _NumericDetector(_Detector):
         if self.scale_ > 0:
             return distance / self.scale_, self.effect_name, self.scale_name_
         return distance, "wasserstein", "none"
+
+    def _power(self, reference: FeatureProfile, current: FeatureProfile, cfg: DriftConfig,
+               m: _Measure) -> dict[str, Any] | None:
+        """KS on the samples (at alpha; at alpha/2 where Bonferroni combines it with the binned test, a
+        lower bound then) against a normal shift; the effect in the verdict's units (std or IQR)."""
+        if m.effect_scale not in ("std", "iqr"):
+            return None  # a constant reference: no spread to express a shift in
+        per_std = NORMAL_IQR if m.effect_scale == "iqr" else 1.0  # a normal's IQR is 1.349 std
+        n_ref, n_cur = len(reference.sample), len(current.sample)
+        alpha = cfg.alpha / 2 if m.p_value_combination == "bonferroni" else cfg.alpha
+        mde = stats.ks_detectable_shift(n_ref, n_cur, alpha)
+        return _power_record(
+            "ks_2samp", alpha, n_ref, n_cur, m.effect_name or self.effect_name, m.threshold,
+            stats.ks_power(n_ref, n_cur, m.threshold * per_std, alpha),
+            None if mde is None else mde / per_std,
+            f"a normal feature shifted by the effect ({m.effect_scale} units); KS at its Pitman efficiency "
+            "2/pi relative to the z-test")
 
     def _psi(self, reference: FeatureProfile, current: FeatureProfile) -> float:
         if current.edges != reference.edges:
@@ -230,6 +258,19 @@ class _CategoricalDetector(_Detector):
 
     def _psi(self, reference: FeatureProfile, current: FeatureProfile) -> float:
         return stats.psi(*self._aligned(reference, current))
+
+    def _power(self, reference: FeatureProfile, current: FeatureProfile, cfg: DriftConfig,
+               m: _Measure) -> dict[str, Any] | None:
+        """Chi-square over the reference's categories against shares moved by the JS threshold."""
+        k = len(reference.frequencies)
+        power = stats.chi2_power(reference.count, current.count, k, m.threshold, cfg.alpha)
+        if power is None:
+            return None
+        return _power_record(
+            "chi2_contingency", cfg.alpha, reference.count, current.count, self.effect_name, m.threshold,
+            power, stats.chi2_detectable_js(reference.count, current.count, k, cfg.alpha),
+            f"category shares moved by the effect over the reference's {k} categories; noncentral "
+            "chi-square")
 
     def _tests(self, reference: FeatureProfile, current: FeatureProfile
                ) -> tuple[float, float, float, dict[str, Any]]:
@@ -343,12 +384,33 @@ def _gate(p_value: float, effect: float, threshold: float, psi: float, cfg: Drif
     return STABLE, f"not significant ({sig}); {size}"
 
 
-def _missing_shift(reference: FeatureProfile, current: FeatureProfile, cfg: DriftConfig
+def _too_few(n_reference: int, n_current: int, need: int, cfg: DriftConfig) -> str:
+    """Why a feature has no verdict, and how many values it needs (on which side)."""
+    rule = ("" if cfg.min_sample is not None else
+            f"; the minimum is half the reference's values, at least {MIN_SAMPLE_FLOOR}, at most "
+            f"{MIN_SAMPLE_CAP}")
+    counts = f"fewer than {need} non-missing values (reference {n_reference}, current {n_current})"
+    if n_reference < need:
+        return (f"{counts}: the reference holds {n_reference} values, {need} are needed on each side; "
+                f"train on more rows to monitor this feature{rule}")
+    return f"{counts}: {need} are needed on each side, {need - n_current} more in the window{rule}"
+
+
+def _power_record(test: str, alpha: float, n_reference: int, n_current: int, effect_name: str,
+                  threshold: float, power: float | None, detectable: float | None, assumes: str
+                  ) -> dict[str, Any]:
+    return {"test": test, "alpha": alpha, "n_reference": n_reference, "n_current": n_current,
+            "n_effective": stats.effective_n(n_reference, n_current), "effect_name": effect_name,
+            "effect_threshold": threshold, "power": power, "power_target": stats.POWER_TARGET,
+            "minimum_detectable_effect": detectable, "assumes": assumes}
+
+
+def _missing_shift(reference: FeatureProfile, current: FeatureProfile, cfg: DriftConfig, need: int
                    ) -> tuple[str, float | None]:
     """A reason when the share of missing values moved significantly by ``missing_threshold`` or more,
     and the chi-square p-value of that change (None when the change was too small to be tested)."""
     ref_rows, cur_rows = reference.count + reference.missing, current.count + current.missing
-    if min(ref_rows, cur_rows) < cfg.min_sample:
+    if min(ref_rows, cur_rows) < need:
         return "", None
     before, after = reference.missing_share, current.missing_share
     if abs(after - before) < cfg.missing_threshold:

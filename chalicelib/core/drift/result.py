@@ -39,6 +39,8 @@ class FeatureDriftDict(TypedDict):
     test_results: list[dict[str, Any]]  # {"test", "statistic_name", "statistic", "p_value"[, "dof"]}
     p_value_combination: str | None
     missing_share_p_value: float | None
+    min_sample: int | None  # the non-missing values each side needed (DriftConfig.required_sample)
+    power: dict[str, Any] | None  # the test's power at the effect threshold, minimum detectable effect
     description: str
 
 
@@ -102,6 +104,8 @@ class FeatureDrift:
     test_results: tuple[dict[str, Any], ...] = field(default=(), hash=False)  # dicts: not hashable
     p_value_combination: str | None = None
     missing_share_p_value: float | None = None
+    min_sample: int | None = None
+    power: dict[str, Any] | None = field(default=None, hash=False, compare=False)
 
     @property
     def drifted(self) -> bool:

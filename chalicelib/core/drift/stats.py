@@ -117,3 +117,73 @@ def aligned_counts(reference: dict[str, int], current: dict[str, int]
     """Both frequency tables over the union of categories (reference order first, then new ones)."""
     keys = list(reference) + sorted(k for k in current if k not in reference)
     return keys, [reference.get(k, 0) for k in keys], [current.get(k, 0) for k in keys]
+
+
+# ---- power and minimum detectable effect ---------------------------------------------------------
+# What a test can see at the sample sizes it ran on, stated beside each verdict. Both are closed-form
+# approximations under a stated alternative (tests/unit/drift compare them with simulated tests):
+#
+# - KS against a normal feature shifted by ``shift`` standard deviations (then Wasserstein/std = shift):
+#   the two-sample z-test's power at the KS test's Pitman efficiency for normal shifts, 2/pi (the
+#   effective sample size n_ref * n_cur / (n_ref + n_cur) scaled by it);
+# - chi-square of homogeneity against category shares that moved by a Jensen-Shannon distance ``d``
+#   (base 2): the noncentral chi-square with k - 1 degrees of freedom and noncentrality
+#   n_eff * 8 ln 2 * d^2 (for small moves the chi-square divergence from the mixture is 8 ln 2 JSD).
+
+KS_PITMAN_EFFICIENCY = 2.0 / 3.141592653589793
+POWER_TARGET = 0.8  # the minimum detectable effect is the smallest effect detected this often
+
+
+def effective_n(n_reference: int, n_current: int) -> float:
+    """``n_ref * n_cur / (n_ref + n_cur)``: what two samples are worth to a two-sample test."""
+    total = n_reference + n_current
+    return n_reference * n_current / total if total else 0.0
+
+
+def ks_power(n_reference: int, n_current: int, shift: float, alpha: float) -> float:
+    """Approximate power of the two-sample KS test at level ``alpha`` against a normal location shift of
+    ``shift`` standard deviations (see above)."""
+    from scipy.stats import norm
+
+    z = float(norm.isf(alpha / 2))
+    s = abs(shift) * (effective_n(n_reference, n_current) * KS_PITMAN_EFFICIENCY) ** 0.5
+    return float(norm.cdf(s - z) + norm.cdf(-s - z))
+
+
+def ks_detectable_shift(n_reference: int, n_current: int, alpha: float, power: float = POWER_TARGET
+                        ) -> float | None:
+    """The smallest normal shift (in standard deviations) :func:`ks_power` detects with ``power``."""
+    from scipy.optimize import brentq
+
+    if effective_n(n_reference, n_current) <= 0:
+        return None
+    return float(brentq(lambda d: ks_power(n_reference, n_current, d, alpha) - power, 0.0, 1e3))
+
+
+def chi2_power(n_reference: int, n_current: int, categories: int, js: float, alpha: float) -> float | None:
+    """Approximate power of the chi-square test of homogeneity (``categories`` columns, level ``alpha``)
+    against category shares that moved by Jensen-Shannon distance ``js`` (see above); None with fewer than
+    two categories (nothing can move)."""
+    import math
+
+    from scipy.stats import chi2, ncx2
+
+    if categories < 2:
+        return None
+    df = categories - 1
+    noncentrality = effective_n(n_reference, n_current) * 8.0 * math.log(2.0) * js * js
+    return float(ncx2.sf(chi2.isf(alpha, df), df, noncentrality))
+
+
+def chi2_detectable_js(n_reference: int, n_current: int, categories: int, alpha: float,
+                       power: float = POWER_TARGET) -> float | None:
+    """The smallest Jensen-Shannon distance :func:`chi2_power` detects with ``power`` (at most 1: None
+    when even a complete change would not be)."""
+    from scipy.optimize import brentq
+
+    if categories < 2 or effective_n(n_reference, n_current) <= 0:
+        return None
+    if (chi2_power(n_reference, n_current, categories, 1.0, alpha) or 0.0) < power:
+        return None
+    return float(brentq(lambda d: (chi2_power(n_reference, n_current, categories, d, alpha) or 0.0) - power,
+                        0.0, 1.0))

@@ -49,7 +49,7 @@ def test_no_dataset_drift_below_the_share_threshold(rng):
 def test_features_without_enough_data_do_not_count_in_the_share(rng):
     types = {"a": "numeric", "b": "numeric", "c": "numeric"}
     old, new = frame(rng, {"a": 0, "b": 0, "c": 0}), frame(rng, {"a": 2.0, "b": 0, "c": 0})
-    old.loc[50:, "c"] = new.loc[50:, "c"] = np.nan  # 50 values in c on each side: below min_sample
+    old.loc[20:, "c"] = new.loc[20:, "c"] = np.nan  # 20 values in c on each side: below the 30 at least
     reference = build_profile(old, types)
     current = build_profile(new, types, reference=reference)
 
