@@ -75,14 +75,16 @@ def _run(request: CheckRequest, check_id: str | None) -> dict[str, Any]:
     config = DriftConfig.model_validate({**_spec_drift_config(metadata), **(request.config or {})})
     now = (request.now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
     start = now - dt.timedelta(hours=request.window_hours)
+    derived = _derived(metadata)
     if request.dataset_version:
-        current = _dataset_profile(request.dataset_version["curated_path"], reference)
+        current = _dataset_profile(request.dataset_version["curated_path"], reference, derived)
     else:
-        current = _current_profile(request.model, version, reference, start, now)
+        current = _current_profile(request.model, version, reference, derived, start, now)
     result = detect_drift(reference, current, config) if current is not None else None
     summary = _summary(request, version, metadata, reference, current, result, config, start, now)
     if check_id:
         summary["check_id"] = check_id
+    _retrain(summary)  # first, so the reports say what was decided
     summary["reports"] = _write_reports(summary, reference, current, metadata)
     _react(registry, summary)
     s3.put_json(summary["reports"]["json"], summary)  # last: it names the retraining run, if any
@@ -106,26 +108,46 @@ def _spec_drift_config(metadata: ModelMetadata) -> dict[str, Any]:
     return dict(spec.get("drift") or {})
 
 
-def _current_profile(model: str, version: int, reference: Any, start: dt.datetime,
+def _derived(metadata: ModelMetadata) -> list[Any]:
+    """The date parts the version's pipeline derives (``pickup_ts.month``...), profiled in its reference."""
+    from chalicelib.core.training.features import DerivedFeature
+
+    return [DerivedFeature(name, d["source"], d["part"], d["kind"])
+            for name, d in (metadata.get("derived_features") or {}).items()]
+
+
+def _inputs(reference: Any, derived: list[Any]) -> tuple[list[str], Any]:
+    """The input columns to read (raw features, and the sources of derived ones) and a function adding
+    the derived columns to a chunk of them, as the pipeline computes them."""
+    from chalicelib.core.training.pipeline import with_derived
+
+    names = {d.name for d in derived}
+    columns = [n for n in reference.features if n != "prediction" and n not in names]
+    columns += [s for s in dict.fromkeys(d.source for d in derived) if s not in columns]
+    return columns, lambda chunk: with_derived(chunk, derived)
+
+
+def _current_profile(model: str, version: int, reference: Any, derived: list[Any], start: dt.datetime,
                      end: dt.datetime) -> Any | None:
     from chalicelib.core.drift.profile import profile_chunks
 
-    features = [n for n in reference.features if n != "prediction"]
-    chunks = frames(iter_capture_lines(model, start, end, version=version), features)
+    columns, derive = _inputs(reference, derived)
+    chunks = map(derive, frames(iter_capture_lines(model, start, end, version=version), columns))
     first = next(chunks, None)
     if first is None:  # nothing captured in the window
         return None
     return profile_chunks(itertools.chain([first], chunks), reference.feature_types, reference=reference)
 
 
-def _dataset_profile(curated_path: str, reference: Any) -> Any | None:
+def _dataset_profile(curated_path: str, reference: Any, derived: list[Any]) -> Any | None:
     """Profile of a curated dataset version's features (a new training set against the reference)."""
     from chalicelib.core.drift.profile import profile_chunks
     from chalicelib.storage.dataset_files import iter_curated
 
+    columns, derive = _inputs(reference, derived)
     features = [n for n in reference.features if n != "prediction"]
     types = {n: reference.feature_types[n] for n in features}
-    chunks = iter_curated(curated_path, features)  # fastparquet in the ML layer
+    chunks = map(derive, iter_curated(curated_path, columns))  # fastparquet in the ML layer
     first = next(chunks, None)
     if first is None:
         return None
@@ -159,10 +181,36 @@ def _summary(request: CheckRequest, version: int, metadata: ModelMetadata, refer
         "drifted_features": body.get("n_drifted", 0), "minor_features": body.get("n_minor", 0),
         "features": features + ([prediction] if prediction else []),
         "config": config.model_dump(), "task": metadata.get("task"),
+        **_sample_statement(features + ([prediction] if prediction else []), current),
+        "reference": {"rows": int(reference.rows), **(metadata.get("reference") or {}),
+                      "prediction": metadata.get("prediction_reference")},
         "source": ({"dataset": request.dataset_version["dataset"],
                     "dataset_version": request.dataset_version["version"]}
                    if request.dataset_version else {"capture": f"capture/{request.model}/"}),
     }
+
+
+def _sample_statement(features: list[dict[str, Any]], current: Any | None) -> dict[str, Any]:
+    """``rows_needed`` (when a feature lacked values: how many each side needs, and whether the reference
+    itself is too small) and ``power`` (per judged feature: the test's power at the effect threshold and
+    the smallest effect it detects 80 % of the time, at the check's alpha and sample sizes)."""
+    out: dict[str, Any] = {"power": {f["name"]: f["power"] for f in features if f.get("power")}}
+    short = [f for f in features if f.get("status") == "insufficient_data" and f.get("min_sample")]
+    if not features and current is None:
+        return out
+    if short:
+        need = max(int(f["min_sample"]) for f in short)
+        small = sorted(f["name"] for f in short if int(f.get("n_reference") or 0) < int(f["min_sample"]))
+        have = int(current.rows) if current is not None else 0
+        out["rows_needed"] = {
+            "per_feature": need, "window_rows": have,
+            "features": [f["name"] for f in short], "reference_too_small": small,
+            "message": (f"{len(short)} feature(s) lack values for a verdict: {need} non-missing values are "
+                        f"needed on each side, the window holds {have} row(s)"
+                        + (f"; the reference of {', '.join(small)} is smaller than that: train on more rows"
+                           if small else "")),
+        }
+    return out
 
 
 def _write_reports(summary: dict[str, Any], reference: Any, current: Any | None,
@@ -186,34 +234,56 @@ def _write_reports(summary: dict[str, Any], reference: Any, current: Any | None,
     return keys
 
 
-def _react(registry: Any, summary: dict[str, Any]) -> None:
-    """Alert on drift and start retraining when the spec asks for it (cooldown and single flight hold)."""
-    from chalicelib.services.training import maybe_retrain
-    from chalicelib.storage.notify import publish_alert
+def _retrain(summary: dict[str, Any]) -> None:
+    """On drift in live traffic, start retraining when the spec asks for it and there is new data to learn
+    from (cooldown and single flight hold); ``summary["retrain"]`` records the decision either way. New
+    training data that drifted is only reported: whether it retrains is the spec's on_new_data."""
+    from chalicelib.services.training import retrain
 
     summary["run_id"] = None
+    if summary["status"] != "drift" or summary["trigger"] == "dataset":
+        return
+    cause = {"drift_check": summary["check_id"], "version": summary["version"]}
+    summary["retrain"] = retrain(summary["model"], "drift", cause)
+    summary["run_id"] = summary["retrain"].get("run_id")
+
+
+def _react(registry: Any, summary: dict[str, Any]) -> None:
+    """Alert on drift (naming the retraining run, or why none started and what to upload where) and
+    audit it."""
+    from chalicelib.storage.notify import publish_alert
+
     if summary["status"] != "drift":
         return
     drifted = [f["name"] for f in summary["features"] if f.get("status") == "drift"]
-    cause = {"drift_check": summary["check_id"], "version": summary["version"]}
-    # New training data that drifted is reported; whether it retrains is the spec's on_new_data.
-    if summary["trigger"] != "dataset":
-        summary["run_id"] = maybe_retrain(summary["model"], "drift", cause)
     what = "new training data" if summary["trigger"] == "dataset" else "live traffic"
     publish_alert(
         f"sluice: drift on {summary['model']} v{summary['version']} ({what})",
-        f"{len(drifted)} feature(s) drifted ({', '.join(drifted[:8])}); "
-        f"{'retraining run ' + summary['run_id'] if summary['run_id'] else 'no retraining started'}. "
+        f"{len(drifted)} feature(s) drifted ({', '.join(drifted[:8])}); {retrain_text(summary)}. "
         f"Report: s3://{get_settings().bucket}/{summary['reports']['html']}",
         {"model": summary["model"], "version": summary["version"], "check_id": summary["check_id"],
-         "report": summary["reports"]["html"], "run_id": summary["run_id"]},
+         "report": summary["reports"]["html"], "run_id": summary["run_id"],
+         "retrain": (summary.get("retrain") or {}).get("status")},
     )
     registry.append_audit(summary["model"], "drift_detected", actor=summary["actor"],
                           version=summary["version"],
                           details={"check_id": summary["check_id"], "drifted": drifted,
-                                   "run_id": summary["run_id"]})
+                                   "run_id": summary["run_id"],
+                                   "retrain": (summary.get("retrain") or {}).get("status")})
     logger.info("drift detected", extra={"model": summary["model"], "check_id": summary["check_id"],
                                          "run_id": summary["run_id"]})
+
+
+def retrain_text(summary: dict[str, Any]) -> str:
+    """The alert's words on retraining: the run started, or why none did and what to upload where."""
+    decision = summary.get("retrain") or {}
+    if summary.get("run_id"):
+        reason = (decision.get("new_data") or {}).get("reason")
+        return f"retraining run {summary['run_id']} started" + (f" ({reason})" if reason else "")
+    if decision.get("status") == "skipped":
+        text = f"no retraining started: {decision.get('reason')}"
+        return text + (f". {decision['upload']}" if decision.get("upload") else "")
+    return "no retraining started"
 
 
 def _iso(when: dt.datetime) -> str:

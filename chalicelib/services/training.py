@@ -17,12 +17,23 @@ from chalicelib.core.settings import get_settings
 from chalicelib.core.training.errors import DatasetNotReadyError, SpecInvalidError
 from chalicelib.core.training.features import check_spec
 from chalicelib.core.training.gate import GateDecision, GatePolicy, decide
-from chalicelib.core.training.spec import TrainingSpec
+from chalicelib.core.training.spec import LastVersions, TrainingSpec
+from chalicelib.core.training.window import (
+    NewData,
+    Part,
+    feedback_dataset,
+    join_rows,
+    new_data,
+    no_version_error,
+    select_versions,
+    trained_on,
+)
 from chalicelib.services.registry import get_registry
 from chalicelib.storage import artifacts, dataset_files, runs
 from chalicelib.storage import datasets as dataset_store
 from chalicelib.storage import specs as store
 from chalicelib.storage.invoke import invoke_async
+from chalicelib.storage.layout import LABELS, RAW
 
 if TYPE_CHECKING:
     from chalicelib.core.drift.profile import ReferenceProfileDict
@@ -76,23 +87,88 @@ def start_run(model: str, actor: str, reason: str = "", cause: Any = None) -> st
 
 
 def maybe_retrain(model: str, trigger: str, cause: Any) -> str | None:
-    """Start an automatic run if the spec asks for ``trigger`` (new_data | drift | performance_drop).
+    """Start an automatic run if the spec asks for ``trigger`` (new_data | drift | performance_drop) and,
+    for drift and performance_drop, data arrived since the production version's training data.
 
-    Returns the run id, or None when the spec does not ask for it, a run is in flight or the
-    cooldown has not passed (the reason is logged).
+    Returns the run id, or None (:func:`retrain` says why: use it to record the decision).
+    """
+    run_id = retrain(model, trigger, cause).get("run_id")
+    return str(run_id) if run_id else None
+
+
+def retrain(model: str, trigger: str, cause: Any) -> dict[str, Any]:
+    """Decide and, when warranted, start an automatic run; returns the decision a check records as
+    ``retrain``:
+
+    - ``{"status": "not_requested"}`` — no spec, or it does not ask for ``trigger``;
+    - ``{"status": "skipped", "reason": "no new data since version V", "new_data": {...}, "upload": ...}``
+      — a drift or performance trigger with nothing new to learn from (a newer passing dataset version
+      in the spec's window, or ``retrain.min_new_feedback_rows`` new labelled feedback rows);
+      ``upload`` says what to upload where;
+    - ``{"status": "skipped", "reason": ..., "code": "run_in_progress" | "retrain_cooldown"}``;
+    - ``{"status": "started", "run_id": ..., "new_data": {...}}``.
     """
     try:
         spec = store.get_spec(model).spec
     except NotFoundError:
-        return None
+        return {"status": "not_requested", "reason": "the model has no training spec"}
     if not getattr(spec.retrain, f"on_{trigger}"):
-        return None
+        return {"status": "not_requested", "reason": f"the spec does not retrain on_{trigger}"}
+    found: dict[str, Any] | None = None
+    if trigger != "new_data":  # a new dataset version is new data by definition
+        news = new_data_since_production(model, spec)
+        found = news.to_dict()
+        if not news.found:
+            logger.info("automatic retraining skipped: no new data", extra={"model": model})
+            return {"status": "skipped", "reason": news.reason, "new_data": found,
+                    "upload": upload_hint(model, spec, news)}
     try:
-        return start_run(model, "system", f"automatic retraining: {trigger}",
-                         cause={"trigger": trigger, **(cause or {})})
+        run_id = start_run(model, "system", f"automatic retraining: {trigger}",
+                           cause={"trigger": trigger, **(cause or {}),
+                                  **({"new_data": found["reason"]} if found else {})})
     except ConflictError as exc:
         logger.info("automatic retraining skipped", extra={"model": model, "code": exc.code})
-        return None
+        return {"status": "skipped", "reason": exc.message, "code": exc.code,
+                **({"new_data": found} if found else {})}
+    return {"status": "started", "run_id": run_id, **({"new_data": found} if found else {})}
+
+
+def new_data_since_production(model: str, spec: TrainingSpec) -> NewData:
+    """What arrived since the production version's training data (its lineage; all data is new when it
+    has none): the versions of the spec's window newer than it, and new feedback rows."""
+    from chalicelib.storage.artifacts import load_metadata
+
+    production = get_registry().get_alias(model, PRODUCTION)
+    lineage = None
+    if production is not None:
+        try:
+            lineage = load_metadata(model, production).get("lineage")
+        except NotFoundError:
+            lineage = None
+    feedback_name = feedback_dataset(model)
+    feedback = dataset_store.passing_versions(feedback_name) if spec.data.feedback else []
+    try:
+        window = _window_versions(spec)
+    except (DatasetNotReadyError, NotFoundError):  # a pinned version that is gone or did not pass
+        window = []
+    return new_data(spec.dataset, window, feedback_name, feedback, trained_on(lineage),
+                    use_feedback=spec.data.feedback, min_new_feedback_rows=spec.retrain.min_new_feedback_rows)
+
+
+def upload_hint(model: str, spec: TrainingSpec, news: NewData) -> str:
+    """What to upload, and where, so the next drift or performance trigger retrains."""
+    bucket = get_settings().bucket
+    dataset = (f"a new version of dataset {spec.dataset} to s3://{bucket}/{RAW}/{spec.dataset}/"
+               if spec.dataset_version is None else
+               f"a new version of dataset {spec.dataset} (the spec pins version {spec.dataset_version}: "
+               "change the spec too)")
+    if not spec.data.feedback:
+        return (f"Upload {dataset}; labels under s3://{bucket}/{LABELS}/{model}/ become training data once "
+                "the spec sets data.feedback: true.")
+    missing = max(0, news.min_new_feedback_rows - news.new_feedback_rows)
+    return (f"Upload {dataset}, or labels of {missing} more captured record(s) to "
+            f"s3://{bucket}/{LABELS}/{model}/ ({news.new_feedback_rows} new labelled row(s) of the "
+            f"{news.min_new_feedback_rows} the spec's retrain.min_new_feedback_rows asks for).")
 
 
 def on_dataset_version(dataset: str, version: int) -> dict[str, Any]:
@@ -143,19 +219,34 @@ def _fail_quietly(model: str, run_id: str, exc: BaseException, seconds: float | 
         logger.exception("could not record the failed run", extra={"model": model, "run_id": run_id})
 
 
-def _resolve_dataset(spec: TrainingSpec) -> DatasetVersion:
-    datasets = dataset_store
-    version: DatasetVersion | None
+def _window_versions(spec: TrainingSpec) -> list[DatasetVersion]:
+    """The passing versions the spec trains on now, oldest first (empty when there is none)."""
     if spec.dataset_version is not None:
-        version = datasets.get_version(spec.dataset, spec.dataset_version)
+        version = dataset_store.get_version(spec.dataset, spec.dataset_version)
         if version.status != "passed":
             raise DatasetNotReadyError(f"dataset {spec.dataset} version {spec.dataset_version} is "
                                        f"{version.status}, not passed")
-        return version
-    version = datasets.latest_passing_version(spec.dataset)
-    if version is None:
-        raise DatasetNotReadyError(f"dataset {spec.dataset!r} has no passing version to train on")
-    return version
+        return [version]
+    if spec.data.versions == "latest":
+        latest = dataset_store.latest_passing_version(spec.dataset)
+        return [latest] if latest is not None else []
+    newest = spec.data.versions.last if isinstance(spec.data.versions, LastVersions) else None
+    return select_versions(dataset_store.passing_versions(spec.dataset, newest=newest), spec.data)
+
+
+def _read_version(version: DatasetVersion, contracts: dict[tuple[str, int | None], Any]) -> Part:
+    """One passing version's curated rows, its columns named as its own contract names them."""
+    key = (version.dataset, version.contract_version)
+    if key not in contracts:
+        contracts[key] = dataset_store.get_contract(version.dataset, version.contract_version).contract
+    curated = [c.name for c in contracts[key].columns if c.pii != "drop"]
+    # a passed version always has its curated path (uploads writes it before the record)
+    return Part(version, dataset_files.read_curated(version.curated_path, curated, only=False))  # type: ignore[arg-type]
+
+
+def _version_ref(version: DatasetVersion) -> dict[str, Any]:
+    return {"dataset": version.dataset, "version": int(version.version), "curated_path": version.curated_path,
+            "contract_version": version.contract_version, "rows": version.rows}
 
 
 def _train_register_gate(model: str, run_id: str) -> dict[str, Any]:
@@ -168,19 +259,25 @@ def _train_register_gate(model: str, run_id: str) -> dict[str, Any]:
     run = runs.get_run(model, run_id)
     stored = store.get_spec(model, int(run["spec_version"]))
     spec = stored.spec
-    dataset_version = _resolve_dataset(spec)
-    contract = dataset_store.get_contract(spec.dataset, dataset_version.contract_version).contract
+    versions = _window_versions(spec)
+    if not versions:
+        raise no_version_error(spec.dataset, spec.data)
+    newest = versions[-1]
+    contracts: dict[tuple[str, int | None], Any] = {}
+    contract = dataset_store.get_contract(spec.dataset, newest.contract_version).contract
+    contracts[(spec.dataset, newest.contract_version)] = contract
     problems = feasibility_problems(spec, contract)
     if problems:
         raise SpecInvalidError("the spec does not fit the dataset's contract: " + "; ".join(problems),
                                details={"problems": problems})
     features = resolve_features(spec, contract)
-    curated = [c.name for c in contract.columns if c.pii != "drop"]
-    # a passed version always has its curated path (uploads writes it before the record)
-    frame = dataset_files.read_curated(dataset_version.curated_path, curated, only=False)  # type: ignore[arg-type]
+    feedback = (dataset_store.passing_versions(feedback_dataset(model)) if spec.data.feedback else [])
+    joined = join_rows([_read_version(v, contracts) for v in versions],
+                       [_read_version(v, contracts) for v in feedback],
+                       [c.name for c in contract.columns if c.pii != "drop"])
     timings["load_s"] = time.perf_counter() - clock
 
-    result = train(spec, features, frame, build_profile=build_profile)
+    result = train(spec, features, joined.frame, build_profile=build_profile)
     timings.update(result.timings)
     for note in result.warnings:
         logger.warning("training run warning", extra={"model": model, "run_id": run_id, "code": note["code"]})
@@ -192,14 +289,15 @@ def _train_register_gate(model: str, run_id: str) -> dict[str, Any]:
     timings["champion_s"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    lineage = _lineage(spec, dataset_version, stored.version, run_id)
+    lineage = _lineage(spec, versions, feedback, joined.rows, stored.version, run_id)
     version = registry.reserve_version(model)
     info = artifacts.write_artifacts(model, version, result.pipeline,
                                      _metadata(spec, stored.version, result, lineage, run_id),
                                      _profile_dict(result))
     registry.register_model_version(
         model, version, source=info.source, artifact_sha256=info.sha256, run_id=run_id,
-        metrics=result.metrics, dataset_versions=[lineage["dataset"]], spec_version=stored.version,
+        metrics=result.metrics, dataset_versions=[*lineage["datasets"], *lineage["feedback"]["versions"]],
+        spec_version=stored.version,
         description=spec.description, tags={"estimator": spec.estimator.name, "task": spec.task},
         actor=run.get("actor") or "system")
     timings["register_s"] = time.perf_counter() - clock
@@ -216,8 +314,8 @@ def _train_register_gate(model: str, run_id: str) -> dict[str, Any]:
     return {"version": version, "metrics": result.metrics, "baseline": result.baseline,
             "decision": decision.to_dict(), "promotion": promotion, "rows": result.rows,
             "importance": result.importance[:TOP_IMPORTANCE], "evaluation": result.evaluation,
-            "dataset": lineage["dataset"], "artifact_sha256": info.sha256, "timings": timings,
-            "warnings": result.warnings}
+            "dataset": lineage["dataset"], "data": _data_summary(lineage), "artifact_sha256": info.sha256,
+            "timings": timings, "warnings": result.warnings}
 
 
 def _directions(spec: TrainingSpec) -> dict[str, str]:
@@ -266,26 +364,45 @@ def _apply_decision(registry: Any, model: str, version: int, champion_version: i
     return {"promoted": False, "status": status}
 
 
-def _lineage(spec: TrainingSpec, dataset_version: Any, spec_version: int, run_id: str) -> dict[str, Any]:
+def _lineage(spec: TrainingSpec, versions: list[DatasetVersion], feedback: list[DatasetVersion],
+             rows: dict[str, int], spec_version: int, run_id: str) -> dict[str, Any]:
+    """Every dataset and feedback version the run read (oldest first) and the rows each part gave;
+    ``dataset``/``raw``: the newest dataset version (what runs recorded before windows)."""
+    newest = versions[-1]
     return {
-        "dataset": {"dataset": spec.dataset, "version": int(dataset_version.version),
-                    "curated_path": dataset_version.curated_path,
-                    "contract_version": dataset_version.contract_version,
-                    "rows": getattr(dataset_version, "rows", None)},
-        "raw": getattr(dataset_version, "raw", None),
+        "datasets": [_version_ref(v) for v in versions],
+        "feedback": {"dataset": feedback[0].dataset if feedback else None,
+                     "versions": [_version_ref(v) for v in sorted(feedback, key=lambda v: v.version)],
+                     "rows": rows.get("feedback", 0), "replaced": rows.get("feedback_replaced", 0)},
+        "window": {"versions": spec.data.model_dump(mode="json")["versions"],
+                   "feedback": spec.data.feedback, "pinned_version": spec.dataset_version,
+                   "described": spec.data.describe()},
+        "rows": rows,
+        "dataset": _version_ref(newest), "raw": getattr(newest, "raw", None),
         "spec_version": spec_version, "run_id": run_id,
     }
+
+
+def _data_summary(lineage: dict[str, Any]) -> dict[str, Any]:
+    """The run record's ``data``: the window, the versions read and the rows each part gave."""
+    return {"window": lineage["window"]["described"],
+            "dataset_versions": [v["version"] for v in lineage["datasets"]],
+            "feedback_versions": [v["version"] for v in lineage["feedback"]["versions"]],
+            "rows": lineage["rows"]}
 
 
 def _metadata(spec: TrainingSpec, spec_version: int, result: Any, lineage: dict[str, Any],
               run_id: str) -> ModelMetadata:
     from chalicelib.core.training.trainer import PREDICTION, prediction_type, profile_types
 
-    profiled = profile_types(result.features)
+    profiled = profile_types(result.features, result.derived)
     return {"prediction_type": prediction_type(spec.task), "prediction_feature": PREDICTION,
         "task": spec.task, "target": spec.target, "features": [f.to_dict() for f in result.features],
-        "feature_types": profiled,
+        "feature_types": profiled, "derived_features": {d.name: d.to_dict() for d in result.derived},
         "unprofiled_features": [f.name for f in result.features if f.name not in profiled],
+        "reference": {"rows": result.rows["total"],
+                      "covers": "every row with a target: the training rows and the holdout"},
+        "prediction_reference": result.prediction_reference,
         "classes": result.classes, "metrics": result.metrics, "baseline": result.baseline,
         "evaluation": result.evaluation, "importance": result.importance, "rows": result.rows,
         "warnings": result.warnings,

@@ -278,3 +278,21 @@ def latest_passing_version(dataset: str, *, page_size: int = 50, max_pages: int 
         if not start:
             return None
     return None
+
+
+def passing_versions(dataset: str, *, newest: int | None = None, page_size: int = 100
+                     ) -> list[DatasetVersion]:
+    """The versions that passed, newest first: every one, or the ``newest`` N (a Query newest first,
+    filtered on the status, paged until enough are found)."""
+    from boto3.dynamodb.conditions import Attr, Key
+
+    found: list[DatasetVersion] = []
+    start: PageKey | None = None
+    while newest is None or len(found) < newest:
+        items, start = state.query_page(
+            Key("pk").eq(dataset_pk(dataset)) & Key("sk").begins_with(VERSION_PREFIX), limit=page_size,
+            start_key=start, forward=False, FilterExpression=Attr("status").eq(PASSED))
+        found.extend(DatasetVersion.from_dict(state.to_plain(item)) for item in items)
+        if not start:
+            break
+    return found if newest is None else found[:newest]

@@ -47,7 +47,8 @@ class RunRecord(TypedDict, total=False):
     rows: dict[str, int]
     importance: list[dict[str, object]]
     evaluation: dict[str, object]
-    dataset: dict[str, object]
+    dataset: dict[str, object]  # the newest dataset version trained on (lineage's "dataset")
+    data: dict[str, object]  # the window: dataset and feedback versions read, rows from each
     artifact_sha256: str
     warnings: list[str]
 

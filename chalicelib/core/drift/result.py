@@ -255,6 +255,23 @@ def describe(item: Mapping[str, Any]) -> str:
     return text
 
 
+def power_text(item: Mapping[str, Any]) -> str:
+    """What the verdict's test could see, in one line: ``power 0.13 to detect Wasserstein/std 0.1 at alpha
+    0.05 (94 reference, 74 current values); minimum detectable effect at 80 % power: Wasserstein/std 0.46``
+    (empty without a power statement)."""
+    power = item.get("power")
+    if not power:
+        return ""
+    label = effect_label(power.get("effect_name") or item.get("effect_name"), item.get("effect_scale"))
+    detectable = power.get("minimum_detectable_effect")
+    seen = (f"{label} {_g(detectable)}" if detectable is not None
+            else "none (not even a complete change at these sizes)")
+    sizes = f"{power.get('n_reference')} reference, {power.get('n_current')} current values"
+    return (f"power {_g(power.get('power'))} to detect {label} {_g(power.get('effect_threshold'))} at alpha "
+            f"{_g(power.get('alpha'))} ({sizes}); minimum detectable effect at "
+            f"{power.get('power_target', 0.8):.0%} power: {seen}")
+
+
 def _test_text(test: Mapping[str, Any], scale: str | None) -> str:
     label = statistic_label(test.get("statistic_name"), scale) + _TABLES.get(str(test.get("test")), "")
     dof = f"dof {test['dof']}, " if test.get("dof") is not None else ""

@@ -13,7 +13,13 @@ from html import escape
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.drift.config import NUMERIC
-from chalicelib.core.drift.result import describe, effect_label, statistic_label, statistic_name_of
+from chalicelib.core.drift.result import (
+    describe,
+    effect_label,
+    power_text,
+    statistic_label,
+    statistic_name_of,
+)
 
 if TYPE_CHECKING:
     from chalicelib.core.drift.profile import FeatureProfile, Profile
@@ -50,6 +56,7 @@ reference rows. Drifted features: {escape(str(summary.get('drifted_features', 0)
 {escape(str(len(summary.get('features', []))))} (dataset drift at a share of
 {escape(str(summary.get('drift_share_threshold', '')))}). Check {escape(str(summary.get('check_id')))},
 {escape(str(summary.get('checked_at')))}.</p>
+{_reference_paragraph(summary)}{_needed_paragraph(summary)}{_retrain_paragraph(summary)}
 <table><tr><th>feature</th><th>status</th><th>method</th><th>statistic</th><th>p-value</th>
 <th>effect size (threshold)</th><th>PSI</th></tr>
 {rows}</table>
@@ -57,6 +64,43 @@ reference rows. Drifted features: {escape(str(summary.get('drifted_features', 0)
 <span style="background:{CUR_COLOUR}"></span>current window</p>
 {sections}</body></html>
 """
+
+
+def _reference_paragraph(summary: Mapping[str, Any]) -> str:
+    """What the reference covers: its rows, and how the prediction reference was made."""
+    reference = summary.get("reference") or {}
+    if not reference:
+        return ""
+    text = f"The reference profiles {reference.get('rows')} rows"
+    if reference.get("covers"):
+        text += f" ({reference['covers']})"
+    prediction = reference.get("prediction") or {}
+    if prediction.get("method") == "out_of_fold":
+        text += (f"; its predictions are out-of-fold ({prediction.get('folds')} folds) for the "
+                 f"{prediction.get('training_rows')} training rows and the final model's for the "
+                 f"{prediction.get('holdout_rows')} holdout rows")
+    elif prediction.get("method") == "in_sample":
+        text += f"; its predictions are the final model's own (in-sample: {prediction.get('reason')})"
+    return f'<p class="reference">{escape(text)}.</p>'
+
+
+def _needed_paragraph(summary: Mapping[str, Any]) -> str:
+    needed = summary.get("rows_needed") or {}
+    return f'<p class="needed">{escape(str(needed["message"]))}.</p>' if needed.get("message") else ""
+
+
+def _retrain_paragraph(summary: Mapping[str, Any]) -> str:
+    decision = summary.get("retrain") or {}
+    if not decision:
+        return ""
+    text = f"Retraining: {decision.get('status')}"
+    if decision.get("run_id"):
+        text += f", run {decision['run_id']}"
+    if decision.get("reason"):
+        text += f" ({decision['reason']})"
+    if decision.get("upload"):
+        text += f". {decision['upload']}"
+    return f'<p class="retrain">{escape(text)}</p>'
 
 
 def _badge(status: str) -> str:
@@ -84,8 +128,10 @@ def _feature_section(f: Mapping[str, Any], reference: Profile | None, current: P
     cur = current.features.get(name) if current is not None else None
     chart = _chart(ref, cur) if ref is not None else "<p>no reference profile</p>"
     verdict = f.get("description") or describe(f)
+    power = power_text(f)
+    power_html = f'<p class="power">{escape(power)}</p>' if power else ""
     return (f'<div class="feature"><h2>{escape(name)} {_badge(str(f.get("status", "")))}</h2>'
-            f'<p class="verdict">{escape(verdict)}</p>{chart}</div>')
+            f'<p class="verdict">{escape(verdict)}</p>{power_html}{chart}</div>')
 
 
 def _shares(fp: FeatureProfile) -> tuple[list[str], list[float]]:

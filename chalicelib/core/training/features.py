@@ -39,6 +39,41 @@ class Feature:
         return {"name": self.name, "type": self.type}
 
 
+# How monitoring profiles each date part the pipeline derives: a calendar cycle is a category (month 12
+# follows 11 but is next to 1; a weekday has no order that matters), a running count is a number.
+DATE_PART_KINDS = {"year": "numeric", "month": "categorical", "day": "numeric", "dayofweek": "categorical",
+                   "hour": "categorical"}
+
+
+@dataclass(frozen=True)
+class DerivedFeature:
+    """A column the pipeline derives from a feature (a date part), profiled and checked as the model sees
+    it: ``pickup_ts.month`` is ``source`` ``pickup_ts``, ``part`` ``month``."""
+
+    name: str
+    source: str
+    part: str
+    kind: str  # drift profile kind: numeric | categorical
+
+    def to_dict(self) -> dict[str, str]:
+        return {"source": self.source, "part": self.part, "kind": self.kind}
+
+
+def derived_features(features: list[Feature], parts: list[str]) -> list[DerivedFeature]:
+    """The date parts the pipeline feeds the estimator, one per date/timestamp feature and part (a
+    ``date`` has no hour: always 0, nothing to monitor). A name a real feature already has is skipped."""
+    taken = {f.name for f in features}
+    out = []
+    for feature in features:
+        if feature.kind != "date":
+            continue
+        for part in parts:
+            name = f"{feature.name}.{part}"
+            if name not in taken and not (part == "hour" and feature.type == "date"):
+                out.append(DerivedFeature(name, feature.name, part, DATE_PART_KINDS[part]))
+    return out
+
+
 def _columns(contract: Contract) -> dict[str, ColumnSpec]:
     return {c.name: c for c in contract.columns}
 
@@ -92,9 +127,12 @@ def _feature_problems(spec: TrainingSpec, contract: Contract, columns: dict[str,
     if isinstance(spec.features, list):
         if spec.target in spec.features:
             problems.append(f"the target {spec.target!r} is also listed as a feature")
-        dropped = [n for n in spec.features if n in columns and not _in_curated(columns[n])]
-        if dropped:
-            problems.append(f"feature column(s) dropped as PII before curation: {', '.join(dropped)}")
+        pii = [f"{n} (pii: {columns[n].pii})" for n in spec.features
+               if n in columns and getattr(columns[n], "pii", None) is not None]
+        if pii:
+            problems.append(f"feature column(s) declared PII in the contract: {', '.join(pii)}; PII columns "
+                            "cannot be features (serving would take and capture them in clear): remove them "
+                            "from features")
     elif not missing and not resolve_features(spec, contract):
         problems.append("all_except leaves no feature column")
     return problems

@@ -20,8 +20,11 @@ class ModelMetadata(TypedDict, total=False):
     prediction_type: str  # drift profile type of the prediction: categorical | numeric
     prediction_feature: str
     features: list[dict[str, str]]  # {"name", "type"} per feature, the contract's type
-    feature_types: dict[str, str]  # drift profile type per profiled feature
-    unprofiled_features: list[str]
+    feature_types: dict[str, str]  # drift profile type per profiled feature (derived date parts included)
+    derived_features: dict[str, dict[str, str]]  # "pickup_ts.month" → {"source", "part", "kind"}
+    unprofiled_features: list[str]  # raw dates (monitored through their derived parts)
+    reference: dict[str, Any]  # what the reference profile covers: {"rows", "covers"}
+    prediction_reference: dict[str, Any]  # {"method": out_of_fold | in_sample, "rows", "folds"|"reason"...}
     classes: list[Label] | None  # as trained, None for regression
     # the evaluation
     metrics: dict[str, float | None]
@@ -34,7 +37,7 @@ class ModelMetadata(TypedDict, total=False):
     spec: dict[str, Any]  # the TrainingSpec as JSON
     spec_version: int
     run_id: str
-    lineage: dict[str, Any]
+    lineage: dict[str, Any]  # {"datasets": [...], "feedback": {...}, "dataset": newest, "window", ...}
     seed: int
     created_at: str
     bucket: str

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.core.training.features import Feature
+from chalicelib.core.training.features import DerivedFeature, Feature
 from chalicelib.core.training.spec import TrainingSpec
+from chalicelib.core.training.window import INGESTED_AT
 
 if TYPE_CHECKING:
     import numpy as np
@@ -111,6 +112,24 @@ def date_parts(frame: pd.DataFrame | np.ndarray,
     return np.column_stack(blocks) if blocks else np.empty((len(frame), 0))
 
 
+def with_derived(frame: pd.DataFrame, derived: list[DerivedFeature]) -> pd.DataFrame:
+    """``frame`` with each derived column added, computed as the pipeline computes it (:func:`date_parts`
+    of the source column), so monitoring profiles what the estimator is fed. Month, weekday and hour
+    become whole numbers; a missing or unparseable stamp gives a missing part."""
+    import pandas as pd
+
+    if not derived:
+        return frame
+    columns = {}
+    for feature in derived:
+        source = frame[feature.source] if feature.source in frame.columns else pd.Series(
+            [None] * len(frame), index=frame.index, dtype=object)
+        values = date_parts(source.to_frame(), (feature.part,))[:, 0]
+        columns[feature.name] = pd.Series(values, index=frame.index).astype("Int64" if feature.kind ==
+                                                                            "categorical" else "float64")
+    return frame.assign(**columns)
+
+
 # ---- data preparation ---------------------------------------------------------------------------
 
 
@@ -139,7 +158,9 @@ def split_rows(df: pd.DataFrame | None, y: pd.Series, spec: TrainingSpec,
                notes: list[dict[str, str]] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Train and holdout row positions (numpy arrays), deterministic for a seed.
 
-    ``df`` (aligned with ``y``) is read only for a time split: its ``split.column`` orders the rows.
+    ``df`` (aligned with ``y``) is read only for a time split (its ``split.column`` orders the rows) and
+    a ``recent`` split (its ``_ingested_at``: the newest rows are the holdout; rows of one time keep their
+    order, so the last rows of a file are the newest of its version).
     A stratified split scikit-learn refuses (a class with one row, fewer holdout rows than classes)
     falls back to the random split of the same seed; the fallback and its reason (in counts, never
     class values) are appended to ``notes`` (the run's warnings).
@@ -151,9 +172,13 @@ def split_rows(df: pd.DataFrame | None, y: pd.Series, spec: TrainingSpec,
 
     positions = np.arange(len(y))
     split = spec.split
-    if split.method == "time":
-        assert split.column and df is not None
-        order = np.argsort(_sortable(df[split.column]), kind="stable")
+    if split.method in ("time", "recent"):
+        column = split.column if split.method == "time" else INGESTED_AT
+        assert column
+        if df is not None and column in df.columns:
+            order = np.argsort(_sortable(df[column]), kind="stable")
+        else:  # no ingestion times: the rows' own order (one version, oldest row first)
+            order = positions
         n_test = max(1, round(len(order) * split.test_size))
         return np.sort(order[:-n_test]), np.sort(order[-n_test:])
     if split.method == "stratified":

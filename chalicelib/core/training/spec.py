@@ -7,6 +7,7 @@ run on ``PUT`` too, before the spec is stored.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -28,6 +29,7 @@ TASK_METRICS: dict[str, tuple[str, ...]] = {
     "regression": ("rmse", "mae", "r2", "mape"),
 }
 DEFAULT_PRIMARY = {"classification": "accuracy", "regression": "rmse"}
+MAX_WINDOW_VERSIONS = 1000  # the most dataset versions one run reads (a window of more is refused)
 DatePart = Literal["year", "month", "day", "dayofweek", "hour"]
 DATE_PARTS: tuple[DatePart, ...] = ("year", "month", "day", "dayofweek", "hour")
 
@@ -55,7 +57,16 @@ class Preprocessing(_Strict):
 
 
 class Split(_Strict):
-    method: Literal["random", "stratified", "time"] = "random"
+    """How the rows are split into training rows and the holdout the gate scores.
+
+    ``random`` / ``stratified`` (by class): ``train_test_split`` with the spec's seed. ``time``: the
+    latest ``test_size`` share by ``column``. ``recent``: the newest ``test_size`` share by ingestion time
+    — a dataset row's time is its dataset version's ``created_at``, a feedback row's its ``_captured_at``
+    — so the holdout holds the data that arrived last (recent feedback included) and champion and
+    challenger are compared on it.
+    """
+
+    method: Literal["random", "stratified", "time", "recent"] = "random"
     test_size: float = Field(default=0.2, gt=0.0, lt=0.9)
     column: str | None = None  # required for "time": the latest rows are the holdout
 
@@ -114,16 +125,57 @@ class Promotion(_Strict):
 
 
 class Retrain(_Strict):
+    """When a run starts by itself. ``on_new_data``: a new passing version of the spec's dataset.
+    ``on_drift`` / ``on_performance_drop``: a check found one AND data arrived since the production
+    version's training data — a newer passing version of the dataset in the window, or at least
+    ``min_new_feedback_rows`` new labelled feedback rows (with ``data.feedback``); otherwise the check
+    records ``retrain: skipped`` and its alert says what to upload where."""
+
     on_new_data: bool = False
     on_drift: bool = False
     on_performance_drop: bool = False
+    min_new_feedback_rows: int = Field(default=30, ge=1, le=10_000_000)
+
+
+class LastVersions(_Strict):
+    """The newest ``last`` passing versions."""
+
+    last: int = Field(ge=1, le=MAX_WINDOW_VERSIONS)
+
+
+class SinceDate(_Strict):
+    """Every passing version created on or after ``since`` (UTC)."""
+
+    since: dt.date
+
+
+class DataWindow(_Strict):
+    """Which rows a run trains on (the spec's ``data:`` block).
+
+    ``versions``: ``latest`` (the newest passing version; the default), ``all`` passing versions,
+    ``{last: N}`` or ``{since: "YYYY-MM-DD"}``; their rows are concatenated, oldest version first.
+    ``feedback``: the rows of every passing version of the model's feedback dataset (labelled live
+    traffic, ``{model}-feedback``) join them, deduplicated per ``(_request_id, _record_index)`` — the
+    latest feedback version wins; the metadata columns never become features.
+    """
+
+    versions: Literal["latest", "all"] | LastVersions | SinceDate = "latest"
+    feedback: bool = False
+
+    def describe(self) -> str:
+        """The window in words: ``latest``, ``all``, ``last 3``, ``since 2026-01-01`` (+ feedback)."""
+        versions = self.versions
+        text = (versions if isinstance(versions, str) else f"last {versions.last}"
+                if isinstance(versions, LastVersions) else f"since {versions.since.isoformat()}")
+        return text + (" + feedback" if self.feedback else "")
 
 
 class TrainingSpec(_Strict):
     """A model's declarative training recipe. Stored versioned, never overwritten."""
 
     dataset: str = Field(pattern=NAME_PATTERN)
-    dataset_version: int | None = Field(default=None, ge=1)  # None: the latest passing version
+    dataset_version: int | None = Field(default=None, ge=1)  # a pinned version (no data.versions then)
+    data: DataWindow = Field(default_factory=DataWindow)
     target: str = Field(min_length=1)
     features: list[str] | AllExcept = Field(default_factory=AllExcept)
     task: Literal["classification", "regression"]
@@ -151,6 +203,9 @@ class TrainingSpec(_Strict):
     @model_validator(mode="after")
     def _metrics_fit_task(self) -> TrainingSpec:
         problems = metric_problems(self)
+        if self.dataset_version is not None and "versions" in self.data.model_fields_set:
+            problems.append(f"dataset_version pins version {self.dataset_version}; data.versions chooses a "
+                            "window of versions: give one or the other")
         if isinstance(self.features, list):
             if not self.features:
                 problems.append("features must not be empty (or use {'all_except': [...]})")

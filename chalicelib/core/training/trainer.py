@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING, Any, cast
 from chalicelib.core.labels import Label
 from chalicelib.core.training import evaluate
 from chalicelib.core.training.errors import TrainingDataError
-from chalicelib.core.training.features import Feature
-from chalicelib.core.training.pipeline import build_pipeline, prepare_frame, split_rows
+from chalicelib.core.training.features import DerivedFeature, Feature, derived_features
+from chalicelib.core.training.pipeline import build_pipeline, prepare_frame, split_rows, with_derived
 from chalicelib.core.training.spec import TrainingSpec
+from chalicelib.core.training.window import FROM_FEEDBACK, INGESTED_AT
 
 if TYPE_CHECKING:
     import numpy as np
@@ -25,6 +26,12 @@ if TYPE_CHECKING:
     from chalicelib.core.drift.profile import Profile
 
 MIN_ROWS = 10
+# Out-of-fold predictions of the training rows (the prediction reference) cost OOF_FOLDS more fits on
+# 4/5 of them: affordable up to OOF_MAX_ROWS training rows and while OOF_FOLDS x the fit's own time stays
+# within OOF_MAX_SECONDS; beyond, the final model's in-sample predictions are the reference (said so).
+OOF_FOLDS = 5
+OOF_MAX_ROWS = 50_000
+OOF_MAX_SECONDS = 120.0
 # chalicelib.core.drift.profile.build_profile, handed in (training does not import drift)
 BuildProfile = Callable[..., "Profile"]
 
@@ -42,9 +49,11 @@ class TrainingResult:
     y_test: pd.Series
     rows: dict[str, int]
     timings: dict[str, float] = field(default_factory=dict)
-    feature_profile: Profile | None = None  # drift Profile of the features on the training rows
-    prediction_profile: Profile | None = None  # drift Profile of "prediction" on the holdout rows
+    feature_profile: Profile | None = None  # drift Profile of the features (and date parts), every row
+    prediction_profile: Profile | None = None  # drift Profile of "prediction": out-of-fold + holdout
     warnings: list[dict[str, str]] = field(default_factory=list)  # {code, message, ...}: kept in the run
+    derived: list[DerivedFeature] = field(default_factory=list)  # the date parts monitoring checks
+    prediction_reference: dict[str, Any] = field(default_factory=dict)  # how its reference was made
 
 
 PREDICTION = "prediction"
@@ -54,25 +63,31 @@ def prediction_type(task: str) -> str:
     return "categorical" if task == "classification" else "numeric"
 
 
-def profile_types(features: list[Feature]) -> dict[str, str]:
-    """Drift profile type per feature: int/float numeric; string, category and bool categorical.
+def profile_types(features: list[Feature], derived: list[DerivedFeature] | None = None) -> dict[str, str]:
+    """Drift profile type per feature: int/float numeric; string, category and bool categorical; each
+    derived date part as :data:`~chalicelib.core.training.features.DATE_PART_KINDS` says.
 
-    Dates/timestamps are not profiled (their raw values drift by construction); the metadata lists them
-    as unprofiled.
+    A raw date/timestamp is not profiled (its values drift by construction: every day is new); the
+    parts the pipeline derives from it are, as the model sees them (``pickup_ts.month``). The metadata
+    lists the raw dates as unprofiled.
     """
-    return {f.name: "numeric" if f.kind == "numeric" else "categorical"
-            for f in features if f.kind != "date" and f.name != PREDICTION}
+    types = {f.name: "numeric" if f.kind == "numeric" else "categorical"
+             for f in features if f.kind != "date" and f.name != PREDICTION}
+    types.update({d.name: d.kind for d in derived or [] if d.name != PREDICTION})
+    return types
 
 
-def reference_profiles(spec: TrainingSpec, features: list[Feature], X_train: pd.DataFrame,
-                       predictions: np.ndarray, build_profile: BuildProfile) -> tuple[Profile, Profile]:
-    """Drift ``Profile``s: the profiled features on the training rows, and ``prediction`` (the model's
-    outputs on the holdout), which monitoring adds to the features and judges apart."""
+def reference_profiles(spec: TrainingSpec, features: list[Feature], X: pd.DataFrame,
+                       predictions: np.ndarray, build_profile: BuildProfile,
+                       derived: list[DerivedFeature] | None = None) -> tuple[Profile, Profile]:
+    """Drift ``Profile``s: the profiled features (and derived date parts) of the rows ``X``, and
+    ``prediction`` (the model's outputs on those rows), which monitoring adds to the features and judges
+    apart."""
     import numpy as np
     import pandas as pd
 
-    types = profile_types(features)
-    profile = build_profile(X_train[list(types)], types, seed=spec.seed)
+    types = profile_types(features, derived)
+    profile = build_profile(with_derived(X, derived or [])[list(types)], types, seed=spec.seed)
     values = np.asarray(predictions, dtype=object if spec.task == "classification" else "float64")
     outputs = build_profile(pd.DataFrame({PREDICTION: values}), {PREDICTION: prediction_type(spec.task)},
                             seed=spec.seed)
@@ -87,8 +102,8 @@ def train(spec: TrainingSpec, features: list[Feature], df: pd.DataFrame, *,
     X, y = prepare_frame(df, spec, features)
     if len(y) < MIN_ROWS:
         raise TrainingDataError(f"only {len(y)} row(s) with a target; at least {MIN_ROWS} are needed")
-    order = (df.loc[df[spec.target].notna(), [spec.split.column]].reset_index(drop=True)
-             if spec.split.column else None)  # only a time split needs more than the target
+    kept = df.loc[df[spec.target].notna()].reset_index(drop=True)  # aligned with X and y
+    order = kept[[c for c in (spec.split.column, INGESTED_AT) if c and c in kept.columns]]
     notes: list[dict[str, str]] = []
     train_rows, test_rows = split_rows(order, y, spec, notes)
     X_train, y_train = X.iloc[train_rows], y.iloc[train_rows]
@@ -124,17 +139,75 @@ def train(spec: TrainingSpec, features: list[Feature], df: pd.DataFrame, *,
               if importance else [])
     timings["importance_s"] = time.perf_counter() - clock
 
+    rows = {"total": len(y), "train": len(train_rows), "holdout": len(test_rows)}
+    from_feedback = (kept[FROM_FEEDBACK].fillna(False).astype(bool).to_numpy()
+                     if FROM_FEEDBACK in kept.columns else None)
+    if from_feedback is not None and from_feedback.any():
+        rows.update(train_feedback=int(from_feedback[train_rows].sum()),
+                    holdout_feedback=int(from_feedback[test_rows].sum()))
     result = TrainingResult(pipeline, features, classes, metrics, baseline,
                             {"confusion_matrix" if spec.task == "classification" else "residuals": detail},
-                            ranked, X_test, y_test,
-                            {"total": len(y), "train": len(train_rows), "holdout": len(test_rows)}, timings,
-                            warnings=notes)
+                            ranked, X_test, y_test, rows, timings, warnings=notes,
+                            derived=derived_features(features, list(spec.preprocessing.date_parts)))
     if build_profile is not None:
         clock = time.perf_counter()
+        import pandas as pd
+
+        reference, how = reference_predictions(spec, features, pipeline, X_train, y_train, predictions,
+                                               fit_seconds=timings["fit_s"])
+        result.prediction_reference = how
+        X_all = pd.concat([X_train, X_test], ignore_index=True)
         result.feature_profile, result.prediction_profile = reference_profiles(
-            spec, features, X_train, predictions, build_profile)
+            spec, features, X_all, reference, build_profile, result.derived)
         timings["profile_s"] = time.perf_counter() - clock
     return result
+
+
+def reference_predictions(spec: TrainingSpec, features: list[Feature], fitted: Any, X_train: pd.DataFrame,
+                          y_train: pd.Series, holdout_predictions: np.ndarray, *, fit_seconds: float = 0.0,
+                          folds: int = OOF_FOLDS) -> tuple[np.ndarray, dict[str, Any]]:
+    """The prediction reference: a prediction for every row, each from a model that did not see it.
+
+    The training rows get out-of-fold predictions (``cross_val_predict`` of the same unfitted pipeline
+    over ``folds`` shuffled folds of the seed; stratified for classification when every class has
+    ``folds`` rows), the holdout rows the final model's predictions. When that is not affordable
+    (:data:`OOF_MAX_ROWS`, :data:`OOF_MAX_SECONDS`) or a fold cannot be fitted (a class missing from a
+    fold's training part), the final model's in-sample predictions of the training rows stand in; the
+    returned description says which (``method``: ``out_of_fold`` | ``in_sample``) and why.
+    """
+    import numpy as np
+    from sklearn.model_selection import KFold, StratifiedKFold, cross_val_predict
+
+    n = len(X_train)
+    how: dict[str, Any] = {"rows": n + len(holdout_predictions), "training_rows": n,
+                           "holdout_rows": len(holdout_predictions), "holdout": "final model"}
+    reason = None
+    if n > OOF_MAX_ROWS:
+        reason = f"{n} training rows: out-of-fold predictions are made up to {OOF_MAX_ROWS}"
+    elif fit_seconds * folds > OOF_MAX_SECONDS:
+        reason = (f"one fit took {fit_seconds:.1f} s: {folds} more would pass the {OOF_MAX_SECONDS:g} s "
+                  "budget")
+    elif n < 2 * folds:
+        reason = f"{n} training rows are too few for {folds} folds"
+    if reason is None:
+        counts = y_train.value_counts() if spec.task == "classification" else None
+        stratify = counts is not None and int(counts.min()) >= folds
+        cv = (StratifiedKFold(folds, shuffle=True, random_state=spec.seed) if stratify
+              else KFold(folds, shuffle=True, random_state=spec.seed))
+        try:
+            oof = cross_val_predict(build_pipeline(spec, features), X_train, y_train, cv=cv)
+        except ValueError as exc:
+            reason = f"a fold could not be fitted ({type(exc).__name__})"
+        else:
+            how.update(method="out_of_fold", folds=folds, cv=type(cv).__name__, seed=spec.seed)
+            return np.concatenate([np.asarray(oof, dtype=object), np.asarray(holdout_predictions,
+                                                                             dtype=object)]), how
+    how.update(method="in_sample", reason=reason)
+    from chalicelib.core.training import evaluate
+
+    in_sample, _ = evaluate.predict_all(fitted, X_train, spec.task)
+    return np.concatenate([np.asarray(in_sample, dtype=object),
+                           np.asarray(holdout_predictions, dtype=object)]), how
 
 
 def _classes(spec: TrainingSpec, y_train: pd.Series, y_test: pd.Series, notes: list[dict[str, str]]

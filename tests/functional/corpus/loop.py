@@ -335,22 +335,40 @@ def _check_drift(client: Any, case: Case, record: Record) -> None:
 
 
 def _drift_reference(case: Case, frame: pd.DataFrame, record: Record) -> None:
-    """scipy's tests of the served later slice against what sluice profiled: the training rows' features
-    and the model's predictions on the holdout."""
+    """scipy's tests of the served later slice against what the docs say the reference profiles: every
+    row with a target (training rows and holdout), raw dates as the parts the pipeline derives (month,
+    weekday, hour as categories; year and day as numbers; no hour for a date), and the predictions of
+    those rows — out-of-fold for the training rows, the final model's for the holdout."""
     ref = record.reference
     if record.served["errors"] or not record.predict or record.predict["errors"]:
         return
-    train = reference.drop_missing_target(frame, case.target).iloc[ref.train]
+    rows = reference.drop_missing_target(frame, case.target)
+    served = record.served["frame"]
     for name in ref.features:
-        if record.types[name] in reference.DATES:  # not profiled: dates drift by construction
+        if record.types[name] in reference.DATES:
+            for part, kind in _date_parts(record.types[name]):
+                record.drift_reference[f"{name}.{part}"] = reference.drift_statistic(
+                    kind, _date_part(rows[name], part), _date_part(served[name], part))
             continue
         kind = "numeric" if record.types[name] in reference.NUMERIC else "categorical"
-        record.drift_reference[name] = reference.drift_statistic(kind, train[name],
-                                                                 record.served["frame"][name])
+        record.drift_reference[name] = reference.drift_statistic(kind, rows[name], served[name])
     kind = "categorical" if case.task == "classification" else "numeric"
+    predictions = [*ref.out_of_fold.tolist(), *record.predict["predictions"]]
     record.drift_reference["prediction"] = reference.drift_statistic(
-        kind, pd.Series(record.predict["predictions"], dtype=object if kind == "categorical" else float),
+        kind, pd.Series(predictions, dtype=object if kind == "categorical" else float),
         pd.Series(record.served["predictions"], dtype=object if kind == "categorical" else float))
+
+
+def _date_parts(contract_type: str) -> list[tuple[str, str]]:
+    cycles = {"month", "dayofweek", "hour"}
+    return [(part, "categorical" if part in cycles else "numeric") for part in reference.DATE_PARTS
+            if not (part == "hour" and contract_type == "date")]
+
+
+def _date_part(values: pd.Series, part: str) -> pd.Series:
+    """A date part as pandas gives it (UTC calendar fields), whole numbers as integers."""
+    stamps = pd.to_datetime(values, utc=True, errors="coerce")
+    return getattr(stamps.dt, "day_of_week" if part == "dayofweek" else part).astype("Int64")
 
 
 def upload_keyed_by(client: Any, bucket: str, queue_url: str, case: Case, key: str) -> dict[str, Any]:

@@ -239,6 +239,27 @@ class Fitted:
     proba: np.ndarray | None
     metrics: dict[str, Any]
     baseline: dict[str, Any]
+    out_of_fold: np.ndarray | None = None  # the training rows' out-of-fold predictions (training order)
+
+
+OOF_FOLDS = 5  # the documented prediction reference: 5 shuffled folds with the spec's seed
+
+
+def out_of_fold(design: Design, spec: dict[str, Any], X: pd.DataFrame, y: pd.Series) -> np.ndarray | None:
+    """What the docs say the prediction reference holds for the training rows: ``cross_val_predict`` of
+    the unfitted pipeline over 5 shuffled folds (stratified for classification when every class has 5
+    rows); None where that cannot be fitted (then in-sample predictions stand in)."""
+    from sklearn.model_selection import KFold, StratifiedKFold, cross_val_predict
+
+    if len(X) < 2 * OOF_FOLDS:
+        return None
+    stratify = spec["task"] == "classification" and int(y.value_counts().min()) >= OOF_FOLDS
+    cv = (StratifiedKFold(OOF_FOLDS, shuffle=True, random_state=spec["seed"]) if stratify
+          else KFold(OOF_FOLDS, shuffle=True, random_state=spec["seed"]))
+    try:
+        return np.asarray(cross_val_predict(design.pipeline(estimator(spec)), X, y, cv=cv))
+    except ValueError:
+        return None
 
 
 def fit_reference(frame: pd.DataFrame, spec: dict[str, Any], types: dict[str, str],
@@ -265,7 +286,10 @@ def fit_reference(frame: pd.DataFrame, spec: dict[str, Any], types: dict[str, st
     zeros = np.zeros((len(test), 1))
     baseline = score(metric_names, y_test, dummy.predict(zeros),
                      dummy.predict_proba(zeros) if classification else None, classes)
-    return Fitted(names, design, pipeline, train, test, classes, predictions, proba, metrics, baseline)
+    oof = out_of_fold(design, spec, X.iloc[train], y.iloc[train])
+    if oof is None:
+        oof = pipeline.predict(X.iloc[train])
+    return Fitted(names, design, pipeline, train, test, classes, predictions, proba, metrics, baseline, oof)
 
 
 # ---- drift ---------------------------------------------------------------------------------------

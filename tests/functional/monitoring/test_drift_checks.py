@@ -9,6 +9,7 @@ import pytest
 from chalicelib.services.drift import CheckRequest, run_drift_check
 from chalicelib.storage import s3
 from tests.functional.monitoring.conftest import capture, make_frame, register_model
+from tests.functional.monitoring.newdata import put_passing_version
 from tests.unit.drift.model_monitor_checks import (
     constraints_problems,
     statistics_problems,
@@ -57,6 +58,7 @@ def test_traffic_like_the_training_data_is_not_drift_and_raises_no_alert(moto_wo
 @pytest.mark.slow
 def test_drifted_traffic_alerts_writes_reports_and_starts_one_retraining_run(moto_world):
     model = register_model("fare-drift", retrain_on_drift=True, cooldown_minutes=60)
+    put_passing_version("rides")  # something new to learn from (the version has no lineage: all is new)
     alerts = _subscribe(moto_world.topic_arn)
     capture(model, make_frame(3000, seed=8, shift=8.0, city_p=(0.1, 0.2, 0.7)), NOW - dt.timedelta(hours=2))
     summary = run_drift_check(CheckRequest(model.name, now=NOW))

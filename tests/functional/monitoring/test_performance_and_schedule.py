@@ -11,6 +11,7 @@ from chalicelib.services.performance import LabelsRequest, run_performance_check
 from chalicelib.services.schedule import check_production_models
 from chalicelib.storage import s3
 from tests.functional.monitoring.conftest import capture, make_frame, register_model
+from tests.functional.monitoring.newdata import put_passing_version
 
 NOW = dt.datetime.now(dt.UTC)
 
@@ -45,6 +46,7 @@ def test_correct_labels_keep_live_accuracy_near_the_holdouts(moto_world):
 @pytest.mark.slow
 def test_a_performance_drop_alerts_and_retrains_through_the_label_trigger(client, moto_world):
     model = register_model("fare-labels-bad", on_performance_drop=True)
+    put_passing_version("rides")  # retraining needs something new to learn from
     sqs = boto3.client("sqs")
     alerts = sqs.create_queue(QueueName="perf-alerts")["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=alerts, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
@@ -95,6 +97,7 @@ def test_the_schedule_checks_every_production_model_and_isolates_failures(moto_w
 
 def test_a_labels_event_delivered_twice_checks_alerts_and_retrains_once(client, moto_world):
     model = register_model("fare-labels-twice", on_performance_drop=True)
+    put_passing_version("rides")  # retraining needs something new to learn from
     key = f"labels/{model.name}/twice.csv"
     stored = s3.put_bytes(key, _labels_csv(_captured(model, 300, seed=23), flip=True))
     event = eventbridge_object_created(ObjectRef(stored.bucket, key, stored.version_id, stored.etag))

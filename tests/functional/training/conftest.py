@@ -39,7 +39,7 @@ def make_dataset(moto_world: Any) -> Callable[..., Any]:
     from chalicelib.storage import wrangler
 
     def make(frame: Any = None, *, dataset: str = "rides", status: str = "passed",
-             contract: dict | None = None) -> Any:
+             contract: dict | None = None, created_at: str = "2026-11-26T00:00:00.000Z") -> Any:
         contract_body = {**(contract or CONTRACT), "dataset": dataset}
         stored = store.put_contract(parse_contract(contract_body))
         version = store.next_version(dataset)
@@ -51,7 +51,7 @@ def make_dataset(moto_world: Any) -> Callable[..., Any]:
             dataset=dataset, version=version, status=status,
             raw={"bucket": moto_world.bucket, "key": f"raw/{dataset}/v{version}.csv", "version_id": "v1",
                  "etag": "e", "sha256": "0" * 64, "size": 1},
-            report_key=f"reports/validation/{dataset}/{version}.json", created_at="2026-11-26T00:00:00.000Z",
+            report_key=f"reports/validation/{dataset}/{version}.json", created_at=created_at,
             curated_path=path if status == "passed" else None, contract_version=stored.version,
             rows=len(frame), verdict="pass" if status == "passed" else "fail")
         store.put_version(record)

@@ -43,10 +43,19 @@ def test_the_artifacts_carry_metadata_lineage_and_the_reference_profile(trained,
     profile = artifacts.load_reference_profile("tips", 1)
     from chalicelib.core.drift.profile import Profile
 
-    assert Profile.from_dict(profile["features"]).feature_types == {
-        "distance_km": "numeric", "zone": "categorical", "night": "categorical"}
+    features = Profile.from_dict(profile["features"])
+    assert features.feature_types == {  # the timestamp as the model sees it: its parts
+        "distance_km": "numeric", "zone": "categorical", "night": "categorical", "pickup_ts.year": "numeric",
+        "pickup_ts.month": "categorical", "pickup_ts.day": "numeric", "pickup_ts.dayofweek": "categorical",
+        "pickup_ts.hour": "categorical"}
+    assert features.rows == 300 and meta["reference"]["rows"] == 300  # training rows and holdout
+    assert meta["derived_features"]["pickup_ts.month"] == {"source": "pickup_ts", "part": "month",
+                                                          "kind": "categorical"}
     prediction = Profile.from_dict(profile["prediction"])
-    assert set(prediction["prediction"].frequencies) <= {"no", "yes"} and prediction["prediction"].count == 75
+    assert set(prediction["prediction"].frequencies) <= {"no", "yes"}
+    assert prediction["prediction"].count == 300  # out-of-fold for the training rows, and the holdout
+    assert meta["prediction_reference"]["method"] == "out_of_fold"
+    assert meta["prediction_reference"]["folds"] == 5
     assert meta["reference_profile_key"] == "models/tips/1/reference_profile.json"
     # the loaded pipeline scores raw records, unseen categories included
     frame = rides_frame(5).drop(columns=["tipped", "fare", "ride_id", "rider_email"])

@@ -23,12 +23,15 @@ def test_all_except_leaves_out_the_target_pii_and_the_excluded_columns():
     assert names == ["distance_km", "zone", "night", "pickup_ts"]
 
 
-def test_a_feature_dropped_as_pii_is_infeasible():
+@pytest.mark.parametrize("action", ["hash", "mask", "drop"])
+def test_a_column_declared_pii_cannot_be_listed_as_a_feature_whatever_its_pii_action(action):
     contract = parse_contract({**CONTRACT, "columns": [*CONTRACT["columns"][:-1],
-                                                       {"name": "card", "type": "string", "pii": "drop"},
+                                                       {"name": "card", "type": "string", "pii": action},
                                                        CONTRACT["columns"][-1]]})
-    problems = feasibility_problems(spec(features=["distance_km", "card"]), contract)
-    assert problems == ["feature column(s) dropped as PII before curation: card"]
+    [problem] = feasibility_problems(spec(features=["distance_km", "card", "rider_email"]), contract)
+    assert problem.startswith(f"feature column(s) declared PII in the contract: card (pii: {action}), "
+                              "rider_email (pii: hash); PII columns cannot be features")
+    assert feasibility_problems(spec(features=["distance_km", "zone"]), contract) == []
 
 
 def test_regression_needs_a_numeric_target():
