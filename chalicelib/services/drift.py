@@ -251,6 +251,7 @@ def _retrain(summary: dict[str, Any]) -> None:
 def _react(registry: Any, summary: dict[str, Any]) -> None:
     """Alert on drift (naming the retraining run, or why none started and what to upload where) and
     audit it."""
+    from chalicelib.services.training import retrain_sentence
     from chalicelib.storage.notify import publish_alert
 
     if summary["status"] != "drift":
@@ -259,7 +260,8 @@ def _react(registry: Any, summary: dict[str, Any]) -> None:
     what = "new training data" if summary["trigger"] == "dataset" else "live traffic"
     publish_alert(
         f"sluice: drift on {summary['model']} v{summary['version']} ({what})",
-        f"{len(drifted)} feature(s) drifted ({', '.join(drifted[:8])}); {retrain_text(summary)}. "
+        f"{len(drifted)} feature(s) drifted ({', '.join(drifted[:8])}); "
+        f"{retrain_sentence(summary.get('retrain'))}. "
         f"Report: s3://{get_settings().bucket}/{summary['reports']['html']}",
         {"model": summary["model"], "version": summary["version"], "check_id": summary["check_id"],
          "report": summary["reports"]["html"], "run_id": summary["run_id"],
@@ -272,18 +274,6 @@ def _react(registry: Any, summary: dict[str, Any]) -> None:
                                    "retrain": (summary.get("retrain") or {}).get("status")})
     logger.info("drift detected", extra={"model": summary["model"], "check_id": summary["check_id"],
                                          "run_id": summary["run_id"]})
-
-
-def retrain_text(summary: dict[str, Any]) -> str:
-    """The alert's words on retraining: the run started, or why none did and what to upload where."""
-    decision = summary.get("retrain") or {}
-    if summary.get("run_id"):
-        reason = (decision.get("new_data") or {}).get("reason")
-        return f"retraining run {summary['run_id']} started" + (f" ({reason})" if reason else "")
-    if decision.get("status") == "skipped":
-        text = f"no retraining started: {decision.get('reason')}"
-        return text + (f". {decision['upload']}" if decision.get("upload") else "")
-    return "no retraining started"
 
 
 def _iso(when: dt.datetime) -> str:

@@ -133,6 +133,19 @@ def retrain(model: str, trigger: str, cause: Any) -> dict[str, Any]:
     return {"status": "started", "run_id": run_id, **({"new_data": found} if found else {})}
 
 
+def retrain_sentence(decision: dict[str, Any] | None) -> str:
+    """An alert's words on a :func:`retrain` decision: the run that started, or why none did and what to
+    upload where (``no retraining started`` without a decision); no final full stop."""
+    decision = decision or {}
+    if decision.get("run_id"):
+        reason = (decision.get("new_data") or {}).get("reason")
+        return f"retraining run {decision['run_id']} started" + (f" ({reason})" if reason else "")
+    if decision.get("status") == "skipped":
+        text = f"no retraining started: {decision.get('reason')}"
+        return (text + (f". {decision['upload']}" if decision.get("upload") else "")).rstrip(".")
+    return "no retraining started"
+
+
 def new_data_since_production(model: str, spec: TrainingSpec) -> NewData:
     """What arrived since the production version's training data (its lineage; all data is new when it
     has none): the versions of the spec's window newer than it, and new feedback rows."""

@@ -38,13 +38,43 @@ def drift_view(console: Console, result: Any) -> None:
     if features:
         keys = [k for k in features[0]
                 if k not in ("name", "feature") and not isinstance(features[0][k], dict | list)][:5]
-        table = Table("feature", *keys)
+        powered = any(f.get("power") for f in features)
+        table = Table("feature", *keys, *(["power (minimum detectable effect)"] if powered else []))
         for feature in features:
-            table.add_row(cell(feature.get("name")), *(cell(feature.get(k)) for k in keys))
+            table.add_row(cell(feature.get("name")), *(cell(feature.get(k)) for k in keys),
+                          *([_power_cell(feature.get("power"))] if powered else []))
         console.print(table)
+    for line in _sample_lines(result):
+        console.print(line, highlight=False, markup=False)
     reports = result.get("reports") or {}
     if reports.get("html"):
         console.print(f"report: {reports['html']}", style="dim", highlight=False, markup=False)
+
+
+def _power_cell(power: Any) -> str:
+    if not power:
+        return "-"
+    return f"{cell(power.get('power'))} ({cell(power.get('minimum_detectable_effect'))})"
+
+
+def _sample_lines(result: Any) -> list[str]:
+    """The reference's size, what a short window still needs, and the retraining decision."""
+    lines = []
+    reference = result.get("reference") or {}
+    prediction = reference.get("prediction") or {}
+    if reference:
+        lines.append(f"reference: {reference.get('rows')} rows; predictions "
+                     f"{prediction.get('method', 'of the holdout').replace('_', '-')}")
+    needed = result.get("rows_needed") or {}
+    if needed.get("message"):
+        lines.append(f"insufficient data: {needed['message']}")
+    retrain = result.get("retrain") or {}
+    if retrain:
+        line = f"retraining: {retrain.get('status')}"
+        line += f" (run {retrain['run_id']})" if retrain.get("run_id") else ""
+        line += f": {retrain['reason']}" if retrain.get("reason") else ""
+        lines.append(line + (f". {retrain['upload']}" if retrain.get("upload") else ""))
+    return lines
 
 
 def _window(p: argparse.ArgumentParser) -> None:
@@ -60,7 +90,8 @@ CHECK = Command(drift_check, "check the captured traffic for drift now", ("model
                 extra=_window)
 HISTORY = Command(drift_history, "past drift checks, newest first", ("model",),
                   view=listing(at("checked_at", "checked"), "version", "trigger", "status",
-                               ("drifted", lambda c: c.get("drifted_features")), "rows"),
+                               ("drifted", lambda c: c.get("drifted_features")), "rows",
+                               ("retrain", lambda c: (c.get("retrain") or {}).get("status"))),
                   extra=both(paging, _kind))
 
 

@@ -112,6 +112,7 @@ def run_view(console: Console, result: Any) -> None:
     for warning in result.get("warnings") or []:
         console.print(f"warning {warning.get('code')}: {warning.get('message') or warning.get('reason')}",
                       highlight=False, markup=False)
+    _data_view(console, result)
     metrics = result.get("metrics") or {}
     if metrics:
         champion = ((result.get("decision") or {}).get("evidence") or {}).get("champion") or {}
@@ -122,6 +123,26 @@ def run_view(console: Console, result: Any) -> None:
             table.add_row(cell(name), cell(value), cell(champion.get(name)), cell(baseline.get(name)))
         console.print(table)
     _decision_view(console, result)
+
+
+def _data_view(console: Console, result: Any) -> None:
+    """What the run read: its window, the dataset and feedback versions, the rows each gave, and how many
+    feedback rows the holdout held."""
+    data = result.get("data") or {}
+    if not data:
+        return
+    rows = data.get("rows") or {}
+    versions = ", ".join(map(str, data.get("dataset_versions") or [])) or "-"
+    line = f"data: window {data.get('window')}; dataset version(s) {versions} ({rows.get('dataset', 0)} rows)"
+    if data.get("feedback_versions"):
+        line += (f"; feedback version(s) {', '.join(map(str, data['feedback_versions']))} "
+                 f"({rows.get('feedback', 0)} rows, {rows.get('feedback_replaced', 0)} older labels "
+                 "replaced)")
+    split = result.get("rows") or {}
+    if "holdout_feedback" in split:
+        line += (f"; the holdout holds {split['holdout_feedback']} of the {split.get('holdout')} rows "
+                 "from feedback")
+    console.print(line, highlight=False, markup=False)
 
 
 def _decision_view(console: Console, result: Any) -> None:

@@ -108,7 +108,7 @@ def test_drift_without_new_data_starts_no_run_records_why_and_the_alert_says_wha
     bucket = moto_world.bucket
     assert ("no retraining started: no new data since version 1. Upload a new version of dataset rides to "
             f"s3://{bucket}/raw/rides/; labels under s3://{bucket}/labels/tips/ become training data once "
-            "the spec sets data.feedback: true.") in alert["Message"]
+            "the spec sets data.feedback: true. Report: ") in alert["Message"]
     stored = s3.get_json(summary["reports"]["json"])
     assert stored["retrain"]["status"] == "skipped"
     _, history = send(client, "get", "/models/tips/drift")
@@ -139,9 +139,10 @@ def test_feedback_rows_retrain_once_the_spec_s_minimum_has_arrived(client, moto_
 
     few = run_drift_check(CheckRequest("tips", now=NOW))
     assert few["retrain"]["status"] == "skipped" and few["retrain"]["new_data"]["new_feedback_rows"] == 20
+    [alert] = alerts(told)
     assert (f"Upload a new version of dataset rides to s3://{moto_world.bucket}/raw/rides/, or labels of 10 "
             f"more captured record(s) to s3://{moto_world.bucket}/labels/tips/ (20 new labelled row(s) of "
-            "the 30 the spec's retrain.min_new_feedback_rows asks for).") in alerts(told)[0]["Message"]
+            "the 30 the spec's retrain.min_new_feedback_rows asks for). Report: ") in alert["Message"]
     assert queued_trains(moto_world) == []
 
     make_dataset(feedback(range(20, 30), "no", "2026-12-05"), dataset="tips-feedback",
@@ -193,3 +194,17 @@ def test_a_model_trained_on_100_rows_gets_prediction_and_date_part_drift_verdict
     assert "rows_needed" not in summary
     page = s3.get_bytes(summary["reports"]["html"]).decode()
     assert "power" in page and "minimum detectable effect" in page
+
+
+@pytest.mark.slow
+def test_a_new_dataset_version_is_checked_on_the_date_parts_the_model_sees(client, moto_world, make_dataset,
+                                                                          registry):
+    from chalicelib.services.schedule import check_new_dataset_version
+
+    production(client, moto_world, registry, spec_body(), make_dataset=make_dataset)
+    new = make_dataset(summer(300, seed=12))
+    [checked] = check_new_dataset_version("rides", new.version)["checked"]
+    assert checked["model"] == "tips" and checked["status"] == "drift"
+    _, history = send(client, "get", "/models/tips/drift")
+    by_name = {f["name"]: f for f in history["items"][0]["features"]}
+    assert by_name["pickup_ts.month"]["status"] == "drift" and by_name["pickup_ts.month"]["n_current"] == 300
