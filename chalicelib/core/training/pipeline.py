@@ -177,8 +177,10 @@ def split_rows(df: pd.DataFrame | None, y: pd.Series, spec: TrainingSpec,
         assert column
         if df is not None and column in df.columns:
             order = np.argsort(_sortable(df[column]), kind="stable")
-        else:  # no ingestion times: the rows' own order (one version, oldest row first)
+        elif split.method == "recent":  # no ingestion times: the rows' own order (oldest row first)
             order = positions
+        else:
+            raise TrainingDataError(f"the curated data lacks the split column {column!r}")
         n_test = max(1, round(len(order) * split.test_size))
         return np.sort(order[:-n_test]), np.sort(order[-n_test:])
     if split.method == "stratified":

@@ -222,3 +222,12 @@ def test_ingestion_order_ties_keep_the_row_order():
     spec = TrainingSpec.model_validate(spec_body(split={"method": "recent", "test_size": 0.4}))
     train_rows, holdout = split_rows(frame, pd.Series(np.zeros(5)), spec)
     assert train_rows.tolist() == [0, 3, 4] and holdout.tolist() == [1, 2]  # the last rows of the newest time
+
+
+def test_a_time_split_without_its_column_is_refused_and_a_recent_split_without_times_keeps_row_order():
+    time_split = TrainingSpec.model_validate(spec_body(split={"method": "time", "column": "pickup_ts"}))
+    with pytest.raises(TrainingDataError, match="lacks the split column 'pickup_ts'"):
+        split_rows(pd.DataFrame({"other": range(10)}), pd.Series(np.zeros(10)), time_split)
+    recent = TrainingSpec.model_validate(spec_body(split={"method": "recent", "test_size": 0.3}))
+    _, holdout = split_rows(None, pd.Series(np.zeros(10)), recent)
+    assert holdout.tolist() == [7, 8, 9]
