@@ -116,7 +116,7 @@ def _summary(request: LabelsRequest, check_id: str, version: int, metadata: Mode
 
 
 def _react(registry: Any, summary: dict[str, Any]) -> None:
-    from chalicelib.services.training import maybe_retrain
+    from chalicelib.services.training import retrain, retrain_sentence
     from chalicelib.storage.notify import publish_alert
 
     summary["run_id"] = None
@@ -125,21 +125,22 @@ def _react(registry: Any, summary: dict[str, Any]) -> None:
     if summary["status"] != "degraded":
         return
     cause = {"performance_check": summary["check_id"], "version": summary["version"]}
-    summary["run_id"] = maybe_retrain(summary["model"], "performance_drop", cause)
+    summary["retrain"] = retrain(summary["model"], "performance_drop", cause)  # after the feedback rows
+    summary["run_id"] = summary["retrain"].get("run_id")  # were written: they count as new data
     publish_alert(
         f"sluice: {summary['model']} v{summary['version']} performance dropped",
         f"live {summary['metric']} {summary['live']:.4g} vs holdout {summary['holdout']:.4g} on "
-        f"{summary['rows']} labelled records; "
-        f"{'retraining run ' + summary['run_id'] if summary['run_id'] else 'no retraining started'}. "
+        f"{summary['rows']} labelled records; {retrain_sentence(summary['retrain'])}. "
         f"{feedback_text(summary)}",
         {"model": summary["model"], "version": summary["version"], "check_id": summary["check_id"],
-         "run_id": summary["run_id"], "unmatched": summary["unmatched"],
-         "window_hours": summary["window_hours"], "feedback_version": summary["feedback"].get("version")},
+         "run_id": summary["run_id"], "retrain": summary["retrain"].get("status"),
+         "unmatched": summary["unmatched"], "window_hours": summary["window_hours"],
+         "feedback_version": summary["feedback"].get("version")},
     )
     registry.append_audit(summary["model"], "performance_drop", actor="system", version=summary["version"],
                           details={"check_id": summary["check_id"], "metric": summary["metric"],
                                    "live": summary["live"], "holdout": summary["holdout"],
-                                   "run_id": summary["run_id"]})
+                                   "run_id": summary["run_id"], "retrain": summary["retrain"].get("status")})
     logger.info("performance drop", extra={"model": summary["model"], "check_id": summary["check_id"]})
 
 

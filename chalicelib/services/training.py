@@ -21,7 +21,6 @@ from chalicelib.core.training.spec import LastVersions, TrainingSpec
 from chalicelib.core.training.window import (
     NewData,
     Part,
-    feedback_dataset,
     join_rows,
     new_data,
     no_version_error,
@@ -33,7 +32,7 @@ from chalicelib.storage import artifacts, dataset_files, runs
 from chalicelib.storage import datasets as dataset_store
 from chalicelib.storage import specs as store
 from chalicelib.storage.invoke import invoke_async
-from chalicelib.storage.layout import LABELS, RAW
+from chalicelib.storage.layout import LABELS, RAW, feedback_dataset
 
 if TYPE_CHECKING:
     from chalicelib.core.drift.profile import ReferenceProfileDict

@@ -290,6 +290,12 @@ def lineage_record(labels: Mapping[str, Any], join: Join, *, window_hours: float
 
 def keep_latest(frame: pd.DataFrame, version_column: str) -> pd.DataFrame:
     """One row per (``_request_id``, ``_record_index``): the one of the highest feedback version (the
-    latest label wins, a contradicting earlier one included); within a version, the last row."""
+    latest label wins, a contradicting earlier one included); within a version, the last row. Keys match
+    whatever the columns' dtypes (``7`` and ``"7"``, ``1`` and ``1.0`` are one key), in the frame's order."""
+    import pandas as pd
+
     ordered = frame.reset_index(drop=True).sort_values(version_column, kind="stable")
-    return ordered.drop_duplicates(list(KEY_COLUMNS), keep="last").sort_index()
+    keys = pd.DataFrame({"request": ordered[REQUEST_ID].astype(str),
+                         "index": pd.to_numeric(ordered[RECORD_INDEX], errors="coerce").astype("Int64")},
+                        index=ordered.index)
+    return ordered.loc[~keys.duplicated(keep="last")].sort_index()

@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.core.datasets.feedback import CAPTURED_AT, KEY_COLUMNS, METADATA_COLUMNS, keep_latest
 from chalicelib.core.datasets.types import DatasetVersion
 from chalicelib.core.training.errors import DatasetNotReadyError, TrainingDataError
 from chalicelib.core.training.spec import MAX_WINDOW_VERSIONS, DataWindow, LastVersions, SinceDate
@@ -27,21 +28,7 @@ if TYPE_CHECKING:
 
 INGESTED_AT = "_ingested_at"  # a row's ingestion time in the training frame (the ``recent`` split's order)
 FROM_FEEDBACK = "_from_feedback"  # True on the training frame's feedback rows (counted in the run's rows)
-REQUEST_ID = "_request_id"
-RECORD_INDEX = "_record_index"
-CAPTURED_AT = "_captured_at"
-LABELLED_AT = "_labelled_at"
-FEEDBACK_KEY = (REQUEST_ID, RECORD_INDEX)
-FEEDBACK_METADATA = (REQUEST_ID, RECORD_INDEX, CAPTURED_AT, LABELLED_AT)
-
-
-def feedback_dataset(model: str) -> str:
-    """The dataset that holds a model's labelled live traffic.
-
-    The same rule as ``chalicelib.storage.layout.feedback_dataset`` (the feedback writer's, which names
-    it): kept here in one place until both read the one in layout.
-    """
-    return f"{model}-feedback"
+FEEDBACK_METADATA = METADATA_COLUMNS
 
 
 # ---- the window ---------------------------------------------------------------------------------
@@ -133,23 +120,23 @@ def _with_time(frame: pd.DataFrame, columns: Sequence[str], stamps: pd.Series, f
 
 
 def _latest_feedback(parts: Sequence[Part]) -> tuple[pd.DataFrame | None, int]:
-    """Every feedback row, one per key (the latest feedback version's; within a file, its last row)."""
+    """Every feedback row, one per key (the latest feedback version's; within a file, its last row), and
+    how many older rows a newer label replaced."""
     import pandas as pd
 
     if not parts:
         return None, 0
     frames = []
-    for part in sorted(parts, key=lambda p: p.version.version):
-        missing = [c for c in FEEDBACK_KEY if c not in part.frame.columns]
+    for part in parts:
+        missing = [c for c in KEY_COLUMNS if c not in part.frame.columns]
         if missing:
             raise TrainingDataError(f"feedback version {part.version.version} lacks column(s) "
                                     f"{', '.join(missing)}")
-        frames.append(part.frame.assign(__version_created_at=part.version.created_at))
+        frames.append(part.frame.assign(__version_created_at=part.version.created_at,
+                                        __feedback_version=part.version.version))
     rows = pd.concat(frames, ignore_index=True, sort=False)
-    keys = pd.DataFrame({"request": rows[REQUEST_ID].astype(str),  # one spelling per key, whatever dtype
-                         "index": pd.to_numeric(rows[RECORD_INDEX], errors="coerce").astype("Int64")})
-    latest = ~keys.duplicated(keep="last")
-    return rows.loc[latest].reset_index(drop=True), int((~latest).sum())
+    latest = keep_latest(rows, "__feedback_version").sort_values("__feedback_version", kind="stable")
+    return latest.drop(columns="__feedback_version").reset_index(drop=True), len(rows) - len(latest)
 
 
 # ---- what is new --------------------------------------------------------------------------------
