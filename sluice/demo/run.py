@@ -8,7 +8,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from sluice.demo import datasets, models, monitoring, serving
+from sluice.demo import datasets, healing, models, monitoring, serving
 from sluice.demo.base import Demo, step_health
 from sluice.local import LocalStack
 
@@ -16,7 +16,8 @@ from sluice.local import LocalStack
 def all_steps() -> list[tuple[str, Callable[[Demo], None]]]:
     """The loop in order: each feature's steps live in their own module."""
     return [("The local stack answers", step_health), *datasets.STEPS, *models.STEPS, *serving.STEPS,
-            *monitoring.STEPS]
+            *monitoring.STEPS,
+            *healing.STEPS]
 
 
 def run_demo(project_dir: Path | None, out: Path, console: Console) -> int:

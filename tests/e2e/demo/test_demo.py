@@ -21,7 +21,9 @@ def test_the_demo_runs_the_whole_loop_and_redeploys_after_drift(tmp_path):
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
     text = done.stdout
     for milestone in ("passed", "production = version 1", "drift check", "retraining run",
-                      "production: version 1 → version 3", "answered by version 3"):
+                      "production: version 1 → version 3", "answered by version 3",
+                      "retrain: skipped (no new data since version 1)", "busy-feedback version 1 passed",
+                      "scikit-learn alone on the same rows", "nothing new: runs started 0"):
         assert milestone in text, milestone
     assert (out / "drift-report.html").read_text().startswith("<!DOCTYPE html>")
     assert list(out.glob("validation/*.json"))
