@@ -74,7 +74,7 @@ from chalicelib.core.registry.errors import (
 from chalicelib.core.registry.store import RegistryStore
 from chalicelib.core.settings import Settings, get_settings
 
-NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")  # fullmatch: no trailing newline
 MAX_TAG_KEY = 250
 MAX_TAG_VALUE = 5000
 MAX_LIMIT = 1000
@@ -84,8 +84,8 @@ ROLLBACK = "rollback"
 
 def check_name(value: Any, what: str = "model") -> str:
     """``value`` if it is a valid model or alias name; 400 ``invalid_name`` otherwise."""
-    if not isinstance(value, str) or not NAME_PATTERN.match(value):
-        raise InvalidNameError(f"{what} name must match {NAME_PATTERN.pattern} "
+    if not isinstance(value, str) or not NAME_PATTERN.fullmatch(value):
+        raise InvalidNameError(f"{what} name must match ^{NAME_PATTERN.pattern}$ "
                                "(lowercase letters, digits, '_' and '-'; at most 63 characters)")
     return value
 

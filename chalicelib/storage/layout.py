@@ -80,7 +80,7 @@ def dataset_of_key(key: str, prefix: str = RAW) -> str | None:
     parts = key.split("/")
     if len(parts) < 3 or parts[0] != prefix or not parts[-1]:
         return None
-    if not DATASET_NAME.match(parts[1]) or any(p in ("", ".", "..") for p in parts[2:]):
+    if not DATASET_NAME.fullmatch(parts[1]) or any(p in ("", ".", "..") for p in parts[2:]):
         return None
     return parts[1]
 

@@ -14,16 +14,17 @@ from chalicelib.core.datasets.errors import (
     UploadFilenameInvalidError,
 )
 
-DATASET_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+# Matched with fullmatch: "$" would also match before a trailing newline ("fbig\n" is no name).
+DATASET_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 # A single path segment: letters, digits, dot, dash, underscore; no leading dot (no "..", no ".hidden").
-FILENAME = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,199}$")
+FILENAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,199}")
 FORMATS = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet",
            ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
 
 
 def check_dataset_name(name: str | None) -> str:
     """``name`` if it is a valid dataset name, else :class:`DatasetNameInvalidError`."""
-    if not isinstance(name, str) or not DATASET_NAME.match(name):
+    if not isinstance(name, str) or not DATASET_NAME.fullmatch(name):
         raise DatasetNameInvalidError(
             "dataset names are 1-63 characters: lowercase letters, digits, '_' or '-', "
             "starting with a letter or digit")
@@ -42,7 +43,7 @@ def check_version(value: str | int | None) -> int:
 
 
 def check_filename(filename: str | None) -> str:
-    if not isinstance(filename, str) or not FILENAME.match(filename):
+    if not isinstance(filename, str) or not FILENAME.fullmatch(filename):
         raise UploadFilenameInvalidError(
             "filename must be one path segment of 1-200 characters: letters, digits, '.', '_', '-' "
             "(no leading dot)")

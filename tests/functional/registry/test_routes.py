@@ -63,6 +63,8 @@ def test_unknown_models_and_versions_are_404s_and_bad_names_400s(client, registr
     status, code, message = error_of(call(client, "get", "/models/Churn!/versions"))
     assert (status, code) == (400, "invalid_name")
     assert message.startswith("model name must match ^[a-z0-9][a-z0-9_-]{0,62}$")
+    assert error_of(call(client, "put", "/models/churn/aliases/staging%0A", {"version": 1}))[:2] == (
+        400, "invalid_name")  # "$" matches before a trailing newline: names are full matches
     for bad in ("abc", "0", "-1", "1.5"):
         assert error_of(call(client, "get", f"/models/churn/versions/{bad}")) == (
             400, "invalid_version", "version must be a positive integer")

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from chalicelib.core.datasets import names
 from chalicelib.core.datasets.errors import (
+    DatasetNameInvalidError,
     ObjectKeyInvalidError,
     UploadFilenameInvalidError,
 )
@@ -20,10 +21,23 @@ from chalicelib.storage.pii_key import pii_key
 @pytest.mark.parametrize(("key", "dataset"), [
     ("raw/rides/a.csv", "rides"), ("raw/rides/2026/01/a.csv", "rides"), ("raw/rides/", None),
     ("raw/a.csv", None), ("raw/Rides/a.csv", None), ("raw/rides/../x/a.csv", None), ("curated/rides/a", None),
-    ("raw/rides//a.csv", None),
+    ("raw/rides//a.csv", None), ("raw/rides\n/a.csv", None),
 ])
 def test_the_dataset_of_a_raw_key(key, dataset):
     assert layout.dataset_of_key(key) == dataset
+
+
+@pytest.mark.parametrize("name", ["rides\n", "rides\r", "rides ", "\nrides"])
+def test_dataset_names_with_a_newline_or_space_at_either_end_are_refused(name):
+    """"$" matches before a trailing newline: names are full matches, or "rides\n" would be stored."""
+    with pytest.raises(DatasetNameInvalidError):
+        names.check_dataset_name(name)
+
+
+@pytest.mark.parametrize("filename", ["rides.csv\n", "rides.csv\r", "\nrides.csv"])
+def test_upload_file_names_with_a_newline_at_either_end_are_refused(filename):
+    with pytest.raises(UploadFilenameInvalidError):
+        names.check_filename(filename)
 
 
 def test_upload_keys_are_unique_time_stamped_and_inside_raw():
