@@ -22,7 +22,7 @@ from chalicelib.core.errors import BadRequestError, InvalidInputError, NotFoundE
 from chalicelib.core.settings import Settings, get_settings
 from chalicelib.storage import dataset_files as outputs
 from chalicelib.storage import datasets as store
-from chalicelib.storage import layout, s3
+from chalicelib.storage import glue_tables, layout, s3
 
 YAML_TYPES = ("application/x-yaml", "application/yaml", "text/yaml", "text/x-yaml")
 # A synchronous request (API Gateway: 29 s) reads at most this much: text files are sampled from their
@@ -82,6 +82,7 @@ def put_contract(dataset: str, data: Any) -> StoredContract:
             f"columns would share one name in curated data and its Glue table (Athena takes lowercase "
             f"letters, digits and '_'): {clash}; rename one of each", code="curated_name_collision",
             details={"collisions": collisions})
+    glue_tables.claim_table_of(dataset)
     return store.put_contract(contract)
 
 

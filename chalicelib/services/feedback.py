@@ -29,7 +29,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.core.datasets.errors import ContractNotFoundError
+from chalicelib.core.datasets.errors import ContractNotFoundError, GlueTableTakenError
 from chalicelib.core.datasets.feedback import (
     FeedbackColumns,
     FeedbackContractError,
@@ -43,7 +43,7 @@ from chalicelib.core.events import ObjectRef
 from chalicelib.core.log import logger
 from chalicelib.core.settings import Settings, get_settings
 from chalicelib.storage import datasets as dataset_store
-from chalicelib.storage import layout
+from chalicelib.storage import glue_tables, layout
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -85,10 +85,10 @@ def collect_feedback(request: FeedbackRequest, settings: Settings | None = None)
     try:
         training = training_contract(request.metadata)
         contract = _derive(request, training)
-    except (ContractNotFoundError, FeedbackContractError) as exc:
+        stored = store_contract(contract)
+    except (ContractNotFoundError, FeedbackContractError, GlueTableTakenError) as exc:
         logger.warning("no feedback rows", extra={"model": request.model, "code": exc.code})
         return {**summary, "status": "skipped", "code": exc.code, "reason": exc.message}
-    stored = store_contract(contract)
     frame = feedback_frame(join, _columns(request.metadata, training.contract), request.labelled_at)
     from chalicelib.storage.feedback_files import put_feedback_object
 
@@ -142,7 +142,9 @@ def _derive(request: FeedbackRequest, training: StoredContract) -> Contract:
 
 
 def store_contract(contract: Contract) -> StoredContract:
-    """The feedback dataset's latest contract when it is ``contract``, else ``contract`` stored anew."""
+    """The feedback dataset's latest contract when it is ``contract``, else ``contract`` stored anew
+    (:class:`GlueTableTakenError` when another dataset holds its Glue table name)."""
+    glue_tables.claim_table_of(contract.dataset)
     try:
         latest = dataset_store.get_contract(contract.dataset)
     except ContractNotFoundError:

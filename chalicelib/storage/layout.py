@@ -278,6 +278,11 @@ def dataset_pk(dataset: str) -> str:
     return f"DATASET#{dataset}"
 
 
+def glue_table_pk(table: str) -> str:
+    """The claim of a Glue table name by one dataset (``col-x`` and ``col_x`` map to one table)."""
+    return f"GLUETABLE#{table}"
+
+
 def contract_sk(version: int) -> str:
     return f"{CONTRACT_PREFIX}{version:010d}"
 

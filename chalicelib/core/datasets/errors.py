@@ -59,6 +59,12 @@ class DatasetNotFoundError(NotFoundError):
     code = "dataset_not_found"
 
 
+class GlueTableTakenError(ConflictError):
+    """Another dataset's curated data already has the Glue table this dataset's name maps to."""
+
+    code = "glue_table_taken"
+
+
 class ObjectTooLargeError(PayloadTooLargeError):
     """The object is larger than a synchronous request may read."""
 
