@@ -145,15 +145,19 @@ def _find(dataset: str, key: str, settings: Settings) -> Any:
     raise NotFoundError(f"no object at {where}", code="object_not_found")
 
 
+# Signed into every upload URL: the PUT must carry it, and S3 refuses a second PUT of the key (412).
+WRITE_ONCE = {"If-None-Match": "*"}
+
+
 def sample_url(dataset: str, filename: str, *, expires_in: int = SAMPLE_URL_SECONDS,
                settings: Settings | None = None) -> dict[str, Any]:
     """A presigned PUT URL for a sample ``staging/{dataset}/{timestamp}-{uuid}-{filename}``: the file to
     infer a contract from, without uploading it into ``raw/`` (which would validate it)."""
     settings = settings or get_settings()
     key = layout.staging_key(names.check_dataset_name(dataset), filename)
-    url = s3.presigned_put_url(key, expires_in=expires_in, settings=settings)
-    return {"dataset": dataset, "key": key, "url": url, "method": "PUT", "expires_in": expires_in,
-            "retention_days": STAGING_RETENTION_DAYS}
+    url = s3.presigned_put_url(key, expires_in=expires_in, write_once=True, settings=settings)
+    return {"dataset": dataset, "key": key, "url": url, "method": "PUT", "headers": dict(WRITE_ONCE),
+            "expires_in": expires_in, "retention_days": STAGING_RETENTION_DAYS}
 
 
 def upload_url(dataset: str, filename: str, *, expires_in: int = 3600,
@@ -161,5 +165,6 @@ def upload_url(dataset: str, filename: str, *, expires_in: int = 3600,
     """A presigned PUT URL for a new object ``raw/{dataset}/{timestamp}-{uuid}-{filename}``."""
     settings = settings or get_settings()
     key = layout.upload_key(names.check_dataset_name(dataset), filename)
-    url = s3.presigned_put_url(key, expires_in=expires_in, settings=settings)
-    return {"dataset": dataset, "key": key, "url": url, "method": "PUT", "expires_in": expires_in}
+    url = s3.presigned_put_url(key, expires_in=expires_in, write_once=True, settings=settings)
+    return {"dataset": dataset, "key": key, "url": url, "method": "PUT", "headers": dict(WRITE_ONCE),
+            "expires_in": expires_in}

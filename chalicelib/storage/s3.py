@@ -122,8 +122,14 @@ def exists(key: str, *, bucket: str | None = None, settings: Settings | None = N
 
 
 def presigned_put_url(key: str, *, expires_in: int = 3600, content_type: str | None = None,
-                      bucket: str | None = None, settings: Settings | None = None) -> str:
+                      write_once: bool = False, bucket: str | None = None,
+                      settings: Settings | None = None) -> str:
+    """A presigned PUT of ``key``. ``write_once`` signs the header ``If-None-Match: *`` into it (the
+    caller must send it, or the signature does not match): S3 then refuses a second PUT of the same key
+    with 412, so a URL replayed within its hour cannot write twice (two versions of one upload)."""
     params: dict[str, Any] = {"Bucket": _bucket(bucket, settings), "Key": key}
+    if write_once:
+        params["IfNoneMatch"] = "*"
     if content_type:
         params["ContentType"] = content_type
     return client("s3", settings).generate_presigned_url("put_object", Params=params,

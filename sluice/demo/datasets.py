@@ -77,7 +77,7 @@ def _upload(demo: Demo, name: str, body: bytes) -> dict[str, Any]:
 
     grant = demo.call("POST", f"/datasets/{DATASET}/uploads", json={"filename": name})
     after = len(demo.stack.pump.deliveries)  # type: ignore[union-attr]
-    response = requests.put(grant["url"], data=body, timeout=60)
+    response = requests.put(grant["url"], data=body, headers=grant.get("headers") or {}, timeout=60)
     response.raise_for_status()
     delivery = demo.stack.pump.wait_for("on_raw_object", grant["key"], after=after, timeout=120)  # type: ignore[union-attr]
     if not delivery.ok:
