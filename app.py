@@ -12,6 +12,7 @@ from chalice import Chalice, IAMAuthorizer
 
 from chalicelib.triggers.http import dashboard, health, openapi
 from chalicelib.triggers.http import datasets as datasets_api
+from chalicelib.triggers.http import exports as exports_api
 from chalicelib.triggers.http import monitoring as monitoring_api
 from chalicelib.triggers.http import registry as registry_api
 from chalicelib.triggers.http import serving as serving_api
@@ -25,6 +26,7 @@ app.register_blueprint(registry_api.bp)
 app.register_blueprint(serving_api.bp)
 app.register_blueprint(datasets_api.bp)
 app.register_blueprint(training_api.bp)
+app.register_blueprint(exports_api.bp)
 app.register_blueprint(monitoring_api.bp)
 app.register_blueprint(dashboard.bp)
 app.register_blueprint(openapi.bp)

@@ -16,6 +16,7 @@ S3, one bucket (``SLUICE_BUCKET``; the product's layout, DESIGN.md):
 ``feedback/{model}/{labels-id}.captures.json``  every capture object those rows came from (lineage)
 ``batch/{model}/input|output/{name}``       batch predictions
 ``reports/drift/{model}/{check}/…``         drift (JSON, HTML, Model Monitor files) and performance checks
+``exports/{model}/{version}/{format}/…``    a version exported for MLflow, SageMaker or skops (once each)
 ==========================================  ================================================================
 
 DynamoDB, one table (``SLUICE_TABLE``): string keys ``pk``/``sk``, one index ``gsi1`` (``gsi1pk``/``gsi1sk``).
@@ -67,9 +68,11 @@ CAPTURE = "capture"
 LABELS = "labels"
 FEEDBACK = "feedback"
 BATCH = "batch"
+EXPORTS = "exports"
 # A key starting with one of these is a full key; any other key given to contract inference is
 # relative to raw/{dataset}/ (then staging/{dataset}/).
-LAYOUT_PREFIXES = (RAW, STAGING, CURATED, QUARANTINE, REPORTS, MODELS, CAPTURE, LABELS, FEEDBACK, BATCH)
+LAYOUT_PREFIXES = (RAW, STAGING, CURATED, QUARANTINE, REPORTS, MODELS, CAPTURE, LABELS, FEEDBACK, BATCH,
+                   EXPORTS)
 INFER_PREFIXES = (RAW, STAGING)  # where contract inference may read
 BATCH_INPUT_KEY = re.compile(r"^batch/(?P<model>[^/]+)/input/(?P<name>.+)$")
 PARTITION = "dataset_version"  # the curated data's partition column
@@ -184,6 +187,13 @@ def glue_table_name(dataset: str) -> str:
 
 def model_prefix(model: str, version: int) -> str:
     return f"{MODELS}/{model}/{version}/"
+
+
+def export_key(model: str, version: int, fmt: str) -> str:
+    """``exports/{model}/{version}/{format}/{file}``: written once per format, never changed."""
+    from chalicelib.core.registry.export import SUFFIX
+
+    return f"{EXPORTS}/{model}/{version}/{fmt}/{SUFFIX[fmt]}"
 
 
 def capture_hour_prefix(model: str, hour: dt.datetime) -> str:

@@ -57,6 +57,23 @@ def put_bytes(key: str, body: bytes, *, content_type: str = "application/octet-s
     return StoredObject(name, key, out.get("VersionId"), out["ETag"].strip('"'), len(body), digest)
 
 
+def put_bytes_once(key: str, body: bytes, *, content_type: str = "application/octet-stream",
+                   bucket: str | None = None, settings: Settings | None = None) -> StoredObject | None:
+    """Write ``body`` to ``key`` unless an object is there (S3's ``If-None-Match: *``): the new object,
+    or None when another writer got there first."""
+    name = _bucket(bucket, settings)
+    digest = hashlib.sha256(body).hexdigest()
+    s3 = client("s3", settings)
+    try:
+        out = s3.put_object(Bucket=name, Key=key, Body=body, ContentType=content_type,
+                            Metadata={"sha256": digest}, IfNoneMatch="*")
+    except s3.exceptions.ClientError as exc:
+        if _status(exc) in (409, 412):  # 412: it exists; 409: a concurrent conditional write
+            return None
+        raise
+    return StoredObject(name, key, out.get("VersionId"), out["ETag"].strip('"'), len(body), digest)
+
+
 def put_json(key: str, value: object, *, bucket: str | None = None,
              settings: Settings | None = None) -> StoredObject:
     body = json.dumps(value, indent=2, sort_keys=True, default=str).encode()
@@ -119,6 +136,13 @@ def exists(key: str, *, bucket: str | None = None, settings: Settings | None = N
     except NotFoundError:
         return False
     return True
+
+
+def presigned_get_url(key: str, *, expires_in: int = 900, bucket: str | None = None,
+                      settings: Settings | None = None) -> str:
+    """A presigned GET of ``key`` (the API hands out exports this way)."""
+    params: dict[str, Any] = {"Bucket": _bucket(bucket, settings), "Key": key}
+    return client("s3", settings).generate_presigned_url("get_object", Params=params, ExpiresIn=expires_in)
 
 
 def presigned_put_url(key: str, *, expires_in: int = 3600, content_type: str | None = None,

@@ -29,7 +29,7 @@ NOUNS: dict[str, tuple[str, tuple[str, ...]]] = {
     "spec": ("a model's training spec: show, put", ()),
     "runs": ("training runs: start, list, show", ()),
     "models": ("the model registry: list, versions, show, update, promote, reject, rollback, audit, "
-               "lineage, serving, predict", ()),
+               "lineage, serving, predict, export", ()),
     "aliases": ("a model's aliases: show, set, delete, history", ("alias",)),
     "drift": ("drift checks of the production version: check, history", ()),
 }

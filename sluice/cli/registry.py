@@ -60,6 +60,48 @@ def lineage(api: ApiClient, a: argparse.Namespace) -> Any:
     return api.get(f"/models/{a.model}/versions/{a.version}/lineage")
 
 
+def export(api: ApiClient, a: argparse.Namespace) -> Any:
+    """Export the version, download it (its SHA-256 checked) and unpack it into ``--out``."""
+    import hashlib
+    import io
+    import tarfile
+    from pathlib import Path
+
+    import requests
+
+    grant = api.request("POST", f"/models/{a.model}/versions/{a.version}/exports", body={"format": a.format})
+    body = requests.get(grant["url"], timeout=300).content
+    if hashlib.sha256(body).hexdigest() != grant["sha256"]:
+        raise local_error("export_corrupted", f"the download of {grant['key']} does not match its SHA-256")
+    folder = Path(a.out or f"{a.model}-{a.version}-{a.format}")
+    folder.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(fileobj=io.BytesIO(body)) as archive:
+        archive.extractall(folder, filter="data")
+    return {**{k: v for k, v in grant.items() if k != "url"}, "path": str(folder.resolve())}
+
+
+def export_view(console: Console, result: Any) -> None:
+    console.print(f"{esc(result['model'])} version {result['version']} exported for "
+                  f"[bold]{esc(result['format'])}[/] into {esc(result['path'])} "
+                  f"(SHA-256 {result['sha256'][:12]}…, from artifact {result['artifact_sha256'][:12]}…)")
+    console.print(LOAD_HINT[result["format"]].format(path=result["path"]))
+
+
+LOAD_HINT = {
+    "mlflow": "load it: mlflow.pyfunc.load_model('{path}/model')",
+    "sagemaker": "deploy it: tar czf model.tar.gz -C {path} . and a SageMaker SKLearnModel with "
+                 "entry_point='inference.py', source_dir='{path}/code'",
+    "skops": "load it: sys.path.insert(0, '{path}'); skops.io.load('{path}/model.skops', "
+             "trusted=json.load(open('{path}/trusted_types.json'))['trusted_types'])",
+}
+
+
+def _export_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--format", default="mlflow", choices=("mlflow", "sagemaker", "skops"),
+                   help="an MLflow model directory (default), a SageMaker scikit-learn model, or a skops file")
+    p.add_argument("--out", default=None, help="folder to unpack into (default MODEL-VERSION-FORMAT)")
+
+
 def alias_get(api: ApiClient, a: argparse.Namespace) -> Any:
     return api.get(f"/models/{a.model}/aliases/{a.alias}")
 
@@ -191,6 +233,8 @@ AUDIT = Command(audit, "a model's audit trail: who did what, when, newest first"
                 extra=paging)
 LINEAGE = Command(lineage, "model version → dataset versions → raw objects", ("model", "version"),
                   view=lineage_view)
+EXPORT = Command(export, "export a version for MLflow, SageMaker or skops into a local folder",
+                 ("model", "version"), view=export_view, extra=_export_args)
 
 ALIAS_SHOW = Command(alias_get, "the version an alias points at", ("model", "alias"), view=alias_view)
 ALIAS_SET = Command(alias_set, "point an alias at a version", ("model", "alias", "version"), view=move_view,
@@ -206,7 +250,7 @@ def register(cli: Cli) -> None:
     models = cli.noun("models")
     for name, command in (("list", LIST), ("versions", VERSIONS), ("show", SHOW), ("update", UPDATE),
                           ("promote", PROMOTE), ("reject", REJECT), ("rollback", ROLLBACK),
-                          ("audit", AUDIT), ("lineage", LINEAGE)):
+                          ("audit", AUDIT), ("lineage", LINEAGE), ("export", EXPORT)):
         command.add(models, name)
     aliases = cli.noun("aliases")
     ALIAS_SHOW.add(aliases, "show", aliases=["get"])

@@ -32,6 +32,7 @@ BODY_MODELS: dict[str, str] = {
     "train": "chalicelib.core.training.spec:TrainRequest",
     "drift_check": "chalicelib.triggers.http.monitoring:CheckBody",
     "put_serving_settings": "chalicelib.triggers.http.serving:ServingBody",
+    "export_version": "chalicelib.triggers.http.exports:ExportRequest",
 }
 
 _QUERY_CALL = re.compile(r"query_param\(\s*[\w.]+\s*,\s*\"(\w+)\"")

@@ -47,3 +47,40 @@ def test_a_winter_model_heals_on_labelled_summer_traffic_through_the_local_stack
     text = console.export_text()
     print(text)
     assert "production: version 1 → version 2" in text and "retrain: skipped" in text
+
+
+def test_the_healed_model_exports_for_mlflow_through_the_cli_and_predicts_like_the_api(stack, tmp_path,
+                                                                                       capsys):
+    """After the healing test of this module: the CLI exports the production version, MLflow loads it."""
+    import json
+
+    import pandas as pd
+
+    from sluice.cli import main
+    from sluice.demo.seasons import FEATURES, season
+
+    version = requests_json(stack, "GET", f"/models/{healing.MODEL}/aliases/production")["version"]
+    capsys.readouterr()
+    code = main(["models", "export", healing.MODEL, str(version), "--format", "mlflow", "--out",
+                 str(tmp_path / "export"), "--json", "--api", stack.info.api_url])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    result = json.loads(out)
+    assert result["path"] == str((tmp_path / "export").resolve()) and result["format"] == "mlflow"
+
+    import mlflow.pyfunc
+
+    august = season("2026-08-01", "2026-08-10", seed=9)
+    answer = requests_json(stack, "POST", f"/models/{healing.MODEL}/predict?version={version}",
+                           json={"records": august[FEATURES].to_dict(orient="records")})
+    frame = august[FEATURES].assign(day=pd.to_datetime(august["day"]))
+    model = mlflow.pyfunc.load_model(str(tmp_path / "export" / "model"))
+    assert list(model.predict(frame)) == answer["predictions"]
+
+
+def requests_json(stack, method, path, **kwargs):
+    import requests
+
+    response = requests.request(method, stack.info.api_url + path, timeout=60, **kwargs)
+    assert response.status_code < 400, response.text
+    return response.json()

@@ -17,7 +17,8 @@ OPERATOR = {("PUT", "/datasets/{dataset}/contract"), ("POST", "/datasets/{datase
             ("PUT", "/models/{model}/spec"),
             ("POST", "/models/{model}/train"), ("POST", "/models/{model}/predict"),
             ("PATCH", "/models/{model}/versions/{version}"), ("POST", "/models/{model}/drift/check"),
-            ("PUT", "/models/{model}/serving")}  # capture percentage and shadow alias: operations
+            ("PUT", "/models/{model}/serving"),  # capture percentage and shadow alias: operations
+            ("POST", "/models/{model}/versions/{version}/exports")}
 APPROVER = {("POST", "/models/{model}/versions/{version}/promote"),
             ("POST", "/models/{model}/versions/{version}/reject"), ("POST", "/models/{model}/rollback"),
             ("PUT", "/models/{model}/aliases/{alias}"), ("DELETE", "/models/{model}/aliases/{alias}")}

@@ -30,6 +30,7 @@ EARLIER_SPELLINGS = {
     "promote": "models promote", "reject": "models reject", "rollback": "models rollback",
     "predict": "models predict", "lineage": "models lineage",
     "models serving": "models serving",  # new with per-model serving settings: no earlier spelling
+    "models export": "models export",  # new with exports: no earlier spelling
     "drift check": "drift check", "drift history": "drift history",
 }
 SAMPLE = {"dataset": "rides", "model": "fare", "version": "2", "file": "in.csv", "run": "r1",
