@@ -19,7 +19,7 @@ DEPLOY_BUCKET ?= $(SLUICE_ARTIFACT_BUCKET)
 PANDAS_LAYER_ARN ?= $(SLUICE_PANDAS_LAYER_ARN)
 PARAMETER_OVERRIDES ?=
 
-.PHONY: venv demo test lint up clean layers template package size-budget cfn-lint checkov infra-check deploy
+.PHONY: venv demo test lint up clean layers template package size-budget cfn-lint checkov infra-check deploy sizing
 
 venv: $(STAMP)
 
@@ -69,6 +69,11 @@ template: venv
 	$(BIN)/python scripts/package.py --stage $(STAGE)
 
 package: layers template
+
+# infra/sizing.json (the template's memory, timeouts, /tmp and training's row limit) from measurements
+# on the bench data: docs/sizing.md. SIZING_ARGS=--full measures 100k-1M rows (slow).
+sizing: venv
+	$(BIN)/python bench/sizing.py $(SIZING_ARGS)
 
 size-budget: package
 	$(BIN)/python scripts/size_budget.py --stage $(STAGE)

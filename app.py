@@ -1,7 +1,9 @@
 """sluice's Lambda entry points. Wiring only: trigger → one call into chalicelib → errors mapped once.
 
 Heavy libraries (pandas, scikit-learn, awswrangler) are imported inside the handlers that need them,
-so ``import app`` stays light for every function's cold start.
+so ``import app`` stays light for every function's cold start. The one exception is the API function:
+its environment sets ``SLUICE_PRELOAD=serving`` (infra/functions.yaml), and its init imports and warms
+the predict path (last lines), which Lambda SnapStart snapshots when a version is published.
 """
 
 from __future__ import annotations
@@ -123,3 +125,6 @@ for _path, _methods in app.routes.items():
     for _method, _route in _methods.items():
         if (_path, _method) not in PUBLIC_ROUTES:
             _route.authorizer = IAMAuthorizer()
+
+# ---- the API function's init, keep last: the predict path imported and warmed (SnapStart snapshots it)
+serving_api.preload_if_configured()

@@ -25,7 +25,7 @@ import render_template  # noqa: E402
 
 FAILURE_MARKERS = ("Could not install dependencies",)
 INPUT_GLOBS = ("app.py", "chalicelib/**/*.py", "requirements.txt", ".chalice/config.json", "infra/*.yaml",
-               "scripts/package.py", "scripts/render_template.py")
+               "infra/sizing.json", "scripts/package.py", "scripts/render_template.py")
 
 
 def inputs_hash(stage: str) -> str:
@@ -93,6 +93,24 @@ def check(template: dict) -> None:
             role = resource["Properties"].get("Role")
             if not isinstance(role, dict) or render_template.PLACEHOLDER_ROLE in json.dumps(role):
                 raise SystemExit(f"{name}: still has chalice's placeholder role {role!r}")
+    check_api_invokes_alias(template)
+
+
+def check_api_invokes_alias(template: dict) -> None:
+    """A SnapStart API function answers from its published alias only: an integration chalice added that
+    the merge did not rewire would invoke ``$LATEST`` (a full cold start on every new environment)."""
+    resources = template["Resources"]
+    api = resources.get(render_template.API_LOGICAL_ID, {}).get("Properties", {})
+    if not api.get("AutoPublishAlias") or render_template.API_REST_ID not in resources:
+        return
+    unqualified = f"${{{render_template.API_LOGICAL_ID}.Arn}}"
+    body = json.dumps(resources[render_template.API_REST_ID]["Properties"].get("DefinitionBody", {}))
+    if unqualified in body:
+        raise SystemExit(f"{render_template.API_REST_ID}: an integration still invokes {unqualified}, not "
+                         "the alias (scripts/render_template.py alias_wiring)")
+    permission = resources.get(render_template.API_PERMISSION_ID, {}).get("Properties", {})
+    if permission.get("FunctionName") != {"Ref": f"{render_template.API_LOGICAL_ID}.Alias"}:
+        raise SystemExit(f"{render_template.API_PERMISSION_ID} does not grant API Gateway the alias")
 
 
 def _rel(path: Path) -> str:

@@ -9,6 +9,12 @@ asynchronous functions) and the Chalice app itself (its functions and route tabl
 here is what must follow the code: one IAM role and log group per function, the EventBridge rules of
 ``OBJECT_TRIGGERS``, dead-letter queues for every asynchronous function and the execute-api policies of
 the three API roles. A trigger or route the infra files do not account for is an error, not a guess.
+
+Sizes come from ``infra/sizing.json`` (written by ``bench/sizing.py``, ``make sizing``): each function's
+memory, timeout and ephemeral storage, and the measured limits the code checks (environment variables).
+A function that publishes versions (``AutoPublishAlias`` in infra/functions.yaml: the API function, for
+SnapStart) is invoked through its alias: every API Gateway integration and the invoke permission are
+rewritten to ``APIHandler.Alias``, which the SAM transform resolves to the alias.
 """
 
 from __future__ import annotations
@@ -29,6 +35,9 @@ API_FUNCTION = "api_handler"
 API_LOGICAL_ID = "APIHandler"
 PLACEHOLDER_ROLE = "replaced-by-infra"
 API_REST_ID = "RestAPI"
+API_PERMISSION_ID = "APIHandlerInvokePermission"  # chalice's name for API Gateway's invoke permission
+SIZING_FILE = INFRA / "sizing.json"
+SNAPSTART_MAX_EPHEMERAL_MB = 512  # Lambda refuses SnapStart with more ephemeral storage
 XRAY_POLICY = "arn:${AWS::Partition}:iam::aws:policy/AWSXRayDaemonWriteAccess"
 TABLE_ACTIONS = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
                  "dynamodb:Query", "dynamodb:ConditionCheckItem", "dynamodb:BatchGetItem",
@@ -175,18 +184,49 @@ def role_statements(name: str, spec: dict[str, Any], asynchronous: bool) -> list
     return statements
 
 
+def load_sizing(path: Path = SIZING_FILE) -> dict[str, Any]:
+    if not path.exists():
+        raise SystemExit(f"{path.name} is missing: run `make sizing` (bench/sizing.py) to measure and write "
+                         "it")
+    sizing: dict[str, Any] = json.loads(path.read_text())
+    return sizing
+
+
+def size_properties(name: str, sizing: dict[str, Any]) -> dict[str, Any]:
+    """MemorySize, Timeout, EphemeralStorage of ``name`` and the measured limits in its environment."""
+    size = sizing["functions"].get(name)
+    if size is None:
+        raise SystemExit(f"function {name!r} of app.py has no entry in infra/sizing.json: "
+                         "add it to bench/sizing.py's FUNCTIONS and run `make sizing`")
+    return {"MemorySize": int(size["memory_mb"]), "Timeout": int(size["timeout_s"]),
+            "EphemeralStorage": {"Size": int(size["ephemeral_storage_mb"])},
+            "Environment": {"Variables": {k: str(v) for k, v in sizing.get("environment", {}).items()}}}
+
+
+def check_snapstart(name: str, properties: dict[str, Any]) -> None:
+    """What Lambda refuses for a SnapStart function, refused here instead of at deploy time."""
+    if properties.get("SnapStart", {}).get("ApplyOn", "None") == "None":
+        return
+    if not properties.get("AutoPublishAlias"):
+        raise SystemExit(f"{name}: SnapStart applies to published versions: set AutoPublishAlias")
+    if properties["EphemeralStorage"]["Size"] > SNAPSTART_MAX_EPHEMERAL_MB:
+        raise SystemExit(f"{name}: SnapStart allows at most {SNAPSTART_MAX_EPHEMERAL_MB} MB of ephemeral "
+                         f"storage (infra/sizing.json gives {properties['EphemeralStorage']['Size']})")
+
+
 def function_resources(name: str, lid: str, spec: dict[str, Any], layers: dict[str, Any],
-                       asynchronous: bool) -> dict[str, Any]:
+                       asynchronous: bool, sizing: dict[str, Any] | None = None) -> dict[str, Any]:
     """The function's merge entry, its role and its log group."""
     unknown = [layer for layer in spec["layers"] if layer not in layers]
     if unknown:
         raise SystemExit(f"{name}: unknown layers {unknown} (infra/functions.yaml `layers`)")
-    properties = copy.deepcopy(spec.get("properties", {}))
+    properties = _deep_merge(size_properties(name, sizing or load_sizing()), spec.get("properties", {}))
     properties.update({
         "FunctionName": _sub(f"${{AWS::StackName}}-{name}"),
         "Role": {"Fn::GetAtt": [f"{lid}Role", "Arn"]},
         "Layers": [copy.deepcopy(layers[layer]) for layer in spec["layers"]],
     })
+    check_snapstart(name, properties)
     if asynchronous:
         properties["DeadLetterQueue"] = {"Type": "SQS",
                                          "TargetArn": {"Fn::GetAtt": ["FailedEventsQueue", "Arn"]}}
@@ -313,6 +353,35 @@ def execute_api_arn(key: str, api_stage: str) -> dict[str, str]:
                 f"${{RestAPI}}/{api_stage}/{method}/{resource_path}")
 
 
+def integration_uri(target: dict[str, Any]) -> dict[str, Any]:
+    """API Gateway's Lambda proxy integration URI invoking ``target`` (a function, version or alias ARN).
+    The ARN is a variable of the ``Fn::Sub`` (not ``${APIHandler.Alias}`` in its string, which cfn-lint
+    reads as an attribute of the function)."""
+    return {"Fn::Sub": ["arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/"
+                        "${Function}/invocations", {"Function": target}]}
+
+
+def alias_wiring(chalice_app: Any) -> dict[str, Any]:
+    """Merge entries that make API Gateway invoke the API function's alias (its published version: what
+    SnapStart restores) instead of ``$LATEST``: every route's integration URI and the invoke permission
+    (a permission on the unqualified function does not cover an alias)."""
+    alias = {"Ref": f"{API_LOGICAL_ID}.Alias"}  # the SAM transform resolves it to the AutoPublishAlias alias
+    paths = {path: {method.lower(): {"x-amazon-apigateway-integration": {"uri": integration_uri(alias)}}
+                    for method in methods}
+             for path, methods in chalice_app.routes.items()}
+    return {API_REST_ID: {"Properties": {"DefinitionBody": {"paths": paths}}},
+            API_PERMISSION_ID: {"Properties": {"FunctionName": alias}}}
+
+
+def publish_layer_versions(template: dict[str, Any], layer_refs: list[Any]) -> None:
+    """A new version of a layer of this template publishes a new version of the functions that use it
+    (SAM's ``PublishLambdaVersion``): otherwise an alias keeps the old layer until the code changes."""
+    for ref in layer_refs:
+        layer = template["Resources"].get(ref.get("Ref", "")) if isinstance(ref, dict) else None
+        if layer is not None and layer.get("Type") == "AWS::Serverless::LayerVersion":
+            layer["Properties"]["PublishLambdaVersion"] = True
+
+
 def api_resources(chalice_app: Any, access: dict[str, Any], api_stage: str) -> tuple[dict, dict]:
     roles = classify_routes(route_keys(chalice_app), access)
     resources: dict[str, Any] = {API_REST_ID: {
@@ -346,17 +415,27 @@ def render(stage: str, chalice_app: Any = None) -> Rendered:
     template = load_yaml(INFRA / "resources.yaml")
     out = Rendered(template=template, functions=deployed_functions(chalice_app))
     config = load_yaml(INFRA / "functions.yaml")
+    sizing = load_sizing()
     for name, lid in out.functions.items():
         _add(out, function_resources(name, lid, function_spec(config, name), config["layers"],
-                                     asynchronous=name != API_FUNCTION))
+                                     asynchronous=name != API_FUNCTION, sizing=sizing))
+        if template["Resources"][lid]["Properties"].get("AutoPublishAlias"):
+            publish_layer_versions(template, template["Resources"][lid]["Properties"]["Layers"])
     _add_triggers(out, chalice_app)
     _add(out, queue_policy())
     if chalice_app.routes:
         api, api_outputs = api_resources(chalice_app, load_yaml(INFRA / "api_access.yaml"),
                                          api_stage_name(stage))
+        if api_publishes_versions(template):
+            api = _deep_merge(api, alias_wiring(chalice_app))
         _add(out, api)
         template.setdefault("Outputs", {}).update(api_outputs)
     return out
+
+
+def api_publishes_versions(template: dict[str, Any]) -> bool:
+    api = template["Resources"].get(API_LOGICAL_ID, {})
+    return bool(api.get("Properties", {}).get("AutoPublishAlias"))
 
 
 def _add(out: Rendered, new: dict[str, Any]) -> None:

@@ -20,10 +20,12 @@ one lazily on ``chalicelib.services.registry.get_registry`` and ``chalicelib.sto
 from __future__ import annotations
 
 import datetime as dt
+import os
+import random
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -292,3 +294,64 @@ def set_service(service: PredictionService | None) -> None:
     global _service, _pinned
     with _service_lock:
         _service, _pinned = service, service is not None
+
+
+# ---- init: the predict path before the first request (Lambda SnapStart) --------------------------
+
+# Set on the API function only (infra/functions.yaml): its init imports and warms the predict path, so
+# the snapshot SnapStart takes when a version is published has it done. Every other function keeps a
+# light ``import app``.
+ENV_PRELOAD = "SLUICE_PRELOAD"
+PRELOAD_SERVING = "serving"
+PRELOADED: dict[str, float] | None = None  # seconds per step of this container's preload, if it ran
+
+
+def preload_if_configured(environ: Mapping[str, str] = os.environ) -> dict[str, float] | None:
+    """:func:`preload` when ``SLUICE_PRELOAD=serving`` (the API function); None otherwise."""
+    if environ.get(ENV_PRELOAD) != PRELOAD_SERVING:
+        return None
+    return preload()
+
+
+def preload(settings: Settings | None = None) -> dict[str, float]:
+    """Everything a first prediction pays besides its own reads: imports, the predict path's one-time
+    costs (:func:`chalicelib.core.serving.warmup.warm_up`), this container's service and the clients it
+    reads with (botocore loads each service's model once). No request is sent: a snapshot must not hold
+    connections. Seconds per step, also kept in :data:`PRELOADED` and logged."""
+    global PRELOADED
+    from chalicelib.core.serving.warmup import warm_up
+    from chalicelib.storage import client
+    from chalicelib.storage.table import table
+
+    timings = warm_up()
+    started = time.perf_counter()
+    settings = settings or get_settings()
+    service = get_service(settings)
+    table(settings)  # the registry's DynamoDB resource and Table class
+    client("s3", settings)
+    service.registry  # noqa: B018  (built now, not on the first request)
+    timings["clients"] = time.perf_counter() - started
+    _register_after_restore(reseed)
+    PRELOADED = timings
+    logger.info("serving preloaded", extra={"seconds": {k: round(v, 3) for k, v in timings.items()}})
+    return timings
+
+
+def reseed() -> None:
+    """After a SnapStart restore: every environment restored from one snapshot starts with the same
+    random state, so the capture sampler (and ``random``) draw again from the system's entropy."""
+    random.seed()
+    with _service_lock:
+        if _service is not None:  # a new Sampler seeds its own Random from os.urandom
+            _service.sampler = capture_mod.Sampler(_service.sampler.percent)
+
+
+def _register_after_restore(hook: Callable[[], None]) -> bool:
+    """Register ``hook`` with the Lambda runtime's SnapStart library (``snapshot_restore_py``, part of
+    the managed Python runtimes; absent elsewhere: then there is no snapshot to restore from)."""
+    try:
+        from snapshot_restore_py import register_after_restore  # type: ignore[import-not-found]
+    except ImportError:
+        return False
+    register_after_restore(hook)
+    return True

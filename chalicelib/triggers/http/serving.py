@@ -9,10 +9,12 @@ from chalice import Blueprint
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.core.errors import BadRequestError
-from chalicelib.services.serving import get_service
+from chalicelib.services.serving import get_service, preload_if_configured
 from chalicelib.triggers.http.http import caller, json_body, json_response, parse_model, query_param
 
 bp = Blueprint(__name__)
+
+__all__ = ["bp", "preload_if_configured"]  # app.py runs the API function's preload at init
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 
