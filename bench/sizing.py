@@ -303,8 +303,12 @@ def function_entry(policy: Policy, workloads: dict[str, Any]) -> dict[str, Any]:
                              "ephemeral_storage_mb": policy.ephemeral_storage_mb, "workload": policy.workload,
                              **capacity(policy, cost), "why": policy.why}
     if policy.workload == "validation" and cost and entry["max_rows"]:
+        # the largest upload, in the bytes known before reading: the measured row limit at the bench
+        # data's bytes per row (text formats as CSV; Parquet packs ~2.7x more rows per byte)
         entry["max_upload_bytes"] = {"csv": int(entry["max_rows"] * cost["csv_bytes_per_row"]),
                                      "parquet": int(entry["max_rows"] * cost["parquet_bytes_per_row"])}
+        entry["environment"] = {"SLUICE_MAX_UPLOAD_BYTES": entry["max_upload_bytes"]["csv"],
+                                "SLUICE_MAX_UPLOAD_BYTES_PARQUET": entry["max_upload_bytes"]["parquet"]}
     return entry
 
 

@@ -198,9 +198,10 @@ def size_properties(name: str, sizing: dict[str, Any]) -> dict[str, Any]:
     if size is None:
         raise SystemExit(f"function {name!r} of app.py has no entry in infra/sizing.json: "
                          "add it to bench/sizing.py's FUNCTIONS and run `make sizing`")
+    variables = {**sizing.get("environment", {}), **size.get("environment", {})}  # stack-wide, then own
     return {"MemorySize": int(size["memory_mb"]), "Timeout": int(size["timeout_s"]),
             "EphemeralStorage": {"Size": int(size["ephemeral_storage_mb"])},
-            "Environment": {"Variables": {k: str(v) for k, v in sizing.get("environment", {}).items()}}}
+            "Environment": {"Variables": {k: str(v) for k, v in variables.items()}}}
 
 
 def check_snapstart(name: str, properties: dict[str, Any]) -> None:

@@ -319,12 +319,16 @@ def preload(settings: Settings | None = None) -> dict[str, float]:
     reads with (botocore loads each service's model once). No request is sent: a snapshot must not hold
     connections. Seconds per step, also kept in :data:`PRELOADED` and logged."""
     global PRELOADED
+    import codecs
+
+    import chalicelib.storage.artifacts  # noqa: F401  (the loader's module: metadata and drift profile types)
     from chalicelib.core.serving.warmup import warm_up
     from chalicelib.storage import client
     from chalicelib.storage.table import table
 
     timings = warm_up()
     started = time.perf_counter()
+    codecs.lookup("idna")  # botocore's first request encodes the host name with it
     settings = settings or get_settings()
     service = get_service(settings)
     table(settings)  # the registry's DynamoDB resource and Table class

@@ -136,6 +136,15 @@ def test_every_function_knows_the_training_limit_the_sizing_file_measured(functi
         assert {k: variables.get(k) for k in expected} == expected, lid
 
 
+def test_the_validation_functions_know_the_largest_upload_the_sizing_file_measured(functions):
+    for lid, name in (("OnRawObject", "on_raw_object"), ("ProcessFeedback", "process_feedback")):
+        variables = functions[lid]["Properties"]["Environment"]["Variables"]
+        limit = SIZING["functions"][name]["max_upload_bytes"]
+        assert variables["SLUICE_MAX_UPLOAD_BYTES"] == str(limit["csv"]) != "0"
+        assert variables["SLUICE_MAX_UPLOAD_BYTES_PARQUET"] == str(limit["parquet"]) != "0"
+    assert "SLUICE_MAX_UPLOAD_BYTES" not in functions["Train"]["Properties"]["Environment"]["Variables"]
+
+
 def test_the_rendered_sizes_follow_the_sizing_file_not_a_copy_of_it(chalice_app):
     sizing = copy.deepcopy(SIZING)
     sizing["functions"]["train"].update(memory_mb=5120, timeout_s=600, ephemeral_storage_mb=2048)
