@@ -1,8 +1,16 @@
 """Training orchestration: specs in, runs started and executed, versions registered and gated.
 
 ``start_run`` queues a run (one per model at a time) and invokes the ``train`` function
-asynchronously; ``execute_run`` is that function's body. The pure parts (pipeline, evaluation, gate)
-live in their own modules; this one only sequences them with storage.
+asynchronously; ``execute_run`` is that function's body. The pure parts (pipeline, evaluation, gate,
+leases) live in their own modules; this one only sequences them with storage.
+
+A run holds its model's lease (:mod:`chalicelib.core.training.lease`): a heartbeat renews it while the
+function works, and each checkpoint (before the fit, before the artifacts, before registration)
+renews it under the fence of the lock. A run that was cancelled or lost its lease stops at the next
+checkpoint without registering; artifacts it wrote under its reserved version are deleted (or, if it
+died, found and deleted by the reconciler, :mod:`chalicelib.services.reconcile`). A run whose
+function died is resolved from the registry (:func:`resolve_lost_run`): ``succeeded`` with its
+version when the registry holds it, ``failed`` with ``run_lost`` otherwise.
 """
 
 from __future__ import annotations
@@ -14,9 +22,20 @@ from chalicelib.core.datasets.types import DatasetVersion
 from chalicelib.core.errors import ConflictError, NotFoundError, SluiceError
 from chalicelib.core.log import logger
 from chalicelib.core.settings import get_settings
-from chalicelib.core.training.errors import DatasetNotReadyError, SpecInvalidError
+from chalicelib.core.training.errors import DatasetNotReadyError, RunStoppedError, SpecInvalidError
 from chalicelib.core.training.features import check_spec
 from chalicelib.core.training.gate import GateDecision, GatePolicy, decide
+from chalicelib.core.training.lease import (
+    HEARTBEAT_SECONDS,
+    IN_FLIGHT,
+    LEASE_SECONDS,
+    PHASE_FITTING,
+    PHASE_REGISTERING,
+    PHASE_WRITING,
+    QUEUED_LEASE_SECONDS,
+    Heartbeat,
+    lost_run_outcome,
+)
 from chalicelib.core.training.spec import LastVersions, TrainingSpec
 from chalicelib.core.training.window import (
     NewData,
@@ -72,8 +91,8 @@ def start_run(model: str, actor: str, reason: str = "", cause: Any = None) -> st
     run_id = runs.new_run_id()
     cooldown = stored.spec.cooldown_minutes * 60 if cause is not None else None
     stale = runs.acquire_lock(model, run_id, cooldown_seconds=cooldown)
-    if stale and runs.fail_stale_run(model, stale):
-        logger.warning("a run lost its lease and is marked failed", extra={"model": model, "run_id": stale})
+    if stale:
+        resolve_lost_run(model, stale)
     try:
         runs.create_run(model, run_id, actor=actor, reason=reason, cause=cause, spec_version=stored.version)
         invoke_async("train", {"model": model, "run_id": run_id})
@@ -199,23 +218,84 @@ def on_dataset_version(dataset: str, version: int) -> dict[str, Any]:
 # ---- executing a run ----------------------------------------------------------------------------
 
 
-def execute_run(model: str, run_id: str) -> dict[str, object]:
+def execute_run(model: str, run_id: str, *, heartbeat_seconds: float = HEARTBEAT_SECONDS
+                ) -> dict[str, object]:
     """The body of the ``train`` function: fit, evaluate, store, register, gate. Never raises for a
-    run's own failure (the run records it); a redelivered invocation of a started run does nothing."""
-    if not runs.mark_running(model, run_id):
+    run's own failure (the run records it); a redelivered invocation of a started run does nothing,
+    nor does a late one whose queued lease ran out (that run is resolved as lost)."""
+    if not runs.start_running(model, run_id):
+        if runs.get_run(model, run_id).get("status") == "queued":
+            resolve_lost_run(model, run_id, reason=f"the train function started after the run's "
+                             f"{QUEUED_LEASE_SECONDS}-second queued lease ran out")
         logger.info("run not queued; nothing to do", extra={"model": model, "run_id": run_id})
         return dict(runs.get_run(model, run_id))
     started = time.perf_counter()
     try:
-        outcome = _train_register_gate(model, run_id)
+        with Heartbeat(lambda: runs.renew_lease(model, run_id), heartbeat_seconds):
+            outcome = _train_register_gate(model, run_id)
+    except RunStoppedError as exc:  # cancelled (already recorded) or taken over
+        logger.info("training run stopped", extra={"model": model, "run_id": run_id, "code": exc.code})
+        if exc.code == "run_lease_lost":
+            resolve_lost_run(model, run_id)
     except Exception as exc:
         _fail_quietly(model, run_id, exc, seconds=time.perf_counter() - started)
     else:
         outcome["timings"]["total_s"] = time.perf_counter() - started
-        runs.finish_run(model, run_id, "succeeded", **outcome)
+        if not runs.finish_run(model, run_id, "succeeded", **outcome):
+            logger.warning("the run's outcome was recorded before it finished (it lost its lease)",
+                           extra={"model": model, "run_id": run_id, "version": outcome["version"]})
     finally:
         runs.release_lock(model, run_id)
     return dict(runs.get_run(model, run_id))
+
+
+def cancel_run(model: str, run_id: str, *, actor: str, reason: str = "") -> runs.RunRecord:
+    """Cancel a queued or running run (409 ``run_not_cancellable`` once it ended or is registering):
+    the model's lock is freed at once, and the run stops at its next checkpoint without registering.
+    The cancellation is in the model's audit log."""
+    run = runs.cancel_run(model, run_id, actor=actor, reason=reason)
+    get_registry().append_audit(model, "run_cancelled", actor=actor,
+                                details={"run_id": run_id, "reason": reason, "phase": run.get("phase")})
+    logger.info("training run cancelled", extra={"model": model, "run_id": run_id})
+    return run
+
+
+def resolve_lost_run(model: str, run_id: str, *, reason: str | None = None,
+                     now: float | None = None) -> dict[str, Any] | None:
+    """Record the outcome of a run whose lease ran out (its function crashed, was killed or timed
+    out): ``succeeded`` with its version when the registry holds the version it reserved, else
+    ``failed`` with ``run_lost``. Conditional: nothing is written if the run ended or holds a live
+    lease after all. Returns ``{"status", ...fields}`` as recorded, or None."""
+    try:
+        run = runs.get_run(model, run_id)
+    except NotFoundError:
+        return None
+    if run.get("status") not in IN_FLIGHT:
+        return None
+    registered, production = _registered_version(model, run)
+    if reason is None:
+        reason = (f"the train function did not start within the run's {QUEUED_LEASE_SECONDS}-second queued "
+                  "lease" if run["status"] == "queued" else
+                  f"the run's function stopped renewing its {LEASE_SECONDS}-second lease (crashed, killed "
+                  "or timed out)")
+    outcome = lost_run_outcome(run, registered, production, reason)
+    if not runs.resolve_lost_run(model, run_id, outcome.status, now=now, **outcome.fields):
+        return None
+    logger.warning("a run lost its lease and is resolved", extra={"model": model, "run_id": run_id,
+                                                                  "status": outcome.status})
+    return {"status": outcome.status, **outcome.fields}
+
+
+def _registered_version(model: str, run: runs.RunRecord) -> tuple[dict[str, Any] | None, int | None]:
+    """The registry's record of the version ``run`` reserved (None if unregistered) and production."""
+    if run.get("version") is None:
+        return None, None
+    registry = get_registry()
+    try:
+        record = registry.get_model_version(model, int(run["version"]), with_aliases=False)
+    except NotFoundError:
+        return None, None
+    return dict(record.to_dict()), registry.get_alias(model, PRODUCTION)
 
 
 def _fail_quietly(model: str, run_id: str, exc: BaseException, seconds: float | None = None) -> None:
@@ -289,6 +369,7 @@ def _train_register_gate(model: str, run_id: str) -> dict[str, Any]:
                        [c.name for c in contract.columns if c.pii != "drop"])
     timings["load_s"] = time.perf_counter() - clock
 
+    runs.checkpoint(model, run_id, PHASE_FITTING)  # a cancelled run stops before the fit
     result = train(spec, features, joined.frame, build_profile=build_profile)
     timings.update(result.timings)
     for note in result.warnings:
@@ -303,15 +384,17 @@ def _train_register_gate(model: str, run_id: str) -> dict[str, Any]:
     clock = time.perf_counter()
     lineage = _lineage(spec, versions, feedback, joined.rows, stored.version, run_id)
     version = registry.reserve_version(model)
-    info = artifacts.write_artifacts(model, version, result.pipeline,
-                                     _metadata(spec, stored.version, result, lineage, run_id),
-                                     _profile_dict(result))
-    registry.register_model_version(
-        model, version, source=info.source, artifact_sha256=info.sha256, run_id=run_id,
-        metrics=result.metrics, dataset_versions=[*lineage["datasets"], *lineage["feedback"]["versions"]],
-        spec_version=stored.version,
-        description=spec.description, tags={"estimator": spec.estimator.name, "task": spec.task},
-        actor=run.get("actor") or "system")
+    runs.checkpoint(model, run_id, PHASE_WRITING, version=version)  # the reconciler knows whose they are
+    try:
+        info = artifacts.write_artifacts(model, version, result.pipeline,
+                                         _metadata(spec, stored.version, result, lineage, run_id),
+                                         _profile_dict(result))
+        runs.checkpoint(model, run_id, PHASE_REGISTERING)  # the point of no return: no cancel after it
+    except Exception:
+        _discard_artifacts(model, version)
+        raise
+    _register(registry, model, version, run_id, info, result, lineage, stored.version, spec,
+              run.get("actor") or "system")
     timings["register_s"] = time.perf_counter() - clock
 
     decision = decide(GatePolicy.from_spec(spec), result.metrics,
@@ -328,6 +411,34 @@ def _train_register_gate(model: str, run_id: str) -> dict[str, Any]:
             "importance": result.importance[:TOP_IMPORTANCE], "evaluation": result.evaluation,
             "dataset": lineage["dataset"], "data": _data_summary(lineage), "artifact_sha256": info.sha256,
             "timings": timings, "warnings": result.warnings}
+
+
+def _register(registry: Any, model: str, version: int, run_id: str, info: Any, result: Any,
+              lineage: dict[str, Any], spec_version: int, spec: TrainingSpec, actor: str) -> None:
+    """Register the version; a write that fails without landing discards its artifacts (a version
+    number may be burned, never point to nothing)."""
+    try:
+        registry.register_model_version(
+            model, version, source=info.source, artifact_sha256=info.sha256, run_id=run_id,
+            metrics=result.metrics, dataset_versions=[*lineage["datasets"], *lineage["feedback"]["versions"]],
+            spec_version=spec_version, description=spec.description,
+            tags={"estimator": spec.estimator.name, "task": spec.task}, actor=actor)
+    except Exception:
+        registered, _ = _registered_version(model, {"model": model, "run_id": run_id, "status": "running",
+                                                    "created_at": "", "version": version})
+        if registered is not None and registered.get("run_id") == run_id:
+            return  # it landed (the error came after the write): go on as registered
+        _discard_artifacts(model, version)
+        raise
+
+
+def _discard_artifacts(model: str, version: int) -> None:
+    """Delete what a run that will not register ``version`` wrote under it (best effort: the
+    reconciler deletes leftovers)."""
+    try:
+        artifacts.delete_artifacts(model, version)
+    except Exception:
+        logger.warning("could not delete unregistered artifacts", extra={"model": model, "version": version})
 
 
 def _directions(spec: TrainingSpec) -> dict[str, str]:

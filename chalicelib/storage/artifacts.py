@@ -19,10 +19,11 @@ from chalicelib.core.drift.profile import ReferenceProfileDict
 from chalicelib.core.training.errors import ArtifactTamperedError, IncompatibleArtifactError
 from chalicelib.core.training.metadata import ModelMetadata
 from chalicelib.storage import s3
-from chalicelib.storage.layout import model_prefix
+from chalicelib.storage.layout import MODELS, model_prefix
 
-__all__ = ["ArtifactInfo", "ArtifactTamperedError", "IncompatibleArtifactError", "LoadedModel",
-           "load_model", "load_reference_profile", "write_artifacts"]
+__all__ = ["ArtifactInfo", "ArtifactPrefix", "ArtifactTamperedError", "IncompatibleArtifactError",
+           "LoadedModel", "delete_artifacts", "list_artifact_prefixes", "load_model",
+           "load_reference_profile", "write_artifacts"]
 
 MODEL_FILE = "model.joblib"
 METADATA_FILE = "metadata.json"
@@ -38,6 +39,21 @@ class ArtifactInfo:
     profile_key: str
     source: str  # s3://bucket/models/{model}/{version}/
     size: int
+
+
+@dataclass(frozen=True)
+class ArtifactPrefix:
+    """What lies under one ``models/{model}/{version}/``: how many objects, and when the newest was
+    written (epoch seconds)."""
+
+    model: str
+    version: int
+    objects: int
+    newest: float
+
+    @property
+    def prefix(self) -> str:
+        return model_prefix(self.model, self.version)
 
 
 @dataclass(frozen=True)
@@ -129,3 +145,41 @@ def load_metadata(model: str, version: int) -> ModelMetadata:
     """``metadata.json`` of a version: task, target, features, classes, holdout metrics, spec, lineage."""
     metadata: ModelMetadata = s3.get_json(model_prefix(model, version) + METADATA_FILE)
     return metadata
+
+
+def delete_artifacts(model: str, version: int) -> int:
+    """Delete every object under ``models/{model}/{version}/`` (a delete marker each: the bucket keeps
+    versions); returns how many. Only for a version the registry does not hold."""
+    from chalicelib.core.settings import get_settings
+    from chalicelib.storage.clients import client
+
+    bucket = get_settings().bucket
+    s3_client = client("s3")
+    deleted = 0
+    for page in s3_client.get_paginator("list_objects_v2").paginate(Bucket=bucket,
+                                                                     Prefix=model_prefix(model, version)):
+        keys = [{"Key": obj["Key"]} for obj in page.get("Contents", [])]
+        if keys:
+            s3_client.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
+            deleted += len(keys)
+    return deleted
+
+
+def list_artifact_prefixes(model: str | None = None) -> list[ArtifactPrefix]:
+    """Every ``models/{model}/{version}/`` holding objects (of one model, or all), in key order."""
+    from chalicelib.core.settings import get_settings
+    from chalicelib.storage.clients import client
+
+    prefix = f"{MODELS}/{model}/" if model else f"{MODELS}/"
+    found: dict[tuple[str, int], tuple[int, float]] = {}
+    bucket = get_settings().bucket
+    pages = client("s3").get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+    for page in pages:
+        for obj in page.get("Contents", []):
+            parts = obj["Key"].split("/")
+            if len(parts) < 4 or not parts[2].isdigit():
+                continue  # not an artifact of a numbered version
+            key = (parts[1], int(parts[2]))
+            count, newest = found.get(key, (0, 0.0))
+            found[key] = (count + 1, max(newest, obj["LastModified"].timestamp()))
+    return [ArtifactPrefix(m, v, count, newest) for (m, v), (count, newest) in sorted(found.items())]

@@ -75,3 +75,16 @@ class IncompatibleArtifactError(IntegrityError):
     """The artifact was written by a scikit-learn major.minor this runtime cannot load safely."""
 
     code = "incompatible_artifact"
+
+
+class RunNotCancellableError(ConflictError):
+    """The run already ended, or it is registering its version (its point of no return)."""
+
+    code = "run_not_cancellable"
+
+
+class RunStoppedError(ConflictError):
+    """Raised inside a run at a checkpoint: it was cancelled (``run_cancelled``) or lost its lease to
+    another run (``run_lease_lost``); the run stops there without registering anything."""
+
+    code = "run_stopped"
