@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 from datetime import UTC, datetime
@@ -83,6 +84,17 @@ def new_run_id() -> str:
     """Time-ordered and unique: ``20261126T164435123Z-3f9a2c1b``."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")[:-3]
     return f"{stamp}Z-{secrets.token_hex(4)}"
+
+
+RUN_ID = re.compile(r"\d{8}T\d{9}Z-[0-9a-f]{8}")
+
+
+def check_run_id(run_id: str) -> str:
+    """``run_id`` if it has the shape :func:`new_run_id` gives; 404 ``run_not_found`` otherwise (no
+    such run can exist, and a key of any length must not reach the table)."""
+    if not isinstance(run_id, str) or not RUN_ID.fullmatch(run_id):
+        raise RunNotFoundError("no run has that id (run ids look like 20261126T164435123Z-3f9a2c1b)")
+    return run_id
 
 
 def acquire_lock(model: str, run_id: str, *, cooldown_seconds: int | None = None,

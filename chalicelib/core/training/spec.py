@@ -248,3 +248,10 @@ class TrainRequest(_Strict):
     """The body of ``POST /models/{model}/train``: why (kept in the run and the audit log)."""
 
     reason: str = Field(default="", max_length=500)
+
+
+class CancelRequest(_Strict):
+    """The body of ``POST /models/{model}/runs/{run}/cancel`` (optional): why (kept in the run and the
+    model's audit log)."""
+
+    reason: str = Field(default="", max_length=500)

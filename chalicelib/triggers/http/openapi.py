@@ -30,6 +30,7 @@ BODY_MODELS: dict[str, str] = {
     "create_sample": "chalicelib.core.datasets.requests:UploadRequest",
     "put_spec": "chalicelib.core.training.spec:TrainingSpec",
     "train": "chalicelib.core.training.spec:TrainRequest",
+    "cancel_run": "chalicelib.core.training.spec:CancelRequest",
     "drift_check": "chalicelib.triggers.http.monitoring:CheckBody",
     "put_serving_settings": "chalicelib.triggers.http.serving:ServingBody",
     "export_version": "chalicelib.triggers.http.exports:ExportRequest",

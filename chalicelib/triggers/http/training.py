@@ -1,7 +1,8 @@
 """Training routes: the versioned spec, starting runs and reading them.
 
 ``PUT/GET /models/{model}/spec`` (``?version=``), ``POST /models/{model}/train`` (202 + run id),
-``GET /models/{model}/runs/{run}``, ``GET /models/{model}/runs`` (paged).
+``GET /models/{model}/runs/{run}``, ``GET /models/{model}/runs`` (paged),
+``POST /models/{model}/runs/{run}/cancel`` (a queued or running run; 409 once it ended or registers).
 """
 
 from __future__ import annotations
@@ -70,6 +71,19 @@ def get_run(model: str, run: str) -> Any:
     from chalicelib.storage import runs
 
     return json_response(runs.get_run(_model(model), run))
+
+
+@bp.route("/models/{model}/runs/{run}/cancel", methods=["POST"])
+def cancel_run(model: str, run: str) -> Any:
+    """Cancel a queued or running training run: the model is free at once, the run stops at its next
+    checkpoint without registering a version."""
+    from chalicelib.core.training.spec import CancelRequest
+    from chalicelib.services import training as service
+    from chalicelib.storage.runs import check_run_id
+
+    body = parse_model(json_body(bp.current_request, required=False) or {}, CancelRequest, "cancel request")
+    return json_response(service.cancel_run(_model(model), check_run_id(run),
+                                            actor=caller(bp.current_request), reason=body.reason))
 
 
 @bp.route("/models/{model}/runs", methods=["GET"])
