@@ -34,6 +34,8 @@ BODY_MODELS: dict[str, str] = {
     "drift_check": "chalicelib.triggers.http.monitoring:CheckBody",
     "put_serving_settings": "chalicelib.triggers.http.serving:ServingBody",
     "export_version": "chalicelib.triggers.http.exports:ExportRequest",
+    "ops_reconcile": "chalicelib.triggers.http.ops:ReconcileBody",
+    "ops_redrive": "chalicelib.triggers.http.ops:RedriveBody",
 }
 
 _QUERY_CALL = re.compile(r"query_param\(\s*[\w.]+\s*,\s*\"(\w+)\"")

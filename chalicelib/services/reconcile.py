@@ -1,0 +1,250 @@
+"""The reconciler: after a crash, finds what was left half done and finishes or cleans it.
+
+It runs on a schedule (the ``reconcile`` function) and on demand (``sluice ops``). Each pass:
+
+1. **runs past their lease** — every run in flight (one Query) whose model lock does not name it with
+   a live lease: resolved from the registry (:func:`chalicelib.services.training.resolve_lost_run`);
+2. **orphan artifacts** — ``models/{model}/{version}/`` of a version the registry does not hold, that
+   no live run reserved, written longer ago than any function lives: deleted;
+3. **upload claims past their lease** — listed; re-invoking their upload is the ``retry_upload``
+   action, off by default until the upload claim can be taken over safely;
+4. **dead letters** — the failed-events queue: idempotent handlers' events redriven (re-invoked), the
+   work of others acknowledged (a lost training run is resolved by step 1), unknown ones left for a
+   person.
+
+Decisions are pure (:mod:`chalicelib.core.ops.reconcile`); every action taken is audited (the
+reconciler's log, ``pk = OPS``, and the model's audit log for actions on a model). A dry run decides
+and changes nothing — the queue's messages are made visible again.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from chalicelib.core.clock import iso
+from chalicelib.core.errors import BadRequestError, NotFoundError
+from chalicelib.core.log import logger
+from chalicelib.core.ops.reconcile import (
+    ACKNOWLEDGE,
+    ACTIONS,
+    DEFAULT_ACTIONS,
+    DELETE_ORPHAN_ARTIFACTS,
+    REDRIVE,
+    RESOLVE_RUN,
+    RETRY_UPLOAD,
+    Finding,
+    artifact_finding,
+    dead_letter_finding,
+    object_event,
+    run_finding,
+    upload_claim_finding,
+)
+from chalicelib.storage import artifacts, dead_letters, ops, runs
+from chalicelib.storage.invoke import invoke_async
+
+KINDS = ("run_past_lease", "orphan_artifacts", "upload_claim_past_lease", "dead_letter")
+ACTOR = "reconciler"
+
+
+def scan(now: float | None = None, *, kinds: Iterable[str] = KINDS) -> list[Finding]:
+    """Everything left behind, with the action each calls for; dead letters are received (hidden for a
+    minute: the caller acts on them or :func:`release` shows them again)."""
+    now = time.time() if now is None else now
+    wanted = set(kinds)
+    findings: list[Finding] = []
+    reserved: set[tuple[str, int]] = set()  # versions live runs reserved: their artifacts are not orphans
+    if wanted & {"run_past_lease", "orphan_artifacts"}:
+        locks: dict[str, dict[str, Any] | None] = {}
+        for run in runs.in_flight_runs():
+            model = run["model"]
+            if model not in locks:
+                locks[model] = runs.get_lock(model)
+            found = run_finding(run, locks[model], now)
+            if found is None and run.get("version") is not None:
+                reserved.add((model, int(run["version"])))
+            elif found is not None and "run_past_lease" in wanted:
+                findings.append(found)
+    if "orphan_artifacts" in wanted:
+        findings.extend(_orphans(now, reserved))
+    if "upload_claim_past_lease" in wanted:
+        for dataset in ops.dataset_names():
+            findings.extend(f for c in ops.claims_in_progress(dataset)
+                            if (f := upload_claim_finding(dataset, c, now)) is not None)
+    if "dead_letter" in wanted and (url := dead_letters.queue_url()):
+        from chalicelib.triggers.table import functions_for_key
+
+        for letter in dead_letters.receive(url):
+            found = dead_letter_finding(letter, functions_for_key)
+            findings.append(Finding(found.kind, found.subject, found.action, found.reason, found.details,
+                                    letter.handle))
+    return findings
+
+
+def _orphans(now: float, reserved: set[tuple[str, int]]) -> list[Finding]:
+    registered: dict[str, set[int]] = {}
+    found: list[Finding] = []
+    for prefix in artifacts.list_artifact_prefixes():
+        if prefix.model not in registered:
+            registered[prefix.model] = _registered_versions(prefix.model)
+        finding = artifact_finding(prefix.model, prefix.version, objects=prefix.objects, newest=prefix.newest,
+                                   registered=prefix.version in registered[prefix.model],
+                                   live_reservation=(prefix.model, prefix.version) in reserved, now=now)
+        if finding is not None:
+            found.append(finding)
+    return found
+
+
+def _registered_versions(model: str) -> set[int]:
+    from chalicelib.services.registry import get_registry
+
+    registry = get_registry()
+    versions: set[int] = set()
+    token = None
+    while True:
+        try:
+            page = registry.search_model_versions(model, limit=1000, next_token=token)
+        except NotFoundError:  # no registered version at all (or not a valid model name)
+            return versions
+        versions.update(v.version for v in page.items)
+        token = page.next_token
+        if not token:
+            return versions
+
+
+def reconcile(*, dry_run: bool = True, actions: Iterable[str] | None = None, now: float | None = None,
+              actor: str = ACTOR, kinds: Iterable[str] = KINDS,
+              message_ids: Iterable[str] | None = None) -> dict[str, Any]:
+    """One pass: scan, then (unless ``dry_run``) apply each finding's action when it is in ``actions``
+    (default: :data:`DEFAULT_ACTIONS`). ``message_ids`` limits dead letters to those messages.
+
+    Returns ``{"dry_run", "at", "actions", "findings": [finding + "outcome" (+ "result")], "counts"}``;
+    outcomes: ``planned`` (dry run), ``not_enabled``, ``done``, ``skipped`` (the state moved on:
+    nothing to do), ``error``.
+    """
+    enabled = DEFAULT_ACTIONS if actions is None else frozenset(actions)
+    unknown = sorted(enabled - set(ACTIONS))
+    if unknown:
+        raise BadRequestError(f"unknown action(s) {', '.join(unknown)}; known: {', '.join(ACTIONS)}",
+                              code="invalid_action")
+    now = time.time() if now is None else now
+    only = None if message_ids is None else set(message_ids)
+    findings = scan(now, kinds=kinds)
+    results: list[dict[str, Any]] = []
+    url = dead_letters.queue_url()
+    kept: list[str] = []  # received messages to show again
+    try:
+        for finding in findings:
+            if only is not None and finding.subject.get("message_id", "") not in only:
+                kept.append(finding.handle or "")
+                continue
+            outcome = _decide(finding, enabled, dry_run, now, actor, url)
+            consumed = outcome["outcome"] == "done" and finding.action in (REDRIVE, ACKNOWLEDGE)
+            if finding.handle and not consumed:
+                kept.append(finding.handle)
+            results.append({**finding.to_dict(), **outcome})
+    finally:
+        if url and kept:
+            dead_letters.unhide(url, [h for h in kept if h])
+    counts = Counter(r["outcome"] for r in results)
+    logger.info("reconciler pass", extra={"dry_run": dry_run, "findings": len(results), **counts})
+    return {"dry_run": dry_run, "at": iso(), "actions": sorted(enabled), "findings": results,
+            "counts": dict(counts)}
+
+
+def _decide(finding: Finding, enabled: frozenset[str], dry_run: bool, now: float, actor: str,
+            url: str | None) -> dict[str, Any]:
+    if finding.action not in enabled:
+        return {"outcome": "not_enabled"}
+    if dry_run:
+        return {"outcome": "planned"}
+    try:
+        result = APPLY[finding.action](finding, now, url)
+    except Exception as exc:  # one finding's trouble must not stop the pass; it is found again next time
+        logger.exception("reconciler action failed", extra={"action": finding.action, "kind": finding.kind})
+        result = {"outcome": "error", "error": getattr(exc, "code", type(exc).__name__)}
+    _audit(finding, result, actor)
+    return {"outcome": result.pop("outcome"), **({"result": result} if result else {})}
+
+
+def _resolve_run(finding: Finding, now: float, _url: str | None) -> dict[str, Any]:
+    from chalicelib.services.training import resolve_lost_run
+
+    resolved = resolve_lost_run(finding.subject["model"], finding.subject["run_id"], now=now)
+    if resolved is None:
+        return {"outcome": "skipped", "why": "the run ended or renewed its lease meanwhile"}
+    return {"outcome": "done", "status": resolved["status"], "version": resolved.get("version")}
+
+
+def _delete_orphan(finding: Finding, _now: float, _url: str | None) -> dict[str, Any]:
+    model, version = finding.subject["model"], int(finding.subject["version"])
+    if version in _registered_versions(model):  # registered since the scan: never delete it
+        return {"outcome": "skipped", "why": f"version {version} is registered now"}
+    return {"outcome": "done", "deleted": artifacts.delete_artifacts(model, version)}
+
+
+def _retry_upload(finding: Finding, _now: float, _url: str | None) -> dict[str, Any]:
+    details = finding.details
+    invoke_async("on_raw_object", object_event(str(details.get("bucket")), str(finding.subject["key"]),
+                                               finding.subject.get("version_id"), details.get("etag")))
+    return {"outcome": "done", "invoked": "on_raw_object"}
+
+
+def _redrive(finding: Finding, _now: float, url: str | None) -> dict[str, Any]:
+    function = str(finding.details["function"])
+    invoke_async(function, finding.details["payload"])
+    if url and finding.handle:
+        dead_letters.delete(url, finding.handle)
+    return {"outcome": "done", "invoked": function}
+
+
+def _acknowledge(finding: Finding, _now: float, url: str | None) -> dict[str, Any]:
+    if url and finding.handle:
+        dead_letters.delete(url, finding.handle)
+    return {"outcome": "done"}
+
+
+APPLY: dict[str, Callable[[Finding, float, str | None], dict[str, Any]]] = {
+    RESOLVE_RUN: _resolve_run, DELETE_ORPHAN_ARTIFACTS: _delete_orphan, RETRY_UPLOAD: _retry_upload,
+    REDRIVE: _redrive, ACKNOWLEDGE: _acknowledge,
+}
+
+
+def _audit(finding: Finding, result: dict[str, Any], actor: str) -> None:
+    """The reconciler's log, and the model's audit log when the finding is about a model."""
+    details = {k: v for k, v in finding.details.items() if k != "payload"}
+    ops.append_audit({"action": finding.action, "kind": finding.kind, "finding": finding.id,
+                      "subject": finding.subject, "reason": finding.reason, "actor": actor,
+                      "details": details, **result})
+    model = finding.subject.get("model")
+    if model and result.get("outcome") == "done":
+        from chalicelib.services.registry import get_registry
+
+        get_registry().append_audit(model, f"reconciler_{finding.action}", actor=actor,
+                                    version=finding.subject.get("version") or result.get("version"),
+                                    details={"subject": finding.subject, "reason": finding.reason,
+                                             **{k: v for k, v in result.items() if k != "outcome"}})
+
+
+# ---- what `sluice ops` asks for (the API hands it to the reconcile function on AWS) -------------
+
+
+def run_operation(request: dict[str, Any]) -> dict[str, Any]:
+    """``{"operation": "findings" | "reconcile" | "redrive" | "audit", ...}`` → its answer."""
+    operation = request.get("operation")
+    actor = str(request.get("actor") or ACTOR)
+    if operation == "findings":
+        return reconcile(dry_run=True)
+    if operation == "reconcile":
+        return reconcile(dry_run=bool(request.get("dry_run", True)), actions=request.get("actions"),
+                         actor=actor)
+    if operation == "redrive":
+        ids = request.get("message_ids")
+        return reconcile(dry_run=bool(request.get("dry_run", False)), actions={REDRIVE, ACKNOWLEDGE},
+                         kinds=("dead_letter",), message_ids=None if ids is None else list(ids), actor=actor)
+    if operation == "audit":
+        items, last = ops.list_audit(limit=int(request.get("limit") or 50), start_key=request.get("start"))
+        return {"items": items, "next": last}
+    raise BadRequestError(f"unknown operation {operation!r}", code="invalid_operation")

@@ -1,0 +1,69 @@
+"""The reconciler's reads and its audit log, in the state table.
+
+- ``pk = OPS``, ``sk = AUDIT#{iso time}#{id}``: one record per action the reconciler (or a person
+  through ``sluice ops``) took — insert only, like the registry's audit log; actions on a model are
+  also in that model's audit log.
+- upload processing claims (``DATASET#{d}`` / ``OBJECT#…``, written by the upload path): read only.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+from chalicelib.core.clock import iso
+from chalicelib.core.paging import PageKey
+from chalicelib.storage import table as state
+from chalicelib.storage.layout import AUDIT_PREFIX, DATASETS_INDEX_PK, audit_sk, dataset_pk, object_sk
+
+OPS_PK = "OPS"  # the reconciler's partition (layout.py's table should list it)
+
+
+def append_audit(record: dict[str, Any]) -> dict[str, Any]:
+    """Insert one audit record (never overwrites); returns it with its ``at`` and ``id``."""
+    at = iso()
+    record = {**record, "at": at, "id": f"{time.time_ns():019d}{uuid.uuid4().hex[:8]}"}
+    item = {"pk": OPS_PK, "sk": audit_sk(at, record["id"]), "type": "audit", **record}
+    state.table().put_item(Item=state.to_dynamo(item), ConditionExpression="attribute_not_exists(pk)")
+    return record
+
+
+def list_audit(*, limit: int, start_key: PageKey | None = None
+               ) -> tuple[list[dict[str, Any]], PageKey | None]:
+    """The reconciler's audit log, newest first, one page."""
+    from boto3.dynamodb.conditions import Key
+
+    items, last = state.query_page(Key("pk").eq(OPS_PK) & Key("sk").begins_with(AUDIT_PREFIX), limit=limit,
+                                   start_key=start_key, forward=False)
+    hidden = ("pk", "sk", "type")
+    return [{k: v for k, v in state.plain_item(i).items() if k not in hidden} for i in items], last
+
+
+def dataset_names() -> list[str]:
+    """Every dataset (the datasets index; paged to the end)."""
+    from boto3.dynamodb.conditions import Key
+
+    names: list[str] = []
+    start: PageKey | None = None
+    while True:
+        items, start = state.query_page(Key("gsi1pk").eq(DATASETS_INDEX_PK), limit=100, start_key=start,
+                                        index=state.GSI1)
+        names.extend(str(i["gsi1sk"]) for i in items)
+        if not start:
+            return names
+
+
+def claims_in_progress(dataset: str) -> list[dict[str, Any]]:
+    """The dataset's upload processing claims still ``in_progress`` (a Query with a filter)."""
+    from boto3.dynamodb.conditions import Attr, Key
+
+    found: list[dict[str, Any]] = []
+    start: PageKey | None = None
+    condition = Key("pk").eq(dataset_pk(dataset)) & Key("sk").begins_with(object_sk(""))
+    while True:
+        items, start = state.query_page(condition, limit=100, start_key=start,
+                                        FilterExpression=Attr("status").eq("in_progress"))
+        found.extend(state.plain_item(i) for i in items)
+        if not start:
+            return found
