@@ -7,7 +7,8 @@ It runs on a schedule (the ``reconcile`` function) and on demand (``sluice ops``
 2. **orphan artifacts** — ``models/{model}/{version}/`` of a version the registry does not hold, that
    no live run reserved, written longer ago than any function lives: deleted;
 3. **upload claims past their lease** — listed; re-invoking their upload is the ``retry_upload``
-   action, off by default until the upload claim can be taken over safely;
+   action, off by default until the upload claim can be taken over safely; **check claims past their
+   lease** (a once-only drift check of a new dataset version whose attempt died): re-invoked;
 4. **dead letters** — the failed-events queue: idempotent handlers' events redriven (re-invoked), the
    work of others acknowledged (a lost training run is resolved by step 1), unknown ones left for a
    person.
@@ -34,9 +35,11 @@ from chalicelib.core.ops.reconcile import (
     DELETE_ORPHAN_ARTIFACTS,
     REDRIVE,
     RESOLVE_RUN,
+    RETRY_CHECK,
     RETRY_UPLOAD,
     Finding,
     artifact_finding,
+    check_claim_finding,
     dead_letter_finding,
     object_event,
     run_finding,
@@ -45,7 +48,8 @@ from chalicelib.core.ops.reconcile import (
 from chalicelib.storage import artifacts, dead_letters, ops, runs
 from chalicelib.storage.invoke import invoke_async
 
-KINDS = ("run_past_lease", "orphan_artifacts", "upload_claim_past_lease", "dead_letter")
+KINDS = ("run_past_lease", "orphan_artifacts", "upload_claim_past_lease", "check_claim_past_lease",
+         "dead_letter")
 ACTOR = "reconciler"
 
 
@@ -73,6 +77,8 @@ def scan(now: float | None = None, *, kinds: Iterable[str] = KINDS) -> list[Find
         for dataset in ops.dataset_names():
             findings.extend(f for c in ops.claims_in_progress(dataset)
                             if (f := upload_claim_finding(dataset, c, now)) is not None)
+    if "check_claim_past_lease" in wanted:
+        findings.extend(_check_claims(now))
     if "dead_letter" in wanted and (url := dead_letters.queue_url()):
         from chalicelib.triggers.table import functions_for_key
 
@@ -81,6 +87,14 @@ def scan(now: float | None = None, *, kinds: Iterable[str] = KINDS) -> list[Find
             findings.append(Finding(found.kind, found.subject, found.action, found.reason, found.details,
                                     letter.handle))
     return findings
+
+
+def _check_claims(now: float) -> list[Finding]:
+    """Claims of the production models (the only ones monitoring checks)."""
+    from chalicelib.services.registry import get_registry
+
+    return [f for model, _ in get_registry().models_with_alias("production")
+            for c in ops.check_claims_running(model) if (f := check_claim_finding(model, c, now)) is not None]
 
 
 def _orphans(now: float, reserved: set[tuple[str, int]]) -> list[Finding]:
@@ -192,6 +206,12 @@ def _retry_upload(finding: Finding, _now: float, _url: str | None) -> dict[str, 
     return {"outcome": "done", "invoked": "on_raw_object"}
 
 
+def _retry_check(finding: Finding, _now: float, _url: str | None) -> dict[str, Any]:
+    payload = {"dataset": finding.details["dataset"], "version": int(finding.details["version"])}
+    invoke_async("on_dataset_version", payload)
+    return {"outcome": "done", "invoked": "on_dataset_version"}
+
+
 def _redrive(finding: Finding, _now: float, url: str | None) -> dict[str, Any]:
     function = str(finding.details["function"])
     invoke_async(function, finding.details["payload"])
@@ -208,7 +228,7 @@ def _acknowledge(finding: Finding, _now: float, url: str | None) -> dict[str, An
 
 APPLY: dict[str, Callable[[Finding, float, str | None], dict[str, Any]]] = {
     RESOLVE_RUN: _resolve_run, DELETE_ORPHAN_ARTIFACTS: _delete_orphan, RETRY_UPLOAD: _retry_upload,
-    REDRIVE: _redrive, ACKNOWLEDGE: _acknowledge,
+    RETRY_CHECK: _retry_check, REDRIVE: _redrive, ACKNOWLEDGE: _acknowledge,
 }
 
 

@@ -405,7 +405,14 @@ def _train_register_gate(model: str, run_id: str) -> dict[str, Any]:
     if champion_error:
         evidence["champion_error"] = champion_error
     decision = GateDecision(decision.promote, decision.reasons, evidence)
-    promotion = _apply_decision(registry, model, version, champion_version, spec, decision, run_id)
+    try:
+        promotion = _apply_decision(registry, model, version, champion_version, spec, decision, run_id)
+    except Exception as exc:  # the version is registered: the run succeeded, its promotion did not
+        logger.exception("the gate's decision could not be applied",
+                         extra={"model": model, "version": version})
+        promotion = {"promoted": False, "status": _status_of(registry, model, version),
+                     "error": f"the gate's decision could not be applied ({type(exc).__name__}); "
+                              "promote or reject the version by hand"}
     return {"version": version, "metrics": result.metrics, "baseline": result.baseline,
             "decision": decision.to_dict(), "promotion": promotion, "rows": result.rows,
             "importance": result.importance[:TOP_IMPORTANCE], "evaluation": result.evaluation,
@@ -439,6 +446,13 @@ def _discard_artifacts(model: str, version: int) -> None:
         artifacts.delete_artifacts(model, version)
     except Exception:
         logger.warning("could not delete unregistered artifacts", extra={"model": model, "version": version})
+
+
+def _status_of(registry: Any, model: str, version: int) -> str:
+    try:
+        return str(registry.get_model_version(model, version, with_aliases=False).status)
+    except Exception:
+        return "unknown"
 
 
 def _directions(spec: TrainingSpec) -> dict[str, str]:

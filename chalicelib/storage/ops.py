@@ -3,7 +3,8 @@
 - ``pk = OPS``, ``sk = AUDIT#{iso time}#{id}``: one record per action the reconciler (or a person
   through ``sluice ops``) took — insert only, like the registry's audit log; actions on a model are
   also in that model's audit log.
-- upload processing claims (``DATASET#{d}`` / ``OBJECT#…``, written by the upload path): read only.
+- upload processing claims (``DATASET#{d}`` / ``OBJECT#…``, written by the upload path) and once-only
+  check claims (``MODEL#{m}`` / ``CLAIM#…``, written by monitoring): read only.
 """
 
 from __future__ import annotations
@@ -15,7 +16,15 @@ from typing import Any
 from chalicelib.core.clock import iso
 from chalicelib.core.paging import PageKey
 from chalicelib.storage import table as state
-from chalicelib.storage.layout import AUDIT_PREFIX, DATASETS_INDEX_PK, audit_sk, dataset_pk, object_sk
+from chalicelib.storage.layout import (
+    AUDIT_PREFIX,
+    DATASETS_INDEX_PK,
+    audit_sk,
+    claim_sk,
+    dataset_pk,
+    model_pk,
+    object_sk,
+)
 
 OPS_PK = "OPS"  # the reconciler's partition (layout.py's table should list it)
 
@@ -64,6 +73,21 @@ def claims_in_progress(dataset: str) -> list[dict[str, Any]]:
     while True:
         items, start = state.query_page(condition, limit=100, start_key=start,
                                         FilterExpression=Attr("status").eq("in_progress"))
+        found.extend(state.plain_item(i) for i in items)
+        if not start:
+            return found
+
+
+def check_claims_running(model: str) -> list[dict[str, Any]]:
+    """The model's once-only check claims still ``running`` (a Query with a filter); ``sk`` kept."""
+    from boto3.dynamodb.conditions import Attr, Key
+
+    found: list[dict[str, Any]] = []
+    start: PageKey | None = None
+    condition = Key("pk").eq(model_pk(model)) & Key("sk").begins_with(claim_sk(""))
+    while True:
+        items, start = state.query_page(condition, limit=100, start_key=start,
+                                        FilterExpression=Attr("status").eq("running"))
         found.extend(state.plain_item(i) for i in items)
         if not start:
             return found

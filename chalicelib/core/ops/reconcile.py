@@ -13,6 +13,11 @@ finding                        action                       what the action does
 ``upload_claim_past_lease``    ``retry_upload``             re-invoke ``on_raw_object`` for the claimed
                                                             object (off until the upload claim's lease
                                                             and fencing let a retry take it over)
+``check_claim_past_lease``     ``retry_check``              a once-only drift check of a new dataset
+                                                            version whose attempt died: re-invoke
+                                                            ``on_dataset_version`` (the expired claim is
+                                                            taken over); a labels check's claim does not
+                                                            name its object: ``inspect``
 ``dead_letter``                ``redrive``                  re-invoke the function the event was for,
                                                             then delete the message
 ``dead_letter``                ``acknowledge``              delete a message whose work is finished
@@ -26,6 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +41,7 @@ from chalicelib.core.training.lease import FUNCTION_TIMEOUT_SECONDS, IN_FLIGHT, 
 RESOLVE_RUN = "resolve_run"
 DELETE_ORPHAN_ARTIFACTS = "delete_orphan_artifacts"
 RETRY_UPLOAD = "retry_upload"
+RETRY_CHECK = "retry_check"
 REDRIVE = "redrive"
 ACKNOWLEDGE = "acknowledge"
 INSPECT = "inspect"
@@ -42,8 +49,11 @@ INSPECT = "inspect"
 # What the scheduled reconciler applies. retry_upload is listed and stays off until the upload claim
 # can be taken over safely by a retry (issue 16 defect 1: a lease that fits Lambda's retries, a fence
 # on the attempt's writes); inspect is for people.
-DEFAULT_ACTIONS: frozenset[str] = frozenset({RESOLVE_RUN, DELETE_ORPHAN_ARTIFACTS, REDRIVE, ACKNOWLEDGE})
-ACTIONS: tuple[str, ...] = (RESOLVE_RUN, DELETE_ORPHAN_ARTIFACTS, RETRY_UPLOAD, REDRIVE, ACKNOWLEDGE, INSPECT)
+DEFAULT_ACTIONS: frozenset[str] = frozenset({RESOLVE_RUN, DELETE_ORPHAN_ARTIFACTS, RETRY_CHECK, REDRIVE,
+                                             ACKNOWLEDGE})
+ACTIONS: tuple[str, ...] = (RESOLVE_RUN, DELETE_ORPHAN_ARTIFACTS, RETRY_UPLOAD, RETRY_CHECK, REDRIVE,
+                            ACKNOWLEDGE, INSPECT)
+DATASET_CHECK = re.compile(r"dataset-(?P<dataset>.+)-v(?P<version>\d+)")
 
 # Artifacts are an orphan only when no function can still be writing them: longer than any function
 # lives (the train function's timeout) plus a margin for clocks.
@@ -115,6 +125,25 @@ def upload_claim_finding(dataset: str, claim: Mapping[str, Any], now: float) -> 
                    + (f" (version {version} allocated)" if version is not None else ""),
                    {"attempts": claim.get("attempts"), "version": version,
                     "bucket": identity.get("bucket"), "etag": identity.get("etag")})
+
+
+def check_claim_finding(model: str, claim: Mapping[str, Any], now: float) -> Finding | None:
+    """A once-only check's claim (``CLAIM#{id}``) still ``running`` after its lease: its attempt died,
+    and the event's retries found the claim taken (they answered ``duplicate``), so nothing re-runs it."""
+    if claim.get("status") != "running" or float(claim.get("lease_until", 0)) >= now:
+        return None
+    check_id = str(claim.get("sk", "")).removeprefix("CLAIM#")
+    late = int(now - float(claim.get("lease_until", 0)))
+    subject = {"model": model, "check_id": check_id}
+    match = DATASET_CHECK.fullmatch(check_id)
+    if match is None:
+        return Finding("check_claim_past_lease", subject, INSPECT,
+                       f"a labels check's claim is running {late} s past its lease; the claim does not "
+                       "name its labels object: upload the labels again (or copy the object onto itself)")
+    return Finding("check_claim_past_lease", subject, RETRY_CHECK,
+                   f"the drift check of dataset {match['dataset']} version {match['version']} is running "
+                   f"{late} s past its lease",
+                   {"dataset": match["dataset"], "version": int(match["version"])})
 
 
 @dataclass(frozen=True)
