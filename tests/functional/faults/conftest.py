@@ -128,12 +128,32 @@ def tips(moto_world: Any, make_dataset: Any) -> Any:  # noqa: F811 - the fixture
 
 def train_now(model: str = "tips") -> dict[str, Any]:
     """A run started and executed here (its queued invocation dropped)."""
+    import boto3
+
+    from chalicelib.core.settings import get_settings
     from chalicelib.services import training
 
     run_id = training.start_run(model, "test", "fault suite")
+    boto3.client("sqs", region_name="us-east-1").purge_queue(QueueUrl=get_settings().invoke_queue_url)
     run = training.execute_run(model, run_id)
     assert run["status"] == "succeeded", run.get("error")
     return run
+
+
+def time_passes(model: str = "tips") -> None:
+    """Every lease of ``model`` taken before now runs out (the run lock, once-only check claims): what
+    the reconciler's clock (:func:`later`) assumed, for the functions that run after it."""
+    from chalicelib.storage import ops, runs
+    from chalicelib.storage import table as state
+    from chalicelib.storage.layout import model_pk
+
+    if runs.get_lock(model):
+        state.table().update_item(Key={"pk": model_pk(model), "sk": "RUNLOCK"},
+                                  UpdateExpression="SET lock_until = :p", ExpressionAttributeValues={":p": 1})
+    for claim in ops.check_claims_running(model):
+        state.table().update_item(Key={"pk": claim["pk"], "sk": claim["sk"]},
+                                  UpdateExpression="SET lease_until = :p",
+                                  ExpressionAttributeValues={":p": 1})
 
 
 def assert_invariants(moto_world: Any, now: float, *, queue: str | None = None) -> None:

@@ -17,6 +17,7 @@ from tests.functional.faults.conftest import (
     later,
     queued_letters,
     record,
+    time_passes,
     train_now,
 )
 from tests.functional.faults.injector import Fault, FaultPlan, Killed
@@ -91,16 +92,7 @@ def test_a_run_broken_at_a_storage_call_ends_recorded_and_leaves_nothing_behind(
            + (f", version 1 {version.status}" if version else ", no version")
            + (f"; reconciler: {', '.join(actions)}" if actions else "; reconciler: nothing to do"))
 
-    _time_passes()
+    time_passes()
     again = train_now()  # the model trains again; a number the broken run reserved stays burned
     assert again["version"] == (run["version"] + 1 if "version" in run else 1)
 
-
-def _time_passes() -> None:
-    """A lease's worth of time: a lock a dead function left (its lease already bounded by the
-    invariants) runs out."""
-    from chalicelib.storage import table as state
-    from chalicelib.storage.layout import model_pk
-
-    state.table().update_item(Key={"pk": model_pk("tips"), "sk": "RUNLOCK"},
-                              UpdateExpression="SET lock_until = :p", ExpressionAttributeValues={":p": 1})
