@@ -2,7 +2,7 @@
 """The ``sluice`` command: ``sluice NOUN VERB`` over the HTTP API, plus the local stack's commands.
 
 One module per command group adds its own commands (:mod:`sluice.cli.contracts`, ``datasets``,
-``training``, ``registry``, ``serving``, ``monitoring``, ``stack``, ``completion``); everything the
+``training``, ``registry``, ``serving``, ``monitoring``, ``ops``, ``stack``, ``completion``); everything the
 CLI prints goes through :mod:`sluice.cli.output`. The grammar, and the older spellings it still
 accepts, are in docs/cli.md.
 """
@@ -14,11 +14,11 @@ import os
 import sys
 
 from chalicelib import __version__
-from sluice.cli import completion, contracts, datasets, monitoring, registry, serving, stack, training
+from sluice.cli import completion, contracts, datasets, monitoring, ops, registry, serving, stack, training
 from sluice.cli.calls import run_api
 from sluice.cli.grammar import Cli
 
-GROUPS = (contracts, datasets, training, registry, serving, monitoring)
+GROUPS = (contracts, datasets, training, registry, serving, monitoring, ops)
 
 EPILOG = """\
 Commands read `sluice NOUN VERB ARGS`. Every API command prints a table for people, or the API's

@@ -27,11 +27,12 @@ NOUNS: dict[str, tuple[str, tuple[str, ...]]] = {
     "contract": ("a dataset's data contract: show, put, infer", ()),
     "datasets": ("datasets and their validated versions: list, versions, show, upload", ()),
     "spec": ("a model's training spec: show, put", ()),
-    "runs": ("training runs: start, list, show", ()),
+    "runs": ("training runs: start, list, show, cancel", ()),
     "models": ("the model registry: list, versions, show, update, promote, reject, rollback, audit, "
                "lineage, serving, predict, export", ()),
     "aliases": ("a model's aliases: show, set, delete, history", ("alias",)),
     "drift": ("drift checks of the production version: check, history", ()),
+    "ops": ("after a crash: what the reconciler finds and does: list, reconcile, redrive, audit", ()),
 }
 
 POSITIONAL_HELP = {

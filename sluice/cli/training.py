@@ -1,4 +1,4 @@
-"""``sluice spec show|put`` and ``sluice runs start|list|show``: what to train, and the runs that did."""
+"""``sluice spec show|put`` and ``sluice runs start|list|show|cancel``: what to train, and its runs."""
 
 from __future__ import annotations
 
@@ -13,12 +13,12 @@ from rich.console import Console
 from rich.table import Table
 
 from sluice.api_client import ApiClient
-from sluice.cli.calls import local_error, paged
+from sluice.cli.calls import local_error, paged, reason_body
 from sluice.cli.files import document
 from sluice.cli.grammar import Cli, Command, paging, reason
 from sluice.cli.output import at, cell, esc, fields, listing
 
-TERMINAL_RUN_STATES = {"succeeded", "failed"}
+TERMINAL_RUN_STATES = {"succeeded", "failed", "cancelled"}
 
 
 def spec_put(api: ApiClient, a: argparse.Namespace) -> Any:
@@ -35,10 +35,10 @@ def train(api: ApiClient, a: argparse.Namespace) -> Any:
     if not a.wait:
         return started
     run = wait_for_run(api, a.model, started["run_id"], timeout=a.timeout, quiet=a.json)
-    if run.get("status") == "failed":
+    if run.get("status") in ("failed", "cancelled"):
         error = run.get("error") or {}
-        raise local_error("run_failed", f"run {run['run_id']} failed: {error.get('code', 'error')}: "
-                                        f"{error.get('message', '')}")
+        raise local_error(f"run_{run['status']}", f"run {run['run_id']} {run['status']}: "
+                                                  f"{error.get('code', 'error')}: {error.get('message', '')}")
     return run
 
 
@@ -77,6 +77,10 @@ def _goes_on(model: str, run_id: str) -> Iterator[None]:
 
 def run_show(api: ApiClient, a: argparse.Namespace) -> Any:
     return api.get(f"/models/{a.model}/runs/{a.run}")
+
+
+def run_cancel(api: ApiClient, a: argparse.Namespace) -> Any:
+    return api.request("POST", f"/models/{a.model}/runs/{a.run}/cancel", body=reason_body(a))
 
 
 def runs_list(api: ApiClient, a: argparse.Namespace) -> Any:
@@ -175,6 +179,8 @@ LIST = Command(runs_list, "list a model's runs, newest first", ("model",),
                view=listing("run_id", "status", "version", at("created_at"), "reason"), extra=paging)
 SHOW = Command(run_show, "a run's status, metrics and gate decision, or its error", ("model", "run"),
                view=run_view)
+CANCEL = Command(run_cancel, "cancel a queued or running run: the model is free at once, the run stops "
+                 "before registering", ("model", "run"), view=run_view, extra=reason)
 
 
 def register(cli: Cli) -> None:
@@ -185,4 +191,5 @@ def register(cli: Cli) -> None:
     START.add(runs, "start")
     LIST.add(runs, "list")
     SHOW.add(runs, "show")
+    CANCEL.add(runs, "cancel")
     START.add(cli.top, "train", hidden=True)  # sluice train

@@ -32,6 +32,9 @@ EARLIER_SPELLINGS = {
     "models serving": "models serving",  # new with per-model serving settings: no earlier spelling
     "models export": "models export",  # new with exports: no earlier spelling
     "drift check": "drift check", "drift history": "drift history",
+    # new with crash recovery (issue 16): no earlier spelling
+    "runs cancel": "runs cancel", "ops list": "ops list", "ops reconcile": "ops reconcile",
+    "ops redrive": "ops redrive", "ops audit": "ops audit",
 }
 SAMPLE = {"dataset": "rides", "model": "fare", "version": "2", "file": "in.csv", "run": "r1",
           "alias": "staging", "shell": "bash"}
