@@ -48,12 +48,20 @@ from chalicelib.core.ops.reconcile import (
 from chalicelib.storage import artifacts, dead_letters, ops, runs
 from chalicelib.storage.invoke import invoke_async
 
+Route = Callable[[str], list[str]]  # an object key → the functions its events go to (triggers.table)
+
+
+def no_route(key: str) -> list[str]:
+    """Without the trigger table, no object event can be redriven (each is left for a person)."""
+    return []
+
+
 KINDS = ("run_past_lease", "orphan_artifacts", "upload_claim_past_lease", "check_claim_past_lease",
          "dead_letter")
 ACTOR = "reconciler"
 
 
-def scan(now: float | None = None, *, kinds: Iterable[str] = KINDS) -> list[Finding]:
+def scan(now: float | None = None, *, kinds: Iterable[str] = KINDS, route: Route = no_route) -> list[Finding]:
     """Everything left behind, with the action each calls for; dead letters are received (hidden for a
     minute: the caller acts on them or :func:`release` shows them again)."""
     now = time.time() if now is None else now
@@ -80,10 +88,8 @@ def scan(now: float | None = None, *, kinds: Iterable[str] = KINDS) -> list[Find
     if "check_claim_past_lease" in wanted:
         findings.extend(_check_claims(now))
     if "dead_letter" in wanted and (url := dead_letters.queue_url()):
-        from chalicelib.triggers.table import functions_for_key
-
         for letter in dead_letters.receive(url):
-            found = dead_letter_finding(letter, functions_for_key)
+            found = dead_letter_finding(letter, route)
             findings.append(Finding(found.kind, found.subject, found.action, found.reason, found.details,
                                     letter.handle))
     return findings
@@ -129,10 +135,11 @@ def _registered_versions(model: str) -> set[int]:
 
 
 def reconcile(*, dry_run: bool = True, actions: Iterable[str] | None = None, now: float | None = None,
-              actor: str = ACTOR, kinds: Iterable[str] = KINDS,
-              message_ids: Iterable[str] | None = None) -> dict[str, Any]:
+              actor: str = ACTOR, kinds: Iterable[str] = KINDS, message_ids: Iterable[str] | None = None,
+              route: Route = no_route) -> dict[str, Any]:
     """One pass: scan, then (unless ``dry_run``) apply each finding's action when it is in ``actions``
-    (default: :data:`DEFAULT_ACTIONS`). ``message_ids`` limits dead letters to those messages.
+    (default: :data:`DEFAULT_ACTIONS`). ``message_ids`` limits dead letters to those messages; ``route``
+    tells which function an object event was for (the trigger table: the triggers pass it in).
 
     Returns ``{"dry_run", "at", "actions", "findings": [finding + "outcome" (+ "result")], "counts"}``;
     outcomes: ``planned`` (dry run), ``not_enabled``, ``done``, ``skipped`` (the state moved on:
@@ -145,7 +152,7 @@ def reconcile(*, dry_run: bool = True, actions: Iterable[str] | None = None, now
                               code="invalid_action")
     now = time.time() if now is None else now
     only = None if message_ids is None else set(message_ids)
-    findings = scan(now, kinds=kinds)
+    findings = scan(now, kinds=kinds, route=route)
     results: list[dict[str, Any]] = []
     url = dead_letters.queue_url()
     kept: list[str] = []  # received messages to show again
@@ -251,19 +258,20 @@ def _audit(finding: Finding, result: dict[str, Any], actor: str) -> None:
 # ---- what `sluice ops` asks for (the API hands it to the reconcile function on AWS) -------------
 
 
-def run_operation(request: dict[str, Any]) -> dict[str, Any]:
+def run_operation(request: dict[str, Any], route: Route = no_route) -> dict[str, Any]:
     """``{"operation": "findings" | "reconcile" | "redrive" | "audit", ...}`` → its answer."""
     operation = request.get("operation")
     actor = str(request.get("actor") or ACTOR)
     if operation == "findings":
-        return reconcile(dry_run=True)
+        return reconcile(dry_run=True, route=route)
     if operation == "reconcile":
         return reconcile(dry_run=bool(request.get("dry_run", True)), actions=request.get("actions"),
-                         actor=actor)
+                         actor=actor, route=route)
     if operation == "redrive":
         ids = request.get("message_ids")
         return reconcile(dry_run=bool(request.get("dry_run", False)), actions={REDRIVE, ACKNOWLEDGE},
-                         kinds=("dead_letter",), message_ids=None if ids is None else list(ids), actor=actor)
+                         kinds=("dead_letter",), message_ids=None if ids is None else list(ids), actor=actor,
+                         route=route)
     if operation == "audit":
         items, last = ops.list_audit(limit=int(request.get("limit") or 50), start_key=request.get("start"))
         return {"items": items, "next": last}

@@ -20,12 +20,29 @@ FUNCTION = "reconcile"
 
 def handle_reconcile(event: dict[str, Any]) -> dict[str, Any]:
     """A scheduled pass applies the default actions; an ``sluice.ops`` event runs its request."""
-    from chalicelib.services.reconcile import reconcile, run_operation
+    from chalicelib.services.reconcile import run_operation
     from chalicelib.storage.invoke import sync_answer
+    from chalicelib.triggers.table import functions_for_key
 
     if event.get("source") == OPS_SOURCE:
-        return sync_answer(run_operation, dict(event.get("detail") or {}))
+        return sync_answer(run_operation, dict(event.get("detail") or {}), functions_for_key)
     return reconcile(dry_run=False)
+
+
+def reconcile(**options: Any) -> dict[str, Any]:
+    """:func:`chalicelib.services.reconcile.reconcile` with this app's trigger table as its route."""
+    from chalicelib.services.reconcile import reconcile as reconcile_pass
+    from chalicelib.triggers.table import functions_for_key
+
+    return reconcile_pass(route=functions_for_key, **options)
+
+
+def scan(*args: Any, **options: Any) -> list[Any]:
+    """:func:`chalicelib.services.reconcile.scan` with this app's trigger table as its route."""
+    from chalicelib.services.reconcile import scan as scan_all
+    from chalicelib.triggers.table import functions_for_key
+
+    return scan_all(*args, route=functions_for_key, **options)
 
 
 def ops_event(request: dict[str, Any]) -> dict[str, Any]:
@@ -40,10 +57,11 @@ def request(operation: dict[str, Any]) -> Any:
     otherwise (the local stack, tests)."""
     from chalicelib.core.settings import get_settings
     from chalicelib.services.reconcile import run_operation
+    from chalicelib.triggers.table import functions_for_key
 
     settings = get_settings()
     if settings.invoke_mode == "lambda":
         from chalicelib.storage.invoke import invoke_sync
 
         return invoke_sync(FUNCTION, ops_event(operation), settings)
-    return run_operation(operation)
+    return run_operation(operation, functions_for_key)

@@ -157,8 +157,8 @@ def time_passes(model: str = "tips") -> None:
 
 
 def assert_invariants(moto_world: Any, now: float, *, queue: str | None = None) -> None:
-    from chalicelib.services.reconcile import scan
     from chalicelib.storage import runs
+    from chalicelib.triggers.reconcile import scan
 
     left = [f.to_dict() for f in scan(now, kinds=("run_past_lease", "orphan_artifacts",
                                                     "check_claim_past_lease"))]
@@ -211,8 +211,8 @@ def _checks_point_to_their_reports(bucket: str) -> None:
 
 def _nothing_left_to_redrive(queue: str, now: float) -> None:
     from chalicelib.core.ops.reconcile import INSPECT
-    from chalicelib.services.reconcile import scan
     from chalicelib.storage import dead_letters
+    from chalicelib.triggers.reconcile import scan
 
     found = scan(now, kinds=("dead_letter",))
     dead_letters.unhide(queue, [f.handle for f in found if f.handle])

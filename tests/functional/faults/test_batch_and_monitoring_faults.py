@@ -59,8 +59,8 @@ def test_a_batch_file_broken_at_a_storage_call_is_scored_once_after_the_redrive(
     import boto3
 
     from chalicelib.services import batch
-    from chalicelib.services.reconcile import reconcile
     from chalicelib.triggers.batch import handle_batch_objects
+    from chalicelib.triggers.reconcile import reconcile
 
     train_now()
     event = put_batch_input(moto_world.bucket)
@@ -94,9 +94,9 @@ MONITORING_FAULTS = [Fault("store.put_check"), Fault("s3.put_json"), Fault("stor
 def test_a_new_versions_drift_check_broken_at_a_write_is_stored_once_with_its_reports(fault, tips, dlq,
                                                                                    moto_world, make_dataset):
     from chalicelib.services import drift
-    from chalicelib.services.reconcile import reconcile
     from chalicelib.services.schedule import check_new_dataset_version
     from chalicelib.storage import checks
+    from chalicelib.triggers.reconcile import reconcile
 
     train_now()
     new = make_dataset()

@@ -72,8 +72,8 @@ def batch_event(bucket: str) -> dict:
 
 
 def test_a_dry_run_lists_every_finding_and_changes_nothing(tips, dlq, moto_world):
-    from chalicelib.services.reconcile import reconcile
     from chalicelib.storage import artifacts, runs
+    from chalicelib.triggers.reconcile import reconcile
 
     run_id = lost_run()
     orphan(moto_world)
@@ -91,8 +91,8 @@ def test_a_dry_run_lists_every_finding_and_changes_nothing(tips, dlq, moto_world
 
 
 def test_the_default_pass_finishes_what_it_can_and_audits_each_action(tips, dlq, moto_world, registry):
-    from chalicelib.services.reconcile import reconcile
     from chalicelib.storage import artifacts, ops, runs
+    from chalicelib.triggers.reconcile import reconcile
 
     run_id = lost_run()
     orphan(moto_world)
@@ -126,7 +126,7 @@ def _invocations(moto_world):
 
 
 def test_artifacts_still_within_a_functions_lifetime_are_not_orphans(tips, moto_world):
-    from chalicelib.services.reconcile import scan
+    from chalicelib.triggers.reconcile import scan
 
     orphan(moto_world)
     assert scan(time.time(), kinds=("orphan_artifacts",)) == []
@@ -136,8 +136,8 @@ def test_artifacts_still_within_a_functions_lifetime_are_not_orphans(tips, moto_
 
 def test_an_upload_claim_past_its_lease_is_listed_and_retried_only_when_that_action_is_enabled(
         tips, moto_world):
-    from chalicelib.services.reconcile import reconcile
     from chalicelib.storage import datasets, layout
+    from chalicelib.triggers.reconcile import reconcile
 
     identity = {"bucket": moto_world.bucket, "key": "raw/rides/a.csv", "version_id": "v1", "etag": "e1"}
     datasets.claim_object("rides", layout.object_hash("a"), {**identity, "identity": "a"}, lease_seconds=60)
@@ -159,7 +159,7 @@ def test_an_upload_claim_past_its_lease_is_listed_and_retried_only_when_that_act
 
 
 def test_redrive_takes_only_the_messages_named(tips, dlq, moto_world):
-    from chalicelib.services.reconcile import reconcile, scan
+    from chalicelib.triggers.reconcile import reconcile, scan
 
     dead_letter(dlq, batch_event(moto_world.bucket))
     dead_letter(dlq, {"dataset": "rides", "version": 1})

@@ -55,8 +55,8 @@ CASES = {
 def test_a_run_broken_at_a_storage_call_ends_recorded_and_leaves_nothing_behind(fault, tips, dlq, moto_world,
                                                                                 registry):
     from chalicelib.core.errors import NotFoundError
-    from chalicelib.services.reconcile import reconcile
     from chalicelib.storage import runs
+    from chalicelib.triggers.reconcile import reconcile
 
     run_id = training.start_run("tips", "test", "fault suite")
     discard_invocations(moto_world)  # the test is the train function
