@@ -109,10 +109,17 @@ def run_invocations(moto_world: Any) -> list[tuple[dict[str, Any], Any]]:
             done.append((body, handler(payload, None)))
 
 
-def discard_invocations(moto_world: Any) -> None:
+def discard_invocations(moto_world: Any = None) -> None:
+    """Drop the queued asynchronous invocations (the test plays the function itself)."""
     import boto3
 
-    boto3.client("sqs", region_name="us-east-1").purge_queue(QueueUrl=moto_world.invoke_queue_url)
+    from chalicelib.core.settings import get_settings
+
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    url = moto_world.invoke_queue_url if moto_world is not None else get_settings().invoke_queue_url
+    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+        for message in messages:  # not PurgeQueue: SQS allows one a minute
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
 
 
 @pytest.fixture
@@ -128,13 +135,10 @@ def tips(moto_world: Any, make_dataset: Any) -> Any:  # noqa: F811 - the fixture
 
 def train_now(model: str = "tips") -> dict[str, Any]:
     """A run started and executed here (its queued invocation dropped)."""
-    import boto3
-
-    from chalicelib.core.settings import get_settings
     from chalicelib.services import training
 
     run_id = training.start_run(model, "test", "fault suite")
-    boto3.client("sqs", region_name="us-east-1").purge_queue(QueueUrl=get_settings().invoke_queue_url)
+    discard_invocations()
     run = training.execute_run(model, run_id)
     assert run["status"] == "succeeded", run.get("error")
     return run

@@ -10,7 +10,13 @@ from typing import Any
 import pytest
 
 from chalicelib.services import training
-from tests.functional.faults.conftest import dead_letter, later, queued_letters, run_invocations
+from tests.functional.faults.conftest import (
+    dead_letter,
+    discard_invocations,
+    later,
+    queued_letters,
+    run_invocations,
+)
 
 
 @pytest.fixture
@@ -48,12 +54,8 @@ def call(client, method: str, path: str, body: Any = None) -> tuple[int, Any]:
 
 def lost_run() -> str:
     """A run queued whose function never started (its invocation is dropped)."""
-    import boto3
-
-    from chalicelib.core.settings import get_settings
-
     run_id = training.start_run("tips", "test", "lost")
-    boto3.client("sqs", region_name="us-east-1").purge_queue(QueueUrl=get_settings().invoke_queue_url)
+    discard_invocations()
     return run_id
 
 
