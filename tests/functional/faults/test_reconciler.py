@@ -182,7 +182,7 @@ def test_redrive_takes_only_the_messages_named(tips, dlq, moto_world):
 def test_the_schedule_applies_the_defaults_and_an_ops_request_answers_like_a_synchronous_function(tips, dlq):
     from chalicelib.triggers.reconcile import handle_reconcile, ops_event
 
-    run_id = lost_run()
+    lost_run()  # queued just now: within its lease, so the pass leaves it
     scheduled = {"version": "0", "id": "1", "detail-type": "Scheduled Event", "source": "aws.events",
                  "account": "1", "time": "2026-12-01T00:00:00Z", "region": "us-east-1", "resources": [],
                  "detail": {}}
@@ -190,7 +190,6 @@ def test_the_schedule_applies_the_defaults_and_an_ops_request_answers_like_a_syn
     answer = handle_reconcile(ops_event({"operation": "audit"}))
     assert [a["subject"] for a in answer["result"]["items"]] == []  # nothing was past its lease yet
     assert handle_reconcile(ops_event({"operation": "nonsense"}))["error"]["code"] == "invalid_operation"
-    assert run_id
 
 
 def test_the_ops_routes(ops_client, tips, dlq, moto_world):
@@ -209,3 +208,23 @@ def test_the_ops_routes(ops_client, tips, dlq, moto_world):
     assert audit["items"][0]["actor"] == "anonymous"
     status, body = call(ops_client, "get", "/ops/audit?next_token=eyJwayI6ICJNT0RFTCN4In0=")
     assert status == 400 and body["error"]["code"] == "invalid_token"
+
+
+def test_the_reconcile_schedule_function_as_app_py_wires_it_takes_both_events(tips, dlq, moto_world):
+    """The lines app.py gets (docs/operations.md): a Chalice schedule whose handler passes the raw event."""
+    from chalice import Chalice
+
+    from chalicelib.triggers.reconcile import handle_reconcile, ops_event
+
+    app = Chalice(app_name="reconcile-test")
+
+    @app.schedule("rate(15 minutes)", name="reconcile")
+    def reconcile(event: Any) -> dict:
+        return handle_reconcile(event.to_dict())
+
+    answer = reconcile(ops_event({"operation": "findings"}), None)  # as Lambda calls it
+    assert answer["result"]["dry_run"] is True
+    scheduled = {"version": "0", "id": "e1", "detail-type": "Scheduled Event", "source": "aws.events",
+                 "account": "1", "time": "2026-12-01T00:00:00Z", "region": "us-east-1",
+                 "resources": ["arn:aws:events:us-east-1:1:rule/r"], "detail": {}}
+    assert reconcile(scheduled, None)["dry_run"] is False
