@@ -35,12 +35,6 @@ def start(client, model="tips"):
 
 
 def lock(model="tips"):
-    from chalicelib.storage import runs
-
-    return runs.get_lock(model) if hasattr(runs, "get_lock") else _raw_lock(model)
-
-
-def _raw_lock(model):
     from chalicelib.storage import table as state
     from chalicelib.storage.layout import model_pk
 
