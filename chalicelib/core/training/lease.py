@@ -14,8 +14,8 @@ must end soon after the function holding it dies, yet never while it lives:
   checkpoint, registration's go-ahead, the outcome) is conditional on the lock still naming that run
   with a live lease, so a run that lost its lease cannot write over the run that took the model over.
 
-The ``train`` function runs at most :data:`FUNCTION_TIMEOUT_SECONDS` (``.chalice/config.json``; a test
-keeps the two equal) and is not retried (``retries: 0`` in infra/functions.yaml).
+The ``train`` function runs at most :data:`FUNCTION_TIMEOUT_SECONDS` (its deployed timeout: a test keeps
+the two equal) and is not retried (``retries: 0`` in infra/functions.yaml).
 """
 
 from __future__ import annotations
