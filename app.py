@@ -16,6 +16,7 @@ from chalicelib.triggers.http import dashboard, health, openapi
 from chalicelib.triggers.http import datasets as datasets_api
 from chalicelib.triggers.http import exports as exports_api
 from chalicelib.triggers.http import monitoring as monitoring_api
+from chalicelib.triggers.http import ops as ops_api
 from chalicelib.triggers.http import registry as registry_api
 from chalicelib.triggers.http import serving as serving_api
 from chalicelib.triggers.http import training as training_api
@@ -30,6 +31,7 @@ app.register_blueprint(datasets_api.bp)
 app.register_blueprint(training_api.bp)
 app.register_blueprint(exports_api.bp)
 app.register_blueprint(monitoring_api.bp)
+app.register_blueprint(ops_api.bp)
 app.register_blueprint(dashboard.bp)
 app.register_blueprint(openapi.bp)
 
@@ -107,6 +109,15 @@ def on_dataset_version(event: dict, context: Any) -> dict:
 
 
 # ---- schedules (EventBridge rules; the local stack fires them on its clock) -------------------
+
+
+@app.schedule(schedule_expression("reconcile"), name="reconcile")
+def reconcile(event: Any) -> dict:
+    """The reconciler: runs past their lease, orphan artifacts, stuck claims, dead letters
+    (docs/operations.md)."""
+    from chalicelib.triggers.reconcile import handle_reconcile
+
+    return handle_reconcile(event.to_dict())
 
 
 @app.schedule(schedule_expression("monitor"), name="monitor")

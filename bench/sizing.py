@@ -83,6 +83,7 @@ FUNCTIONS: dict[str, Policy] = {
     "on_label_object": Policy("drift", 2048, 900, 512, "live performance and feedback rows"),
     "on_batch_object": Policy(None, 3008, 900, 10240, "batch scoring: input and output files in /tmp, "
                               "scored chunk by chunk"),
+    "reconcile": Policy(None, 1024, 900, 512, "the reconciler: registry and queue reads, small deletes"),
 }
 
 

@@ -178,6 +178,11 @@ def role_statements(name: str, spec: dict[str, Any], asynchronous: bool) -> list
     if spec.get("invokes"):
         statements.append({"Sid": "StartFunctions", "Effect": "Allow", "Action": ["lambda:InvokeFunction"],
                            "Resource": [_function_arn(target) for target in spec["invokes"]]})
+    if spec.get("dead_letters"):
+        statements.append({"Sid": "ReadDeadLetters", "Effect": "Allow", "Action": [
+            "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:DeleteMessageBatch",
+            "sqs:ChangeMessageVisibility", "sqs:ChangeMessageVisibilityBatch", "sqs:GetQueueAttributes"],
+            "Resource": {"Fn::GetAtt": ["FailedEventsQueue", "Arn"]}})
     if asynchronous:
         statements.append({"Sid": "DeadLetterQueue", "Effect": "Allow", "Action": ["sqs:SendMessage"],
                            "Resource": {"Fn::GetAtt": ["FailedEventsQueue", "Arn"]}})

@@ -88,6 +88,8 @@ def start_run(model: str, actor: str, reason: str = "", cause: Any = None) -> st
     refused within the spec's cooldown (409 ``retrain_cooldown``).
     """
     stored = store.get_spec(model)
+    if cause is None:  # a person waits for the answer: refuse now what the function cannot hold
+        _check_window_size(model, stored.spec)
     run_id = runs.new_run_id()
     cooldown = stored.spec.cooldown_minutes * 60 if cause is not None else None
     stale = runs.acquire_lock(model, run_id, cooldown_seconds=cooldown)
@@ -102,6 +104,24 @@ def start_run(model: str, actor: str, reason: str = "", cause: Any = None) -> st
         raise
     logger.info("training run queued", extra={"model": model, "run_id": run_id, "cause": cause})
     return run_id
+
+
+def _check_window_size(model: str, spec: TrainingSpec) -> None:
+    """``training_data_too_large`` for a window the training function cannot hold (measured limit)."""
+    versions = _window_versions(spec)
+    if not versions:
+        return  # the run itself says there is no data
+    contract = dataset_store.get_contract(spec.dataset, versions[-1].contract_version).contract
+    feedback = dataset_store.passing_versions(feedback_dataset(model)) if spec.data.feedback else []
+    _check_size(versions, feedback, contract)
+
+
+def _check_size(versions: list[DatasetVersion], feedback: list[DatasetVersion], contract: Any) -> None:
+    from chalicelib.core.training.sizing import TrainingCapacity, check_training_size
+
+    rows = sum(int(v.rows or 0) for v in [*versions, *feedback])
+    columns = len([c for c in contract.columns if c.pii != "drop"])
+    check_training_size(rows, columns, TrainingCapacity.from_env())
 
 
 def maybe_retrain(model: str, trigger: str, cause: Any) -> str | None:
@@ -364,6 +384,7 @@ def _train_register_gate(model: str, run_id: str) -> dict[str, Any]:
                                details={"problems": problems})
     features = resolve_features(spec, contract)
     feedback = (dataset_store.passing_versions(feedback_dataset(model)) if spec.data.feedback else [])
+    _check_size(versions, feedback, contract)  # before reading a row: training_data_too_large
     joined = join_rows([_read_version(v, contracts) for v in versions],
                        [_read_version(v, contracts) for v in feedback],
                        [c.name for c in contract.columns if c.pii != "drop"])

@@ -13,13 +13,16 @@ import hashlib
 import io
 import platform
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.drift.profile import ReferenceProfileDict
 from chalicelib.core.training.errors import ArtifactTamperedError, IncompatibleArtifactError
 from chalicelib.core.training.metadata import ModelMetadata
 from chalicelib.storage import s3
 from chalicelib.storage.layout import MODELS, model_prefix
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3.type_defs import ObjectIdentifierTypeDef
 
 __all__ = ["ArtifactInfo", "ArtifactPrefix", "ArtifactTamperedError", "IncompatibleArtifactError",
            "LoadedModel", "delete_artifacts", "list_artifact_prefixes", "load_model",
@@ -158,7 +161,7 @@ def delete_artifacts(model: str, version: int) -> int:
     deleted = 0
     for page in s3_client.get_paginator("list_objects_v2").paginate(Bucket=bucket,
                                                                      Prefix=model_prefix(model, version)):
-        keys = [{"Key": obj["Key"]} for obj in page.get("Contents", [])]
+        keys: list[ObjectIdentifierTypeDef] = [{"Key": obj["Key"]} for obj in page.get("Contents", [])]
         if keys:
             s3_client.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
             deleted += len(keys)

@@ -34,6 +34,7 @@ OBJECT_TRIGGERS: tuple[ObjectTrigger, ...] = (
 
 SCHEDULES: tuple[Schedule, ...] = (
     Schedule("monitor", "rate(1 hour)"),
+    Schedule("reconcile", "rate(15 minutes)"),
 )
 
 # Functions invoked asynchronously by other functions (Lambda async invoke on AWS):

@@ -98,7 +98,8 @@ LOAD_HINT = {
 
 def _export_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", default="mlflow", choices=("mlflow", "sagemaker", "skops"),
-                   help="an MLflow model directory (default), a SageMaker scikit-learn model, or a skops file")
+                   help="an MLflow model directory (default), a SageMaker scikit-learn model or a skops "
+                        "file")
     p.add_argument("--out", default=None, help="folder to unpack into (default MODEL-VERSION-FORMAT)")
 
 

@@ -43,7 +43,7 @@ TERMINAL = ("succeeded", "failed", "cancelled")
 
 def lease_live(lock: Mapping[str, Any] | None, run_id: str, now: float) -> bool:
     """Whether the model's lock names ``run_id`` with a lease that has not run out at ``now``."""
-    return bool(lock) and lock.get("run_id") == run_id and float(lock.get("lock_until", 0)) >= now
+    return lock is not None and lock.get("run_id") == run_id and float(lock.get("lock_until", 0)) >= now
 
 
 @dataclass(frozen=True)

@@ -50,8 +50,11 @@ class TrainingCapacity:
             raise ValueError(f"invalid training capacity {self!r}")
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] = os.environ) -> TrainingCapacity | None:
-        """The deployed limit, or None where none is configured (local stack, tests)."""
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> TrainingCapacity | None:
+        """The deployed limit, or None where none is configured (local stack, tests). The environment is
+        read at the call (``os.environ`` as it is then: a default bound at import would keep a replaced
+        mapping's values)."""
+        environ = os.environ if environ is None else environ
         if not environ.get(ENV_MAX_ROWS):
             return None
         return cls(max_rows=int(environ[ENV_MAX_ROWS]), measured_columns=int(environ[ENV_MEASURED_COLUMNS]),

@@ -20,28 +20,9 @@ from tests.functional.faults.conftest import (
 
 
 @pytest.fixture
-def ops_client(moto_world: Any):
-    """The ops routes on an app of their own, errors mapped as app.py maps them (app.py registers the
-    blueprint on the deployed app)."""
-    from chalice import Chalice
-    from chalice.test import Client
-
-    from chalicelib.triggers.http import ops
-    from chalicelib.triggers.http.http import error_response, normalise_chalice_error, surface_errors
-
-    app = Chalice(app_name="ops-test")
-    app.register_blueprint(ops.bp)
-
-    @app.middleware("http")
-    def map_errors(event: Any, get_response: Any) -> Any:
-        try:
-            return normalise_chalice_error(get_response(event))
-        except Exception as exc:
-            return error_response(exc)
-
-    surface_errors(app)
-    with Client(app, stage_name="local") as client:
-        yield client
+def ops_client(client: Any) -> Any:
+    """The app's own client: app.py registers the ops routes."""
+    return client
 
 
 def call(client, method: str, path: str, body: Any = None) -> tuple[int, Any]:

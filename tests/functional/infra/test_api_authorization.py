@@ -18,7 +18,9 @@ OPERATOR = {("PUT", "/datasets/{dataset}/contract"), ("POST", "/datasets/{datase
             ("POST", "/models/{model}/train"), ("POST", "/models/{model}/predict"),
             ("PATCH", "/models/{model}/versions/{version}"), ("POST", "/models/{model}/drift/check"),
             ("PUT", "/models/{model}/serving"),  # capture percentage and shadow alias: operations
-            ("POST", "/models/{model}/versions/{version}/exports")}
+            ("POST", "/models/{model}/versions/{version}/exports"),
+            ("POST", "/models/{model}/runs/{run}/cancel"),  # the reconciler's and runs' operations
+            ("POST", "/ops/reconcile"), ("POST", "/ops/redrive")}
 APPROVER = {("POST", "/models/{model}/versions/{version}/promote"),
             ("POST", "/models/{model}/versions/{version}/reject"), ("POST", "/models/{model}/rollback"),
             ("PUT", "/models/{model}/aliases/{alias}"), ("DELETE", "/models/{model}/aliases/{alias}")}

@@ -91,7 +91,9 @@ def test_functions_may_start_only_the_functions_they_hand_work_to(roles, functio
         statement = next((s for s in _statements(role) if s["Sid"] == "StartFunctions"), None)
         targets = statement["Resource"] if statement else []
         invokes[name] = sorted(r["Fn::Sub"].rsplit("-", 1)[-1] for r in targets)
-    assert invokes["APIHandler"] == ["contract_inference", "train"]
+    assert invokes["APIHandler"] == ["contract_inference", "reconcile", "train"]
+    assert invokes["Reconcile"] == ["on_batch_object", "on_dataset_version", "on_label_object",
+                                    "on_raw_object"]  # redrives dead letters to their own functions
     assert invokes["OnRawObject"] == ["on_dataset_version"]
     assert invokes["OnLabelObject"] == ["process_feedback", "train"]
     assert invokes["ProcessFeedback"] == ["on_dataset_version"]

@@ -14,9 +14,9 @@ import pytest
 
 from chalicelib.services.drift import CheckRequest, run_drift_check
 from chalicelib.storage import s3
+from sluice.demo.seasons import CONTRACT, SUMMER, WINTER, bare_accuracy, season
 from tests.functional.training.conftest import drain_invocations, send
 from tests.functional.training.test_retrain_on_new_data import queued_trains
-from tests.unit.training.seasonal import CONTRACT, SUMMER, WINTER, season
 
 pytestmark = pytest.mark.slow
 
@@ -64,23 +64,6 @@ def feedback_rows(frame: pd.DataFrame, ids: list[str]) -> pd.DataFrame:
     return out
 
 
-def bare_accuracy(train: pd.DataFrame, test: pd.DataFrame) -> float:
-    """scikit-learn alone on the same rows: the temperature and the date's parts (in the pipeline's order;
-    a forest needs no scaling), the same forest and seed."""
-    from sklearn.ensemble import RandomForestClassifier
-    from sklearn.metrics import accuracy_score
-
-    def design(frame: pd.DataFrame) -> pd.DataFrame:
-        stamps = pd.to_datetime(frame["day"], utc=True)
-        return pd.DataFrame({"temperature": frame["temperature"], "year": stamps.dt.year,
-                             "month": stamps.dt.month, "day": stamps.dt.day,
-                             "dayofweek": stamps.dt.day_of_week, "hour": stamps.dt.hour})
-
-    forest = RandomForestClassifier(**FOREST["params"], random_state=SPEC["seed"])
-    forest.fit(design(train), train["busy"])
-    return float(accuracy_score(test["busy"], forest.predict(design(test))))
-
-
 def accuracy(version: int, frame: pd.DataFrame) -> float:
     predictions = load(version).pipeline.predict(frame[["day", "temperature"]])
     return float((predictions == frame["busy"].to_numpy()).mean())
@@ -123,7 +106,8 @@ def test_a_winter_model_heals_on_summer_feedback_and_matches_bare_scikit_learn(c
     assert registry.get_alias(MODEL, "production") == 2
 
     trained_on = pd.concat([winter, served], ignore_index=True).iloc[:-holdout_rows]  # ingestion order
-    before, after, bare = accuracy(1, august), accuracy(2, august), bare_accuracy(trained_on, august)
+    before, after = accuracy(1, august), accuracy(2, august)
+    bare = bare_accuracy(trained_on, august, FOREST["params"], SPEC["seed"])
     print(f"\nAugust accuracy: winter model {before:.3f}, healed {after:.3f}, "
           f"bare scikit-learn on the same rows {bare:.3f}")
     assert before < 0.7 and after > 0.85
