@@ -106,9 +106,9 @@ def step_drifted_traffic(demo: Demo) -> None:
     demo.console.print(f"{served} live predictions of long trips served by version {answer['version']} "
                        "and captured under capture/")
     demo.console.print("the hourly schedule fires (the local clock, now):")
-    [delivery] = demo.stack.clock.fire()  # type: ignore[union-attr]
-    if not delivery.ok:
-        raise RuntimeError(f"the monitor schedule failed:\n{delivery.error}")
+    for delivery in demo.stack.clock.fire():  # type: ignore[union-attr]  # monitor and the reconciler
+        if not delivery.ok:
+            raise RuntimeError(f"the {delivery.function} schedule failed:\n{delivery.error}")
     [check] = demo.call("GET", f"/models/{model}/drift?limit=1")["items"]
     demo.facts["drift_check"] = check
     table = Table(title=f"drift check {check['check_id']} on version {check['version']}: {check['status']}")
