@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import signal
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,7 @@ PROJECT_DIR_HELP = "a sluice checkout to run instead of the installed one (the f
 
 def cmd_up(args: argparse.Namespace) -> int:
     from sluice.local import LocalStack
+    from sluice.local.snapshot import SnapshotError
 
     def show(delivery: Any) -> None:
         colour = "green" if delivery.ok else "red"
@@ -29,27 +32,58 @@ def cmd_up(args: argparse.Namespace) -> int:
 
     stack = LocalStack(args.project_dir, host=args.host, api_port=args.api_port,
                        aws_port=args.aws_port, schedule_interval=args.schedule_interval,
-                       on_delivery=show)
+                       on_delivery=show, state_dir=None if args.no_state else args.state_dir,
+                       snapshot_interval=args.snapshot_interval, fresh=args.fresh)
     stopped = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-    info = stack.start()
-    try:  # from here on, Ctrl-C or SIGTERM at any moment stops the stack and removes the state file
+
+    def on_signal(signum: int, frame: Any) -> None:
+        if stopped.is_set():  # a second Ctrl-C: leave now (the last snapshot stays as it was)
+            os._exit(128 + signum)
+        stopped.set()
+
+    # Ctrl-C and SIGTERM only ask to stop: start-up runs to its end, then everything stops in order
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    try:
+        info = stack.start()
+    except SnapshotError as error:
+        console.print(str(error), style="red")
+        stack.stop()
+        return 1
+    try:
         info.save(args.state_file)
         console.print(f"[bold]sluice {__version__}[/] local stack is up")
         console.print(f"  API        {info.api_url}")
         console.print(f"  AWS (moto) {info.aws_endpoint}   region {info.region}")
         console.print(f"  bucket     s3://{info.bucket}   table {info.table}")
         console.print(f"  schedules  every {args.schedule_interval:g} s")
+        console.print(f"  state      {_state_line(info, args)}")
         console.print(f"  `eval \"$(sluice env)\"` to point the AWS CLI and boto3 here "
                       f"(state in {args.state_file}); Ctrl-C stops.")
         stopped.wait()
-    except KeyboardInterrupt:
-        pass
     finally:
         console.print("stopping…")
-        stack.stop()
-        args.state_file.unlink(missing_ok=True)
+        try:
+            stack.stop()
+        finally:
+            args.state_file.unlink(missing_ok=True)
+    console.print("stopped" + (f"; state saved in {info.state_dir}" if info.state_dir else ""))
+    if stack.left_running or any(t.is_alive() and not t.daemon for t in threading.enumerate()
+                                 if t is not threading.main_thread()):
+        # a handler left running (and threads it started) would hold the interpreter's exit until it
+        # ends, then crash it (a daemon thread inside pyarrow at finalization): leave at once
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
     return 0
+
+
+def _state_line(info: Any, args: argparse.Namespace) -> str:
+    if not info.state_dir:
+        return "not saved (--no-state): everything goes when the stack stops"
+    where = f"{info.state_dir} (saved at stop"
+    where += f" and every {args.snapshot_interval:g} s)" if args.snapshot_interval > 0 else ")"
+    return f"{where}; restored from {info.restored_from}" if info.restored_from else f"{where}; started empty"
 
 
 def cmd_env(args: argparse.Namespace) -> int:
@@ -88,6 +122,13 @@ def register(cli: Cli) -> None:
                     help="seconds between scheduled checks (default: hourly, as deployed)")
     up.add_argument("--project-dir", type=Path, default=None, help=PROJECT_DIR_HELP)
     up.add_argument("--state-file", type=Path, default=default_state_file())
+    up.add_argument("--state-dir", type=Path, default=Path(".sluice"),
+                    help="where the local AWS state is saved and restored from (default: .sluice/ here)")
+    up.add_argument("--snapshot-interval", type=float, default=5.0,
+                    help="seconds between saves while running, when something changed (0: only at stop)")
+    up.add_argument("--fresh", action="store_true",
+                    help="start from an empty state (the next save replaces what the state folder held)")
+    up.add_argument("--no-state", action="store_true", help="keep nothing: the state lives in memory only")
     up.set_defaults(func=cmd_up)
 
     env = cli.top.add_parser("env", help="print export lines that point AWS tools at the local stack")

@@ -3,17 +3,21 @@
 Two queues: bucket events (EventBridge envelopes routed by :mod:`chalicelib.triggers.table`) and
 asynchronous invocations (``{"function", "payload"}`` from :mod:`chalicelib.storage.invoke`). Like
 Lambda's asynchronous invokes, a failed delivery is retried (up to :data:`MAX_ATTEMPTS`).
+
+Handlers run on daemon threads: stopping waits for a running handler only as long as the caller
+allows (``stop(grace)``), then leaves it, as a Lambda container is frozen mid-call. Its message stays
+received but not deleted, so a stack restored from a snapshot delivers it again.
 """
 
 from __future__ import annotations
 
 import json
+import queue
 import threading
 import time
 import traceback
 import uuid
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,8 +61,11 @@ class Pump:
         self._handlers = handlers
         self._queues = {events_queue_url: self._route_object_event,
                         invoke_queue_url: self._route_invocation}
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sluice-handler")
+        self._work: queue.Queue[tuple[str, dict[str, Any], Callable[..., Any]] | None] = queue.Queue()
+        self._workers = workers
+        self._busy = 0  # handlers running now (guarded by _delivered)
         self._stop = threading.Event()
+        self._closed = threading.Event()  # stop() returned: what a left handler does is not reported
         self._threads: list[threading.Thread] = []
         self._on_delivery = on_delivery
         self.deliveries: list[Delivery] = []
@@ -70,12 +77,44 @@ class Pump:
                                       name=f"sluice-pump-{url.rsplit('/', 1)[-1]}")
             thread.start()
             self._threads.append(thread)
+        for number in range(self._workers):
+            threading.Thread(target=self._work_loop, daemon=True, name=f"sluice-handler-{number}").start()
 
-    def stop(self) -> None:
+    def stop(self, grace: float = 2.0) -> bool:
+        """Stop polling; wait up to ``grace`` seconds for the handlers running. True when none was left
+        running (a left handler's message is neither deleted nor retried here)."""
+        deadline = time.monotonic() + grace
         self._stop.set()
         for thread in self._threads:
-            thread.join(timeout=5)
-        self._pool.shutdown(wait=True, cancel_futures=True)
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        while True:  # what was received but not started is left too: its message stays received
+            try:
+                self._work.get_nowait()
+            except queue.Empty:
+                break
+        with self._delivered:
+            idle = self._delivered.wait_for(lambda: self._busy == 0,
+                                            timeout=max(0.0, deadline - time.monotonic()))
+        self._closed.set()
+        for _ in range(self._workers):
+            self._work.put(None)
+        return idle
+
+    def _work_loop(self) -> None:
+        while (task := self._work.get()) is not None:
+            with self._delivered:
+                if self._stop.is_set():
+                    continue
+                self._busy += 1
+            try:
+                self._deliver(*task)
+            except Exception:  # the server went away under a handler left running at stop
+                if not self._closed.is_set():
+                    raise
+            finally:
+                with self._delivered:
+                    self._busy -= 1
+                    self._delivered.notify_all()
 
     def _poll(self, queue_url: str, route: Callable[[dict[str, Any]], list[tuple[str, str, dict]]]) -> None:
         while not self._stop.is_set():
@@ -89,7 +128,7 @@ class Pump:
                     return
                 continue
             for message in messages:
-                self._pool.submit(self._deliver, queue_url, message, route)
+                self._work.put((queue_url, message, route))
 
     def _deliver(self, queue_url: str, message: dict[str, Any],
                  route: Callable[[dict[str, Any]], list[tuple[str, str, dict]]]) -> None:
@@ -125,6 +164,8 @@ class Pump:
         return not error
 
     def _record(self, delivery: Delivery) -> None:
+        if self._closed.is_set():
+            return
         with self._delivered:
             self.deliveries.append(delivery)
             self._delivered.notify_all()
@@ -169,9 +210,12 @@ class Clock:
     def start(self) -> None:
         self._thread.start()
 
-    def stop(self) -> None:
+    def stop(self, grace: float = 2.0) -> bool:
+        """Stop firing; wait up to ``grace`` seconds for a run in progress. True when none was left."""
         self._stop.set()
-        self._thread.join(timeout=5)
+        if self._thread.is_alive():
+            self._thread.join(timeout=grace)
+        return not self._thread.is_alive()
 
     def fire(self) -> list[Delivery]:
         """Run every scheduled handler once, now."""

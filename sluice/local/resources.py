@@ -68,7 +68,9 @@ class LocalResources:
 
 def create_resources(session: Any, endpoint_url: str, names: LocalNames | None = None,
                      template: dict[str, Any] | None = None) -> LocalResources:
-    """Create every resource of the template, and route the bucket's events to an SQS queue."""
+    """Create every resource of the template, and route the bucket's events to an SQS queue.
+
+    What exists already (a state restored from a snapshot) is kept as it is, not created again."""
     names = names or LocalNames()
     template = template or load_template()
     clients = _Clients(session, endpoint_url)
@@ -83,7 +85,8 @@ def create_resources(session: Any, endpoint_url: str, names: LocalNames | None =
         if len(found) > 1:
             raise ValueError(f"the local stack expects one {resource_type}, found {sorted(found)}")
         for properties in found.values():
-            create(clients, names, properties)
+            if not _EXISTS[resource_type](clients, names):
+                create(clients, names, properties)
     topic_arn = clients("sns").create_topic(Name=names.topic)["TopicArn"]
     events_queue_url = _route_bucket_events(clients, names)
     invoke_queue_url = clients("sqs").create_queue(QueueName=names.invoke_queue)["QueueUrl"]
@@ -184,6 +187,24 @@ def _route_bucket_events(clients: _Clients, names: LocalNames) -> str:
     }))
     events.put_targets(Rule=rule, Targets=[{"Id": "local-pump", "Arn": queue_arn}])
     return queue_url
+
+
+def _answers(call: Callable[[], Any]) -> bool:
+    from botocore.exceptions import ClientError
+
+    try:
+        call()
+    except ClientError:
+        return False
+    return True
+
+
+_EXISTS: dict[str, Callable[[_Clients, LocalNames], bool]] = {
+    "AWS::S3::Bucket": lambda c, n: _answers(lambda: c("s3").head_bucket(Bucket=n.bucket)),
+    "AWS::DynamoDB::Table": lambda c, n: _answers(lambda: c("dynamodb").describe_table(TableName=n.table)),
+    "AWS::SNS::Topic": lambda c, n: False,  # creating a topic again returns the one there is
+    "AWS::Glue::Database": lambda c, n: _answers(lambda: c("glue").get_database(Name=n.glue_database)),
+}
 
 
 def _truthy(value: Any) -> bool:

@@ -1,4 +1,11 @@
-"""``sluice up``: moto server + the template's resources + the Chalice API + event pump + clock."""
+"""``sluice up``: moto server + the template's resources + the Chalice API + event pump + clock.
+
+With a state folder (``state_dir``) the AWS state survives a restart: it is loaded before the server
+answers, saved every ``snapshot_interval`` seconds when something changed, and saved at stop
+(:mod:`sluice.local.snapshot`). Stopping takes at most ``stop_grace`` seconds for running handlers
+plus the final save; a handler still running then is left (its event is delivered again on the next
+start from the saved state).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +15,7 @@ import os
 import secrets
 import sys
 import threading
+import time
 import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -17,8 +25,10 @@ from typing import Any
 from chalicelib import storage as aws
 from chalicelib.triggers.table import ASYNC_FUNCTIONS, OBJECT_TRIGGERS, SCHEDULES
 from sluice.local.atomic import make_dynamodb_atomic
+from sluice.local.moto_server import MotoServer
 from sluice.local.pump import Clock, Delivery, Pump
 from sluice.local.resources import LocalNames, create_resources
+from sluice.local.snapshot import StateDir, capture, install
 
 REGION = "us-east-1"
 DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
@@ -39,6 +49,8 @@ class StackInfo:
     events_queue_url: str
     invoke_queue_url: str
     pii_key: str
+    state_dir: str = ""  # where the AWS state is saved ("" = not saved)
+    restored_from: str = ""  # when the state it started from was saved ("" = started empty)
 
     def environment(self) -> dict[str, str]:
         """Variables for boto3, the AWS CLI and the sluice CLI to reach this stack."""
@@ -112,7 +124,9 @@ class LocalStack:
     def __init__(self, project_dir: str | Path | None = None, *, host: str = "127.0.0.1",
                  api_port: int = 8000, aws_port: int = 5000, schedule_interval: float = 3600.0,
                  on_delivery: Callable[[Delivery], None] | None = None,
-                 names: LocalNames | None = None) -> None:
+                 names: LocalNames | None = None, state_dir: str | Path | None = None,
+                 snapshot_interval: float = 5.0, fresh: bool = False, stop_grace: float = 1.5,
+                 key_file: Path | None = None) -> None:
         self.app_file = find_app(project_dir)
         self.host = host
         self.api_port = api_port
@@ -123,10 +137,19 @@ class LocalStack:
         self.info: StackInfo | None = None
         self.pump: Pump | None = None
         self.clock: Clock | None = None
-        self._moto: Any = None
+        self.state = StateDir(Path(state_dir).resolve(), key_file) if state_dir is not None else None
+        self.snapshot_interval = snapshot_interval
+        self.fresh = fresh
+        self.stop_grace = stop_grace
+        self._moto: MotoServer | None = None
         self._api: Any = None
         self._api_thread: threading.Thread | None = None
         self._saved_env: dict[str, str | None] = {}
+        self._saver: threading.Thread | None = None
+        self.left_running = False  # a handler was still running when stop() gave up waiting
+        self._stopping = threading.Event()
+        self._saving = threading.Lock()
+        self._skipped: set[str] = set()
 
     def __enter__(self) -> LocalStack:
         self.start()
@@ -138,27 +161,33 @@ class LocalStack:
     def start(self) -> StackInfo:
         import logging
 
-        from moto.server import ThreadedMotoServer
-
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per moto request
         # chalice local cannot check IAM authorization; say so once in the docs, not per request
         warnings.filterwarnings("ignore", message="IAMAuthorizer is not a supported in local mode")
 
+        if self.state is not None:
+            self.state.acquire()  # fails early: another stack saves into this folder
         make_dynamodb_atomic()
-        self._moto = ThreadedMotoServer(ip_address=self.host, port=self.aws_port, verbose=False)
-        self._moto.start()
-        host, port = self._moto.get_host_and_port()
-        endpoint = f"http://{host}:{port}"
-        # moto keeps its state per process: start every stack from an empty world
+        self._moto = MotoServer(self.host, self.aws_port)
+        endpoint = self._moto.start()
+        # moto keeps its state per process: start every stack from an empty world, then the saved one
+        # (loaded after the reset: moto's reset closes the body of every S3 object made before it)
         import requests
 
         requests.post(f"{endpoint}/moto-api/reset", timeout=10).raise_for_status()
+        try:
+            saved = self.state.load() if self.state is not None and not self.fresh else None
+        except BaseException:
+            self.stop()
+            raise
+        if saved is not None:
+            install(saved.services)
         self._set_env({**DUMMY_CREDENTIALS, "AWS_ENDPOINT_URL": endpoint, "AWS_REGION": REGION,
                        "AWS_DEFAULT_REGION": REGION})
         import boto3
 
         session = boto3.session.Session(region_name=REGION)
-        resources = create_resources(session, endpoint, self.names)
+        resources = create_resources(session, endpoint, self.names)  # what the saved state lacks
         app_module = self._import_app()
         self._api = self._start_api(app_module.app)
         self.info = StackInfo(
@@ -166,7 +195,11 @@ class LocalStack:
             aws_endpoint=endpoint, region=REGION, bucket=resources.bucket, table=resources.table,
             topic_arn=resources.topic_arn, glue_database=resources.glue_database,
             events_queue_url=resources.events_queue_url,
-            invoke_queue_url=resources.invoke_queue_url, pii_key=secrets.token_hex(32),
+            invoke_queue_url=resources.invoke_queue_url,
+            # the saved key: pseudonyms of PII stay joinable with what was hashed before the restart
+            pii_key=saved.pii_key if saved is not None else secrets.token_hex(32),
+            state_dir=str(self.state.path) if self.state is not None else "",
+            restored_from=saved.saved_at if saved is not None else "",
         )
         self._set_env(self.info.handler_environment())
         aws.reset()
@@ -181,19 +214,67 @@ class LocalStack:
         self.clock = Clock({s.function: handlers[s.function] for s in SCHEDULES if s.function in handlers},
                            self.schedule_interval, region=REGION, on_delivery=self.on_delivery)
         self.clock.start()
+        if self.state is not None:
+            self.save()  # the state folder holds this stack (and its PII key) from the start
+            if self.snapshot_interval > 0:
+                self._saver = threading.Thread(target=self._save_periodically, daemon=True,
+                                               name="sluice-snapshots")
+                self._saver.start()
         return self.info
 
+    def save(self, timeout: float = 2.0, if_changed: bool = False) -> bool:
+        """Snapshot the AWS state into the state folder now; False when there is no folder (or, with
+        ``if_changed``, nothing that could change it was asked of moto since the last save)."""
+        with self._saving:
+            moto, state, info = self._moto, self.state, self.info
+            if state is None or moto is None or info is None or (if_changed and not moto.changed):
+                return False
+            with moto.paused(timeout):  # no request half done while the backends are copied
+                for attempt in range(3):
+                    try:
+                        snapshot = state.dump(capture(), info.pii_key)
+                        break
+                    except RuntimeError:  # a request left running at stop changed a dict under the copy
+                        if attempt == 2:
+                            raise
+                        time.sleep(0.05)
+                moto.mark_saved()
+            state.write(snapshot)
+        for service, why in snapshot.skipped.items():
+            if service not in self._skipped:  # say it once, not at every save
+                self._skipped.add(service)
+                print(f"sluice: the local state of {service} cannot be saved and is left out ({why})",
+                      file=sys.stderr)
+        return True
+
+    def _save_periodically(self) -> None:
+        while not self._stopping.wait(self.snapshot_interval):
+            if self._moto is not None:
+                try:
+                    self.save(if_changed=True)
+                except Exception as error:  # a failed save must not stop the stack: say it, try again
+                    print(f"sluice: saving the local state failed: {error!r}", file=sys.stderr)
+
     def stop(self) -> None:
-        for part in (self.clock, self.pump):
-            if part is not None:
-                part.stop()
-        if self._api is not None:
+        """Stop within ``stop_grace`` seconds plus the final save (handlers still running are left)."""
+        deadline = time.monotonic() + self.stop_grace
+        self._stopping.set()
+        if self._api is not None:  # no new requests: the API first, then the handlers' own work
             self._api.shutdown()
             self._api.server.server_close()
+        for part in (self.clock, self.pump):
+            if part is not None and not part.stop(grace=max(0.0, deadline - time.monotonic())):
+                self.left_running = True
         if self._api_thread is not None:
-            self._api_thread.join(timeout=5)
+            self._api_thread.join(timeout=1)
         if self._moto is not None:
             self._moto.stop()
+            try:  # after a periodic save in progress, if anything changed since (its lock orders them)
+                self.save(timeout=0.5, if_changed=True)
+            finally:
+                self._moto = None
+        if self.state is not None:
+            self.state.release()
         self._restore_env()
         aws.reset()
 
@@ -242,8 +323,8 @@ class LocalStack:
             chalice_app.__class__ = CustomLocalChalice
         server = LocalDevServer(chalice_app, config, self.host, self.api_port,
                                 handler_cls=QuietHandler, server_cls=Server)
-        self._api_thread = threading.Thread(target=server.server.serve_forever, daemon=True,
-                                            name="sluice-api")
+        self._api_thread = threading.Thread(target=server.server.serve_forever, kwargs={
+            "poll_interval": 0.1}, daemon=True, name="sluice-api")
         self._api_thread.start()
         return server
 
