@@ -60,7 +60,10 @@ def cmd_up(args: argparse.Namespace) -> int:
         console.print(f"  state      {_state_line(info, args)}")
         console.print(f"  `eval \"$(sluice env)\"` to point the AWS CLI and boto3 here "
                       f"(state in {args.state_file}); Ctrl-C stops.")
-        stopped.wait()
+        # a timed wait: a signal the kernel hands to another thread only sets a flag, and the handler
+        # runs when the main thread next runs Python code (a wait without timeout may never return)
+        while not stopped.wait(0.1):
+            pass
     finally:
         console.print("stopping…")
         try:

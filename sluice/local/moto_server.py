@@ -3,7 +3,11 @@
 Like moto's ``ThreadedMotoServer`` (the same WSGI app and request handler), plus:
 
 - a gate: requests pass side by side; :meth:`MotoServer.paused` waits for those in flight, holds new
-  ones back while the state is copied, then lets them go (a snapshot taken there is consistent);
+  ones back while the state is copied, then lets them go (a snapshot taken there is consistent). An
+  SQS long poll in flight is not waited for: it sleeps inside moto for up to a second (the event
+  pump's polls are always there) and changes a message only when one becomes visible, which the
+  copy survives (a received message is made visible again on load; a copy that meets a change is
+  made again);
 - :attr:`MotoServer.changed`: whether a request that may have written arrived since the last
   :meth:`MotoServer.mark_saved` (the long polls of the event pump do not count), so an idle stack
   is not saved again and again;
@@ -19,8 +23,9 @@ from typing import Any
 
 POLL_SECONDS = 0.1
 # requests that change nothing worth saving (the pump's long polls arrive every second)
+LONG_POLL = "AmazonSQS.ReceiveMessage"
 READS = frozenset({
-    "AmazonSQS.ReceiveMessage", "AmazonSQS.GetQueueAttributes", "AmazonSQS.GetQueueUrl",
+    LONG_POLL, "AmazonSQS.GetQueueAttributes", "AmazonSQS.GetQueueUrl",
     "AmazonSQS.ListQueues", "DynamoDB_20120810.GetItem", "DynamoDB_20120810.BatchGetItem",
     "DynamoDB_20120810.Query", "DynamoDB_20120810.Scan", "DynamoDB_20120810.DescribeTable",
 })
@@ -36,16 +41,17 @@ class Gate:
         self.changed = False
 
     @contextmanager
-    def request(self, writes: bool) -> Iterator[None]:
+    def request(self, writes: bool, long_poll: bool = False) -> Iterator[None]:
+        counted = 0 if long_poll else 1
         with self._state:
             self._state.wait_for(lambda: not self._paused)
-            self._active += 1
+            self._active += counted
             self.changed |= writes
         try:
             yield
         finally:
             with self._state:
-                self._active -= 1
+                self._active -= counted
                 self._state.notify_all()
 
     @contextmanager
@@ -71,9 +77,9 @@ def gated(app: Callable[..., Iterable[bytes]], gate: Gate) -> Callable[..., list
     """The WSGI ``app`` with every request passing ``gate`` (its body read inside it)."""
 
     def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
-        writes = environ.get("REQUEST_METHOD") not in ("GET", "HEAD") and \
-            environ.get("HTTP_X_AMZ_TARGET") not in READS
-        with gate.request(writes):
+        target = environ.get("HTTP_X_AMZ_TARGET")
+        writes = environ.get("REQUEST_METHOD") not in ("GET", "HEAD") and target not in READS
+        with gate.request(writes, long_poll=target == LONG_POLL):
             result = app(environ, start_response)
             try:
                 return list(result)

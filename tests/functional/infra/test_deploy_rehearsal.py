@@ -1,15 +1,35 @@
-"""The deploy rehearsal (scripts/rehearse.py): the packaged template, SAM-transformed as CloudFormation
-would, is created on moto's CloudFormation; a broken reference or a resource nobody creates fails it."""
+"""The deploy rehearsal (rehearsal.py beside this file): the packaged template, SAM-transformed as
+CloudFormation would (aws-sam-translator, offline), is created on moto's CloudFormation and must reach
+CREATE_COMPLETE with every resource created and every output resolved; a broken reference, a resource
+nobody creates or an environment variable naming the wrong resource fails it.
+
+moto's gaps, patched in the rehearsal only (``rehearsal.MOTO_GAPS``; the deployed template is unchanged;
+``test_each_patched_gap_is_still_a_gap_of_moto_so_the_list_stays_short`` fails when moto closes one):
+
+- ``AWS::ApiGateway::RestApi``: moto needs Name and ignores the Body's methods: named from info.title, the
+  Body's paths imported through moto's own importer
+- ``AWS::ApiGateway::Stage``: skipped by moto: created with apigateway.create_stage, method settings patched
+- ``AWS::Lambda::EventInvokeConfig``: skipped by moto: put_function_event_invoke_config
+- ``AWS::Glue::Database``: skipped by moto (its Ref would be None): glue.create_database
+- ``AWS::SecretsManager::Secret``: skipped by moto (its Ref would be None): create_secret, generated string
+- ``AWS::S3::BucketPolicy``: skipped by moto: s3.put_bucket_policy
+- ``AWS::SQS::QueuePolicy``: skipped by moto: sqs.set_queue_attributes(Policy)
+- ``AWS::CloudWatch::Alarm``: skipped by moto: cloudwatch.put_metric_alarm
+
+and what moto lets through that CloudFormation refuses, checked before the stack is created: a DependsOn
+naming no resource, an Fn::Sub variable naming no resource.
+"""
 
 from __future__ import annotations
 
 import copy
+import re
 import zipfile
 from pathlib import Path
 
 import pytest
-import rehearse  # scripts/rehearse.py (conftest puts scripts/ on sys.path)
 
+from tests.functional.infra import rehearsal as rehearse
 from tests.functional.infra.conftest import ROOT
 
 pytestmark = pytest.mark.slow
@@ -71,6 +91,13 @@ def test_each_patched_gap_is_still_a_gap_of_moto_so_the_list_stays_short():
     # RestApi is known to moto but needs Name and ignores the Body: its stand-in wraps moto's own
     assert set(rehearse.MOTO_GAPS) - still_needed == {"AWS::ApiGateway::RestApi"}
     assert all(reason for reason in rehearse.MOTO_GAPS.values())
+
+
+def test_the_moto_gaps_are_listed_in_this_docstring_and_in_the_docs():
+    listed = set(re.findall(r"``(AWS::[A-Za-z:]+)``", __doc__ or ""))
+    documented = set(re.findall(r"`(AWS::[A-Za-z:]+)`", (ROOT / "docs" / "local.md").read_text()))
+    assert listed == set(rehearse.MOTO_GAPS)
+    assert documented >= set(rehearse.MOTO_GAPS)
 
 
 def test_a_ref_to_a_missing_resource_fails_the_rehearsal(sam_template, small_artifacts):

@@ -1,6 +1,9 @@
 """Deploy rehearsal: create the packaged stack on moto's CloudFormation, offline, as `make deploy` would.
 
-    python scripts/rehearse.py --stage dev      # after `make template`; exit 1 names what failed
+    .venv/bin/python -m tests.functional.infra.rehearsal --stage dev
+
+after `make template`; it exits 1 naming what failed. ``tests/functional/infra/test_deploy_rehearsal.py``
+runs it in `make test` (docs/local.md, "Deploy rehearsal").
 
 What `make deploy` does on AWS, step by step, with moto standing in:
 
@@ -37,7 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 REGION = "us-east-1"
 ACCOUNT = "123456789012"  # moto's default account
 ARTIFACTS_BUCKET = "sluice-rehearsal-artifacts"
