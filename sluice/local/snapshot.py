@@ -96,6 +96,8 @@ class StateDir:
             raise SnapshotError(f"another `sluice up` uses {self.path}: stop it, or give this one "
                                 f"--state-dir") from None
         self._lock = handle
+        for partial in (*self.path.glob(".*.partial"), *self.path.glob(f"{BLOBS}/.*.partial")):
+            partial.unlink(missing_ok=True)  # a write a kill -9 cut short; the file it was for is whole
 
     def release(self) -> None:
         if self._lock is not None:

@@ -189,3 +189,29 @@ def test_a_kill_9_loses_only_what_came_after_the_last_snapshot(tmp_path):
     finally:
         if again.poll() is None:
             again.kill()
+
+
+TGKILL = {"x86_64": 234, "aarch64": 131}  # syscall numbers: a signal to one thread of another process
+
+
+@pytest.mark.skipif(sys.platform != "linux" or os.uname().machine not in TGKILL, reason="Linux tgkill")
+def test_a_sigterm_the_kernel_hands_to_another_thread_still_stops_sluice_up_within_5_s(tmp_path):
+    """A process-wide signal goes to any thread that does not block it; Python runs its handler only
+    when the main thread runs Python code (before: the main thread slept in a wait without timeout
+    and never woke)."""
+    import ctypes
+
+    proc, _ = sluice_up(tmp_path, "--no-state")
+    try:
+        other = next(int(t) for t in os.listdir(f"/proc/{proc.pid}/task") if int(t) != proc.pid)
+        libc = ctypes.CDLL(None, use_errno=True)
+        assert libc.syscall(TGKILL[os.uname().machine], proc.pid, other, signal.SIGTERM) == 0
+        sent = time.monotonic()
+        out, _ = proc.communicate(timeout=30)
+        took = time.monotonic() - sent
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    print(f"SIGTERM to a non-main thread to exit: {took:.2f} s")
+    assert proc.returncode == 0, out[-6000:]
+    assert took <= 5, f"stopped after {took:.1f} s"

@@ -113,3 +113,20 @@ def test_a_second_stack_cannot_take_a_folder_another_stack_holds(tmp_path):
         first.release()
     second.acquire()
     second.release()
+
+
+def test_a_write_cut_short_by_a_kill_leaves_the_last_state_whole_and_its_leftovers_go_on_the_next_start(
+        tmp_path):
+    state = saved_folder(tmp_path, s3_key("raw/a.csv", b"kept"))
+    # what a kill -9 in the middle of the next save leaves: the new file half written beside the old
+    (state.path / f".{STATE_FILE}.4242.1.partial").write_bytes(b"sluice-local-state\n{")
+    (state.path / BLOBS / ".0123.4242.1.partial").write_bytes(b"half a bo")
+
+    again = StateDir(tmp_path / ".sluice", tmp_path / "home" / "state.key")
+    again.acquire()
+    try:
+        assert not list(again.path.rglob("*.partial"))
+        keys = again.load().services["s3"]["123456789012"]["aws"]["keys"]
+        assert [k.value for k in keys] == [b"kept"]
+    finally:
+        again.release()
