@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from sluice.local.snapshot import SnapshotError
 from sluice.local.template import load_template, resources_of_type
 
 LOCAL_TYPES = ("AWS::S3::Bucket", "AWS::DynamoDB::Table", "AWS::SNS::Topic", "AWS::Glue::Database")
@@ -87,6 +88,8 @@ def create_resources(session: Any, endpoint_url: str, names: LocalNames | None =
         for properties in found.values():
             if not _EXISTS[resource_type](clients, names):
                 create(clients, names, properties)
+            elif resource_type == "AWS::DynamoDB::Table":  # saved by an older sluice: indexes added since
+                _add_missing_indexes(clients, names, properties)
     topic_arn = clients("sns").create_topic(Name=names.topic)["TopicArn"]
     events_queue_url = _route_bucket_events(clients, names)
     invoke_queue_url = clients("sqs").create_queue(QueueName=names.invoke_queue)["QueueUrl"]
@@ -160,6 +163,20 @@ def _create_table(clients: _Clients, names: LocalNames, props: dict[str, Any]) -
         ddb.update_continuous_backups(TableName=names.table, PointInTimeRecoverySpecification={
             "PointInTimeRecoveryEnabled": _truthy(
                 props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"])})
+
+
+def _add_missing_indexes(clients: _Clients, names: LocalNames, props: dict[str, Any]) -> None:
+    ddb = clients("dynamodb")
+    table = ddb.describe_table(TableName=names.table)["Table"]
+    if table["KeySchema"] != props["KeySchema"]:
+        raise SnapshotError(f"the saved table {names.table} has the key {table['KeySchema']}, the template "
+                         f"{props['KeySchema']}: start with --fresh (or move the state folder away)")
+    present = {index["IndexName"] for index in table.get("GlobalSecondaryIndexes", [])}
+    for index in props.get("GlobalSecondaryIndexes", []):
+        if index["IndexName"] not in present:
+            ddb.update_table(TableName=names.table, AttributeDefinitions=props["AttributeDefinitions"],
+                             GlobalSecondaryIndexUpdates=[{"Create": {
+                                 k: index[k] for k in ("IndexName", "KeySchema", "Projection")}}])
 
 
 def _create_topic(clients: _Clients, names: LocalNames, props: dict[str, Any]) -> None:

@@ -91,3 +91,21 @@ def test_bucket_events_still_reach_the_queue_after_loading(moto_world, tmp_path)
 @pytest.fixture(autouse=True)
 def _no_home_key(monkeypatch, tmp_path):
     monkeypatch.setenv("SLUICE_HOME", str(tmp_path / "home"))  # no test writes the user's key
+
+
+def test_a_table_saved_before_an_index_existed_gets_it_at_the_next_start_and_keeps_its_items(
+        moto_world, moto_session, tmp_path):
+    from sluice.local.resources import LocalNames, create_resources
+
+    ddb = boto3.client("dynamodb")
+    ddb.update_table(TableName=moto_world.table, GlobalSecondaryIndexUpdates=[{"Delete": {
+        "IndexName": "gsi1"}}])  # the table as an older sluice saved it
+    ddb.put_item(TableName=moto_world.table, Item={"pk": {"S": "MODEL#fare"}, "sk": {"S": "V#1"},
+                                                   "gsi1pk": {"S": "ALIAS"}, "gsi1sk": {"S": "fare"}})
+    forget_and_load(tmp_path)
+
+    create_resources(moto_session.clients, None, LocalNames(prefix=moto_world.bucket), moto_session.template)
+
+    found = ddb.query(TableName=moto_world.table, IndexName="gsi1", KeyConditionExpression="gsi1pk = :p",
+                      ExpressionAttributeValues={":p": {"S": "ALIAS"}})["Items"]
+    assert [item["pk"]["S"] for item in found] == ["MODEL#fare"]
