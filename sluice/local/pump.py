@@ -24,6 +24,7 @@ from typing import Any
 from chalicelib.triggers.table import functions_for_key
 
 MAX_ATTEMPTS = 3
+POLL_JOIN_SECONDS = 0.2  # how long a stop waits for a poll to come back (its messages stay received)
 Handler = Callable[[dict[str, Any], Any], Any]
 
 
@@ -85,8 +86,8 @@ class Pump:
         running (a left handler's message is neither deleted nor retried here)."""
         deadline = time.monotonic() + grace
         self._stop.set()
-        for thread in self._threads:
-            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        for thread in self._threads:  # not the whole long poll (1 s): what it brings back is not run
+            thread.join(timeout=min(POLL_JOIN_SECONDS, max(0.0, deadline - time.monotonic())))
         while True:  # what was received but not started is left too: its message stays received
             try:
                 self._work.get_nowait()
