@@ -7,11 +7,12 @@ DynamoDB items their counters (the next upload gets the next version number), SQ
 bodies. Messages a handler had received but not finished when the stack stopped are made visible
 again on load, as Lambda delivers an event again after a crash.
 
-The folder holds ``aws-state.bin`` (the backends, without S3 object bodies) and ``blobs/`` (each
-object body once, named by its SHA-256, written when first saved): a save writes what changed since
-the last one, not every object again. ``aws-state.bin`` is written whole then renamed over the last
-one, so a stack killed while saving leaves the previous snapshot. Everything is readable by its
-owner alone (raw uploads hold PII). Unpickling runs code, so a snapshot is loaded only when its HMAC
+The folder holds ``aws-state.bin`` (the backends, without S3 object bodies) and ``blobs/`` (each object
+body once, named by its SHA-256, written when first saved): a save writes what changed since the last
+one, not every object again, and hashes and writes new bodies after moto answers again
+(:meth:`StateDir.dump` only copies them while it waits). ``aws-state.bin`` is written whole then renamed
+over the last one, so a stack killed while saving leaves the previous snapshot. Everything is readable by
+its owner alone (raw uploads hold PII). Unpickling runs code, so a snapshot is loaded only when its HMAC
 matches the key in the user's sluice home (``$SLUICE_HOME`` or ``~/.sluice``, :func:`default_key_file`):
 a ``.sluice/`` folder someone else made (checked into a repository, say) is refused, not run.
 """
@@ -25,6 +26,7 @@ import functools
 import hashlib
 import hmac
 import io
+import itertools
 import json
 import os
 import pickle
@@ -35,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-FORMAT = 2
+FORMAT = 3
 MAGIC = b"sluice-local-state"
 STATE_FILE = "aws-state.bin"
 BLOBS = "blobs"
@@ -65,10 +67,13 @@ class Saved:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """A snapshot made (:meth:`StateDir.dump`), not yet written (:meth:`StateDir.write`)."""
+    """A snapshot made (:meth:`StateDir.dump`, while moto waits), not yet written (:meth:`StateDir.write`,
+    while it answers again): bodies new since the last save are hashed and written then."""
 
-    body: bytes
-    blobs: frozenset[str]
+    services: dict[str, bytes]  # service -> its pickled backends
+    bodies: dict[str, Any]  # reference in the pickles -> SHA-256 of the body, or a _NewBody
+    pii_key: str
+    saved_at: str
     skipped: dict[str, str]  # service -> why it could not be saved (the others are)
 
 
@@ -105,12 +110,12 @@ class StateDir:
             self._lock = None
 
     def dump(self, services: dict[str, dict[str, dict[str, Any]]], pii_key: str) -> Snapshot:
-        """Pickle ``services`` (while no request runs), writing object bodies not saved before. Each
-        service is pickled on its own: one that cannot be (a model moto changed) is left out, not all."""
-        self._make()
+        """Pickle ``services`` (while no request runs). Object bodies are copied, not hashed or written
+        (that waits for :meth:`write`). Each service is pickled on its own: one that cannot be (a model
+        moto changed) is left out, not all."""
         pickled: dict[str, bytes] = {}
         skipped: dict[str, str] = {}
-        used: set[str] = set()
+        bodies: dict[str, Any] = {}
         for service, accounts in services.items():
             buffer = io.BytesIO()
             pickler = _Pickler(buffer, self._blobs)
@@ -120,17 +125,20 @@ class StateDir:
                 skipped[service] = f"{type(error).__name__}: {error}"
                 continue
             pickled[service] = buffer.getvalue()
-            used |= pickler.used
-        body = pickle.dumps({"services": pickled, "pii_key": pii_key,
-                             "saved_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")})
-        return Snapshot(body, frozenset(used), skipped)
+            bodies |= pickler.bodies
+        return Snapshot(pickled, bodies, pii_key, dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                        skipped)
 
     def write(self, snapshot: Snapshot) -> None:
         """Make ``snapshot`` the saved state; the previous one stays until this one is whole."""
+        self._make()
+        named = {ref: self._blobs.save(body) for ref, body in snapshot.bodies.items()}
+        body = pickle.dumps({"services": snapshot.services, "bodies": named, "pii_key": snapshot.pii_key,
+                             "saved_at": snapshot.saved_at})
         header = json.dumps({"format": FORMAT, "moto": _moto_version(), "hmac": hmac.new(
-            self._key(), snapshot.body, hashlib.sha256).hexdigest()}).encode()
-        _write_whole(self.file, MAGIC + b"\n" + header + b"\n" + snapshot.body)
-        self._blobs.keep_only(snapshot.blobs)
+            self._key(), body, hashlib.sha256).hexdigest()}).encode()
+        _write_whole(self.file, MAGIC + b"\n" + header + b"\n" + body)
+        self._blobs.keep_only(frozenset(named.values()))
 
     def load(self) -> Saved | None:
         """The saved state, or None when there is none; :class:`SnapshotError` when it cannot be used."""
@@ -153,7 +161,7 @@ class StateDir:
                                 f"start with --fresh or move {self.path} away")
         try:
             saved = pickle.loads(body)
-            services = {service: _Unpickler(io.BytesIO(inner), self._blobs).load()
+            services = {service: _Unpickler(io.BytesIO(inner), self._blobs, saved["bodies"]).load()
                         for service, inner in saved["services"].items()}
         except SnapshotError:
             raise
@@ -209,26 +217,46 @@ def install(services: dict[str, dict[str, dict[str, Any]]]) -> None:
                         message.change_visibility(0)
 
 
+@dataclass(frozen=True)
+class _NewBody:
+    """A body not saved before, copied while moto waited; hashed and written after."""
+
+    key: weakref.ref[Any]
+    size: int
+    value: bytes
+
+
 class _Blobs:
     """S3 object bodies, one file per content (its SHA-256), each written once."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self._named: dict[int, tuple[weakref.ref[Any], int, str]] = {}  # id(key) -> (key, size, name)
+        self._new = itertools.count()
 
-    def name_of(self, key: Any) -> str:
+    def reference(self, key: Any) -> tuple[str, str | _NewBody]:
+        """How a pickle refers to ``key``'s body, and the body: its file's name when saved before (the
+        same object, the same size), else a copy to :meth:`save`."""
         known = self._named.get(id(key))
         if known is not None and known[0]() is key and known[1] == key.contentsize:
-            return known[2]
+            return known[2], known[2]
         try:
             value = key.value
         except ValueError:  # a key moto disposed of (its buffer closed), still referenced: as moto pickles it
             value = b""
-        name = hashlib.sha256(value).hexdigest()
+        return f"new-{next(self._new)}", _NewBody(weakref.ref(key), key.contentsize, value)
+
+    def save(self, body: str | _NewBody) -> str:
+        """The name of the file holding ``body``, written if no file holds it yet."""
+        if isinstance(body, str):
+            return body
+        name = hashlib.sha256(body.value).hexdigest()
         if not (self.folder / name).is_file():
             self.folder.mkdir(exist_ok=True, mode=0o700)
-            _write_whole(self.folder / name, value)
-        self._named[id(key)] = (weakref.ref(key), key.contentsize, name)
+            _write_whole(self.folder / name, body.value)
+        key = body.key()
+        if key is not None:
+            self._named[id(key)] = (body.key, body.size, name)
         return name
 
     def read(self, name: str) -> bytes:
@@ -268,7 +296,7 @@ class _Pickler(pickle.Pickler):
     def __init__(self, file: IO[bytes], blobs: _Blobs) -> None:
         super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
         self.blobs = blobs
-        self.used: set[str] = set()
+        self.bodies: dict[str, str | _NewBody] = {}
 
     def persistent_id(self, obj: Any) -> Any:
         return ("blob", str(obj)) if type(obj) is _BlobName else None
@@ -277,10 +305,9 @@ class _Pickler(pickle.Pickler):
         if isinstance(obj, _versioned_store_type()):  # a dict whose items() shows the latest version alone
             return _versioned_store, (type(obj), list(dict.items(obj)))
         if isinstance(obj, _fake_key_type()):
-            name = self.blobs.name_of(obj)
-            self.used.add(name)
+            reference, self.bodies[reference] = self.blobs.reference(obj)
             state = {k: v for k, v in obj.__dict__.items() if k not in ("_value_buffer", "lock")}
-            return _object_with_body, (type(obj), state, _BlobName(name))
+            return _object_with_body, (type(obj), state, _BlobName(reference))
         if isinstance(obj, _private_key_types()):
             from cryptography.hazmat.primitives import serialization
 
@@ -291,15 +318,16 @@ class _Pickler(pickle.Pickler):
 
 
 class _Unpickler(pickle.Unpickler):
-    def __init__(self, file: IO[bytes], blobs: _Blobs) -> None:
+    def __init__(self, file: IO[bytes], blobs: _Blobs, bodies: dict[str, str]) -> None:
         super().__init__(file)
         self.blobs = blobs
+        self.bodies = bodies  # reference in the pickle -> the file of the body
 
     def persistent_load(self, pid: Any) -> Any:
-        kind, name = pid
+        kind, reference = pid
         if kind != "blob":
             raise pickle.UnpicklingError(f"unknown persistent id {kind!r}")
-        return self.blobs.read(name)
+        return self.blobs.read(self.bodies[reference])
 
 
 def _object_with_body(kind: type, state: dict[str, Any], value: bytes) -> Any:

@@ -130,3 +130,15 @@ def test_a_write_cut_short_by_a_kill_leaves_the_last_state_whole_and_its_leftove
         assert [k.value for k in keys] == [b"kept"]
     finally:
         again.release()
+
+
+def test_the_copy_made_while_moto_waits_writes_nothing_new_bodies_are_hashed_and_written_after(tmp_path):
+    """dump() runs while moto holds requests back: a new 8 MB body must not be hashed and written there."""
+    state = StateDir(tmp_path / ".sluice", tmp_path / "home" / "state.key")
+    snapshot = state.dump(services(s3_key("raw/big.bin", b"x" * 8_000_000)), pii_key="k" * 64)
+    assert not state.path.exists() or not any(state.path.rglob("*"))
+
+    state.write(snapshot)
+
+    keys = StateDir(state.path, state.key_file).load().services["s3"]["123456789012"]["aws"]["keys"]
+    assert [len(k.value) for k in keys] == [8_000_000]
