@@ -58,6 +58,10 @@ MOTO_GAPS: dict[str, str] = {
                               "settings (metrics, throttling) as update_stage patches (moto's Ref to a "
                               "Deployment gives the object: its id is taken)",
     "AWS::Lambda::EventInvokeConfig": "skipped by moto's CloudFormation: put_function_event_invoke_config",
+    "AWS::Lambda::Version": "moto publishes it but answers no Fn::GetAtt (Version, which an Alias reads): "
+                            "lambda.publish_version, its ARN as Ref and its number as Version",
+    "AWS::Lambda::Alias": "skipped by moto's CloudFormation (its Ref would be None, so a Permission on the "
+                          "alias loses its FunctionName): lambda.create_alias",
     "AWS::Glue::Database": "skipped by moto's CloudFormation (Ref would be None): glue.create_database",
     "AWS::SecretsManager::Secret": "skipped by moto's CloudFormation (Ref would be None): "
                                    "secretsmanager.create_secret with the generated string",
@@ -109,9 +113,10 @@ def rehearse(template: dict[str, Any], artifacts_dir: Path, *, stack_name: str =
                                  Parameters=[{"ParameterKey": k, "ParameterValue": v}
                                              for k, v in parameters.items()],
                                  Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"])
-            except KeyError as missing:  # moto's lookup of a logical id the template does not define
-                raise RehearsalFailed(f"create: a reference to {missing} names no resource, parameter "
-                                      f"or pseudo parameter of the template") from None
+            except KeyError as missing:  # names were checked above: a property moto found empty
+                raise RehearsalFailed(f"create: moto found no {missing}: a property left empty by a Ref to "
+                                      f"a resource moto skipped (add its type to MOTO_GAPS), or a name the "
+                                      f"template does not define") from None
             except Exception as error:
                 raise RehearsalFailed(f"create: {type(error).__name__}: {error}") from error
         return _check(cfn, stack_name, transformed, stand_ins)
@@ -420,6 +425,18 @@ def _event_invoke_config(name: str, props: dict[str, Any], account_id: str, regi
                             {"FunctionArn": config["FunctionArn"]})
 
 
+def _version(name: str, props: dict[str, Any], account_id: str, region: str) -> Any:
+    version = _client("lambda").publish_version(**{k: v for k, v in props.items() if k in (
+        "FunctionName", "Description", "CodeSha256")})
+    return _StandInResource(version["FunctionArn"], {"Version": version["Version"]})
+
+
+def _alias(name: str, props: dict[str, Any], account_id: str, region: str) -> Any:
+    alias = _client("lambda").create_alias(**{k: v for k, v in props.items() if k in (
+        "FunctionName", "Name", "FunctionVersion", "Description")})
+    return _StandInResource(alias["AliasArn"], {"AliasArn": alias["AliasArn"]})
+
+
 def _glue_database(name: str, props: dict[str, Any], account_id: str, region: str) -> Any:
     database = props["DatabaseInput"]
     _client("glue").create_database(CatalogId=props.get("CatalogId", account_id), DatabaseInput=database)
@@ -466,6 +483,8 @@ _CREATORS = {
     "AWS::ApiGateway::RestApi": _rest_api,
     "AWS::ApiGateway::Stage": _stage,
     "AWS::Lambda::EventInvokeConfig": _event_invoke_config,
+    "AWS::Lambda::Version": _version,
+    "AWS::Lambda::Alias": _alias,
     "AWS::Glue::Database": _glue_database,
     "AWS::SecretsManager::Secret": _secret,
     "AWS::S3::BucketPolicy": _bucket_policy,
