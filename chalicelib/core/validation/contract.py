@@ -41,8 +41,13 @@ Semantics (the engine implements exactly these):
   date bound or ``allowed`` moment with a time of day admits that day only when the comparison holds
   for its midnight (``min: 2024-01-02T06:00`` excludes 2024-01-02). Timestamps compare as UTC instants.
 - ``pattern`` must match the **whole** value: the meaning is Python's ``re.fullmatch`` on the text
-  (``\\d``, ``\\w``, ``\\s`` are Unicode-aware); it runs with RE2 where RE2 means the same (see
-  :mod:`chalicelib.core.validation.regex`). ``min_length``/``max_length`` count Unicode code points.
+  (``\\d``, ``\\w``, ``\\s`` are Unicode-aware). It always runs with RE2 (linear time: no value can
+  make validation hang), so a pattern RE2 cannot run with exactly that meaning is **refused when the
+  contract is parsed**, the message naming the construct: look-arounds, back-references, atomic
+  groups and possessive quantifiers, ``\\b``/``\\B``, the flags ``i x a u L``, a ``$`` before more
+  pattern, and what RE2 rejects (e.g. repetitions above 1000). Exact rewrites are made where they
+  exist (``\\d``/``\\w``/``\\s`` as Python's code points, ``\\Z``, ``\\N{…}``, ``{,n}``, a final ``$``): see
+  :mod:`chalicelib.core.validation.regex`. ``min_length``/``max_length`` count Unicode code points.
 - ``min``/``max`` are inclusive unless ``exclusive_min``/``exclusive_max``; for ``date``/``timestamp``
   columns they are ISO-8601 strings (naive timestamps mean UTC).
 - ``unique`` and ``primary_key`` compare the typed values (``1`` and ``1.0`` are one int; a key with
@@ -53,6 +58,12 @@ Semantics (the engine implements exactly these):
 - Rule ids are stable: ``<column>.<kind>`` (kinds: type, not_null, unique, range, allowed, pattern,
   length, undeclared_pii) and ``dataset.<kind>`` (readable, row_count, primary_key, freshness,
   missing_columns, extra_columns). See :meth:`Contract.rule_plan`.
+- ``undeclared_pii`` looks for e-mail addresses, phone numbers, Luhn-valid card numbers and
+  mod-97-valid IBANs in **every** value of the string and category columns without a ``pii`` action
+  (and of the extra columns when ``extra_columns: keep``), see :mod:`chalicelib.core.validation.pii`.
+  ``error``: a finding is a dataset-level error (the file is rejected); ``warn``: the report names
+  the columns and counts, and every value holding such PII is masked in place (``j***@***.com``)
+  in the curated and quarantined rows; ``off``: no detection, values kept as they are.
 - Failure policy: ``reject_file`` rejects the whole file on any error-severity failure;
   ``quarantine_rows`` keeps the valid rows and quarantines the invalid ones, unless the invalid
   fraction exceeds ``max_invalid_fraction`` or a dataset-level error rule failed (then the file is
@@ -73,6 +84,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from chalicelib.core.errors import InvalidInputError, from_pydantic
+from chalicelib.core.validation import regex
 
 ColumnType = Literal["int", "float", "bool", "string", "category", "date", "timestamp"]
 Severity = Literal["error", "warn"]
@@ -206,6 +218,10 @@ class ColumnSpec(BaseModel):
                 re.compile(self.pattern)
             except re.error as exc:
                 problems.append(("pattern", f"not a valid regular expression: {exc}"))
+            else:
+                refused = regex.refusal(self.pattern)
+                if refused is not None:
+                    problems.append(("pattern", f"RE2 cannot run it with Python's meaning: {refused}"))
         if (self.min_length is not None or self.max_length is not None) and self.type not in TEXT_TYPES:
             problems.append(("min_length", "min_length/max_length apply to string and category columns only"))
         if self.min_length is not None and self.max_length is not None and self.min_length > self.max_length:

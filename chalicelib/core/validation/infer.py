@@ -29,6 +29,7 @@ The suggestion always parses as a valid contract; review it before storing it.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -37,6 +38,7 @@ from chalicelib.core.errors import BadRequestError
 from chalicelib.core.validation import encoding, pii, rules
 from chalicelib.core.validation.contract import FormatSpec, parse_contract
 from chalicelib.core.validation.readers import SNIFF_BYTES, ReadFailure, open_reader
+from chalicelib.core.validation.sources import Input, Source, as_source
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -48,28 +50,34 @@ SAMPLE_ROWS = 100_000
 TEXT_TRIALS = ("int", "float", "bool", "date", "timestamp")
 
 
-def infer_contract(path: str, dataset: str, file_format: str | None = None, *,
+def infer_contract(source: Input, dataset: str, file_format: str | None = None, *,
                    format_options: Mapping[str, object] | None = None, sample_rows: int = SAMPLE_ROWS,
-                   ) -> dict[str, Any]:
-    """A suggested contract (dict, stored form) for the file at ``path``; BadRequestError if unreadable."""
+                   name: str | None = None) -> dict[str, Any]:
+    """A suggested contract (dict, stored form) for ``source`` (a path, a binary file-like object or an
+    opener, see :mod:`sources`; ``name`` its file name); BadRequestError (with the reader's code, e.g.
+    ``nesting_too_deep``) if it cannot be read."""
     import pyarrow as pa
 
-    options = dict(format_options or {})
-    if "encoding" not in options:
-        options["encoding"] = _encoding_of(path)
-    spec = FormatSpec.model_validate(options)
+    src = as_source(source, name)
     try:
-        reader = open_reader(path, spec, file_format=file_format, chunk_rows=min(sample_rows, 65_536),
-                             declared=[])
+        options = dict(format_options or {})
+        if "encoding" not in options:
+            options["encoding"] = _encoding_of(src)
+        spec = FormatSpec.model_validate(options)
         parts: list[pa.Table] = []
         taken = 0
-        for table in reader.chunks(None):
-            parts.append(table.slice(0, sample_rows - taken))
-            taken += parts[-1].num_rows
-            if taken >= sample_rows:
-                break
+        reader = open_reader(src, spec, file_format=file_format, chunk_rows=min(sample_rows, 65_536),
+                             declared=[])
+        with contextlib.closing(reader):
+            for table in reader.chunks(None):
+                parts.append(table.slice(0, sample_rows - taken))
+                taken += parts[-1].num_rows
+                if taken >= sample_rows:
+                    break
     except ReadFailure as exc:
         raise BadRequestError(f"cannot infer a contract: {exc.message}", code=exc.code) from exc
+    finally:
+        src.close()
     if not taken:
         raise BadRequestError("cannot infer a contract from a file without rows", code="no_rows")
     sample = pa.concat_tables(parts).combine_chunks()
@@ -95,12 +103,11 @@ def infer_contract(path: str, dataset: str, file_format: str | None = None, *,
     return contract
 
 
-def _encoding_of(path: str) -> str:
+def _encoding_of(source: Source) -> str:
     """What the file's first bytes show (UTF-8 when they show nothing, or cannot be read: the reader
-    then reports why)."""
+    then reports why). The bytes are kept for the reader: a stream is not read twice."""
     try:
-        with open(path, "rb") as fh:
-            return encoding.suggest(fh.read(SNIFF_BYTES)) or "utf-8"
+        return encoding.suggest(source.head(SNIFF_BYTES)) or "utf-8"
     except OSError:
         return "utf-8"
 

@@ -9,7 +9,12 @@ Every reader yields ``pyarrow.Table`` chunks of at most ``chunk_rows`` rows:
 - **Parquet**: ``ParquetFile.iter_batches`` over the requested columns only; memory is bounded by the
   writer's row-group size (Arrow decodes a row group's column chunks as a whole).
 - **JSONL**: ``chunk_rows`` lines at a time; a column holding one JSON type keeps it (numbers,
-  booleans, text), a column mixing types comes as text; nested values come as JSON text.
+  booleans, text), a column mixing types comes as text; nested values come as JSON text. The columns
+  are the keys of the first ``KEY_SCAN_LINES`` lines (at most ``KEY_SCAN_CHARS`` characters of them,
+  kept and replayed so a stream is read once).
+
+The input is a :class:`~chalicelib.core.validation.sources.Source` (a path, a binary file-like object
+or an opener): CSV and JSONL read it front to back once, Parquet needs it seekable.
 
 Coercion to the contract's types is the rule engine's job, so a value that does not fit is a
 row-level finding, not a crash. Problems with the file itself raise :class:`ReadFailure` with a
@@ -17,7 +22,9 @@ stable ``code``: ``empty_file``, ``compressed_input``, ``unreadable_file`` (bina
 ``encoding_mismatch`` (the bytes show another encoding than ``format.encoding``: a byte-order mark,
 UTF-16/UTF-32 NUL patterns or UTF-8 sequences, see :mod:`encoding`; the message names the encoding
 the file looks like), ``encoding_error`` (a byte invalid in the declared encoding), ``line_too_long``,
-``duplicate_columns``, ``format_mismatch``. Ragged CSV rows
+``duplicate_columns``, ``format_mismatch``, ``too_many_columns`` (more than ``MAX_COLUMNS``),
+``nesting_too_deep`` (a JSONL line nesting arrays/objects deeper than ``MAX_NESTING`` levels: Python's
+JSON parser would recurse once per level into a RecursionError). Ragged CSV rows
 and unparseable JSONL lines do not stop the read: they are counted (with line numbers, never their
 content) in ``reader.bad_rows`` and the engine fails the file with ``ragged_rows`` / ``invalid_json``.
 """
@@ -33,9 +40,10 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from chalicelib.core.validation import encoding as encodings
+from chalicelib.core.validation.sources import Input, Source, as_source
 
 if TYPE_CHECKING:
     from collections.abc import Buffer
@@ -54,6 +62,10 @@ ARROW_THREADS = False
 READ_AHEAD_BLOCKS = 4  # CSV blocks Arrow may read ahead of the consumer (see ThrottledFile)
 READ_AHEAD_TIMEOUT_S = 5.0
 SNIFF_BYTES = 64 * 1024
+MAX_NESTING = 100  # JSONL: levels of arrays/objects in one line (`nesting_too_deep` beyond)
+MAX_COLUMNS = 10_000  # columns in a file (`too_many_columns` beyond)
+KEY_SCAN_LINES = 1001  # JSONL: the column names are the keys of the first lines ...
+KEY_SCAN_CHARS = 32 * 1024 * 1024  # ... up to this many characters (they are kept to be replayed)
 MAX_BAD_ROW_EXAMPLES = 20
 EXTENSIONS = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet",
               ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
@@ -86,7 +98,7 @@ class BadRows:
             self.examples.append(example)
 
 
-def detect_format(path: str, declared: str | None, spec_type: str | None) -> str:
+def detect_format(name: str, declared: str | None, spec_type: str | None) -> str:
     """The file format: explicit argument, then the contract's ``format.type``, then the extension."""
     if declared:
         if declared not in ("csv", "parquet", "jsonl"):
@@ -94,20 +106,24 @@ def detect_format(path: str, declared: str | None, spec_type: str | None) -> str
         return declared
     if spec_type:
         return spec_type
-    name = path.lower()
+    name = name.lower()
     for suffix in (".gz", ".gzip", ".zip", ".bz2", ".xz", ".zst"):
         name = name.removesuffix(suffix)
     return EXTENSIONS.get(os.path.splitext(name)[1], "csv")
 
 
-def sniff(path: str, fmt: str, encoding: str) -> tuple[bytes, str]:
+def sniff(source: Source, fmt: str, encoding: str) -> tuple[bytes, str]:
     """Cheap checks on the first bytes: ``(head, codec to decode the text with)``; raises ReadFailure for
     empty, compressed or binary input and for bytes in another encoding than ``encoding`` declares."""
     try:
-        with open(path, "rb") as fh:
-            head = fh.read(SNIFF_BYTES)
+        head = source.head(SNIFF_BYTES)
     except OSError as exc:
         raise ReadFailure("unreadable_file", f"cannot open the file: {exc.strerror}") from exc
+    return head, sniff_head(head, fmt, encoding)
+
+
+def sniff_head(head: bytes, fmt: str, encoding: str) -> str:
+    """:func:`sniff` on bytes already read: the codec to decode the text with."""
     if not head:
         raise ReadFailure("empty_file", "the file is empty (0 bytes)")
     for magic, kind in COMPRESSED_MAGIC.items():
@@ -116,7 +132,7 @@ def sniff(path: str, fmt: str, encoding: str) -> tuple[bytes, str]:
     if fmt == "parquet":
         if not head.startswith(b"PAR1"):
             raise ReadFailure("unreadable_file", "not a Parquet file (no PAR1 magic)")
-        return head, encoding
+        return encoding
     if head.startswith(b"PAR1"):
         raise ReadFailure("format_mismatch", f"the file is Parquet, not {fmt}")
     try:
@@ -130,7 +146,7 @@ def sniff(path: str, fmt: str, encoding: str) -> tuple[bytes, str]:
     text = _decode_head(head, codec)
     if not text.strip("\ufeff \t\r\n"):
         raise ReadFailure("empty_file", "the file holds no data (only whitespace)")
-    return head, codec
+    return codec
 
 
 def _decode_head(head: bytes, encoding: str) -> str:
@@ -148,9 +164,9 @@ class TableReader:
     fmt = ""
     columns: list[str]
 
-    def __init__(self, path: str, spec: FormatSpec, chunk_rows: int,
+    def __init__(self, source: Source, spec: FormatSpec, chunk_rows: int,
                  dictionary_columns: frozenset[str] = frozenset()) -> None:
-        self.path = path
+        self.source = source
         self.spec = spec
         self.chunk_rows = max(1, int(chunk_rows))
         self.dictionary_columns = dictionary_columns  # read dictionary-encoded (category columns)
@@ -161,8 +177,15 @@ class TableReader:
 
     def parts(self, columns: list[str] | None = None) -> Iterator[Part]:
         """The file as :class:`Part` s: here one per row chunk, holding every requested column."""
+        return self.row_parts(columns)
+
+    def row_parts(self, columns: list[str] | None = None) -> Iterator[Part]:
+        """One :class:`Part` per row chunk of :meth:`chunks`, whatever the format."""
         for segment, table in enumerate(self.chunks(columns)):
             yield Part(segment, table.num_rows, 0, table)
+
+    def close(self) -> None:
+        """Close the files this reader opened (a stream handed in by the caller stays open)."""
 
 
 @dataclass
@@ -191,18 +214,17 @@ class CsvReader(TableReader):
 
     fmt = "csv"
 
-    def __init__(self, path: str, spec: FormatSpec, chunk_rows: int, declared: list[str],
+    def __init__(self, source: Source, spec: FormatSpec, chunk_rows: int, declared: list[str],
                  dictionary_columns: frozenset[str] = frozenset()) -> None:
-        super().__init__(path, spec, chunk_rows, dictionary_columns)
-        head, codec = sniff(path, "csv", spec.encoding)
+        super().__init__(source, spec, chunk_rows, dictionary_columns)
+        head, codec = sniff(source, "csv", spec.encoding)
         self.spec = spec.model_copy(update={"encoding": codec})
         self._declared = declared
         self._raw_names = list(declared)  # the names as the header spells them (blanks around kept)
         self.columns = self._header(head) if spec.header else list(declared)
 
     def _header(self, head: bytes) -> list[str]:
-        with open(self.path, "rb") as fh:
-            raw = fh.read(MAX_ROW_BYTES + 1)
+        raw = self.source.head(MAX_ROW_BYTES + 1)
         text = _decode_head(raw, self.spec.encoding).lstrip("\ufeff")
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=self.spec.delimiter,
                             quotechar=self.spec.quotechar)
@@ -218,6 +240,7 @@ class CsvReader(TableReader):
             raise ReadFailure("line_too_long", f"the first line is longer than {MAX_ROW_BYTES} bytes")
         self._raw_names = names
         names = [n.strip() for n in names]
+        check_width(len(names))
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ReadFailure("duplicate_columns", f"the header repeats column names: {dupes[:5]}")
@@ -248,7 +271,7 @@ class CsvReader(TableReader):
                                        null_values=list(spec.null_values), strings_can_be_null=True,
                                        include_columns=include)
         # Arrow counts blocks in UTF-8; a wide encoding takes up to 2 (UTF-16) or 4 (UTF-32) raw bytes each
-        source = ThrottledFile(self.path, MAX_ROW_BYTES * encodings.WIDE.get(spec.encoding, 1))
+        source = ThrottledFile(self.source.stream(), MAX_ROW_BYTES * encodings.WIDE.get(spec.encoding, 1))
         try:
             reader = pacsv.open_csv(source, read_options=read, parse_options=parse, convert_options=convert)
             batches = _guarded(reader, source)
@@ -270,9 +293,9 @@ class ThrottledFile(io.RawIOBase):
     spanning more blocks than allowed can never deadlock the read).
     """
 
-    def __init__(self, path: str, block_size: int) -> None:
+    def __init__(self, raw: io.RawIOBase, block_size: int) -> None:
         super().__init__()
-        self._file = open(path, "rb")  # noqa: SIM115 (closed by close())
+        self._file = raw
         self._block = block_size
         self._read = 0
         self._released = 0
@@ -344,20 +367,36 @@ class ParquetReader(TableReader):
 
     fmt = "parquet"
 
-    def __init__(self, path: str, spec: FormatSpec, chunk_rows: int,
+    def __init__(self, source: Source, spec: FormatSpec, chunk_rows: int,
                  dictionary_columns: frozenset[str] = frozenset()) -> None:
+        super().__init__(source, spec, chunk_rows, dictionary_columns)
+        self._owned: BinaryIO | None = None
+        try:
+            fh, self._owned = source.seekable_file()
+            head = fh.read(SNIFF_BYTES)
+            fh.seek(0)
+        except OSError as exc:
+            self.close()
+            raise ReadFailure("unreadable_file", f"cannot open the file: {exc.strerror}") from exc
+        try:
+            self._open(fh, head, dictionary_columns)
+        except BaseException:
+            self.close()
+            raise
+
+    def _open(self, fh: BinaryIO, head: bytes, dictionary_columns: frozenset[str]) -> None:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        super().__init__(path, spec, chunk_rows, dictionary_columns)
-        sniff(path, "parquet", "utf-8")
+        sniff_head(head, "parquet", "utf-8")
         try:
-            self._file = pq.ParquetFile(path)
+            self._file = pq.ParquetFile(fh)
             names = set(self._file.schema_arrow.names)
             schema = self._file.schema_arrow
+            check_width(len(schema.names))
             coded = [c for c in dictionary_columns if c in names and _is_text(schema.field(c).type)]
             if coded:
-                self._file = pq.ParquetFile(path, read_dictionary=coded)
+                self._file = pq.ParquetFile(fh, read_dictionary=coded)
         except (pa.ArrowException, OSError) as exc:
             raise ReadFailure("unreadable_file", f"corrupt Parquet file: {str(exc)[:200]}") from exc
         self.columns = list(self._file.schema_arrow.names)
@@ -368,6 +407,10 @@ class ParquetReader(TableReader):
     @property
     def num_rows(self) -> int:
         return int(self._file.metadata.num_rows)
+
+    def close(self) -> None:
+        if self._owned is not None:
+            self._owned.close()
 
     def chunks(self, columns: list[str] | None = None) -> Iterator[pa.Table]:
         import pyarrow as pa
@@ -424,28 +467,32 @@ class JsonlReader(TableReader):
 
     fmt = "jsonl"
 
-    def __init__(self, path: str, spec: FormatSpec, chunk_rows: int) -> None:
-        super().__init__(path, spec, chunk_rows)
-        _, codec = sniff(path, "jsonl", spec.encoding)
+    def __init__(self, source: Source, spec: FormatSpec, chunk_rows: int) -> None:
+        super().__init__(source, spec, chunk_rows)
+        _, codec = sniff(source, "jsonl", spec.encoding)
         self.spec = spec.model_copy(update={"encoding": codec})
+        # the lines read to find the column names, replayed by the first chunks(): a stream is read once
+        self._kept: list[tuple[int, str]] = []
+        self._rest: Iterator[tuple[int, str]] | None = None
         self.columns = self._first_keys()
 
     def _lines(self) -> Iterator[tuple[int, str]]:
+        raw = io.BufferedReader(self.source.stream(), buffer_size=1 << 20)
         if not encodings.ascii_compatible(self.spec.encoding):
-            yield from self._wide_lines()
+            yield from self._wide_lines(raw)
             return
         decoder = codecs.getincrementaldecoder(self.spec.encoding)(errors="strict")
-        with open(self.path, "rb") as fh:
+        with raw as fh:
             number = 0
             while True:
-                raw = fh.readline(MAX_ROW_BYTES + 1)
-                if not raw:
+                line = fh.readline(MAX_ROW_BYTES + 1)
+                if not line:
                     return
                 number += 1
-                if len(raw) > MAX_ROW_BYTES:
+                if len(line) > MAX_ROW_BYTES:
                     raise ReadFailure("line_too_long", f"line {number} is longer than {MAX_ROW_BYTES} bytes")
                 try:
-                    text = decoder.decode(raw)
+                    text = decoder.decode(line)
                 except UnicodeDecodeError as exc:
                     raise ReadFailure("encoding_error",
                                       f"line {number} is not valid {self.spec.encoding}") from exc
@@ -454,11 +501,10 @@ class JsonlReader(TableReader):
                 if text.strip():
                     yield number, text
 
-    def _wide_lines(self) -> Iterator[tuple[int, str]]:
+    def _wide_lines(self, raw: io.BufferedReader[io.RawIOBase]) -> Iterator[tuple[int, str]]:
         """Lines of a UTF-16/UTF-32 file: split after decoding (a 0x0A byte may be half a character)."""
         limit = MAX_ROW_BYTES // encodings.WIDE.get(self.spec.encoding, 1)
-        with open(self.path, "rb") as fh, io.TextIOWrapper(fh, encoding=self.spec.encoding, errors="strict",
-                                                           newline="") as text_file:
+        with io.TextIOWrapper(raw, encoding=self.spec.encoding, errors="strict", newline="") as text_file:
             number = 0
             while True:
                 try:
@@ -476,25 +522,43 @@ class JsonlReader(TableReader):
                     yield number, text
 
     def _first_keys(self) -> list[str]:
+        """The keys of the first ``KEY_SCAN_LINES`` objects (or ``KEY_SCAN_CHARS`` characters of lines)."""
         names: dict[str, None] = {}
-        for i, (_, text) in enumerate(self._lines()):
+        lines = self._lines()
+        size = 0
+        for number, text in lines:
+            self._kept.append((number, text))
+            size += len(text)
             try:
-                obj = json.loads(text)
+                obj = parse_json(text, number)
             except ValueError:
-                continue
+                obj = None
             if isinstance(obj, dict):
                 names.update(dict.fromkeys(obj))
-            if i >= 1000:
+                check_width(len(names))
+            if len(self._kept) >= KEY_SCAN_LINES or size >= KEY_SCAN_CHARS:
                 break
+        self._rest = lines
         return list(names)
+
+    def _all_lines(self) -> Iterator[tuple[int, str]]:
+        """Every line: the first read replays the scanned lines and goes on; later reads start anew."""
+        if self._rest is None:
+            yield from self._lines()
+            return
+        kept, rest = self._kept, self._rest
+        self._kept, self._rest = [], None
+        yield from kept
+        del kept
+        yield from rest
 
     def chunks(self, columns: list[str] | None = None) -> Iterator[pa.Table]:
         self.bad_rows = BadRows()
         wanted = [c for c in self.columns if columns is None or c in columns]
         rows: list[dict[str, Any]] = []
-        for number, text in self._lines():
+        for number, text in self._all_lines():
             try:
-                obj = json.loads(text)
+                obj = parse_json(text, number)
             except ValueError:
                 self.bad_rows.add("invalid_json", {"line": number, "problem": "not valid JSON"})
                 continue
@@ -507,6 +571,49 @@ class JsonlReader(TableReader):
                 rows = []
         if rows:
             yield _json_table(rows, wanted)
+
+
+def parse_json(text: str, number: int) -> object:
+    """``json.loads(text)``; ReadFailure ``nesting_too_deep`` beyond ``MAX_NESTING`` levels of arrays and
+    objects (Python's parser recurses per level: 200k levels would end in RecursionError), ValueError
+    for text that is not JSON."""
+    if text.count("[") + text.count("{") > MAX_NESTING and nesting_depth(text) > MAX_NESTING:
+        raise ReadFailure("nesting_too_deep", f"line {number} nests arrays/objects deeper than {MAX_NESTING} "
+                                              "levels", {"line": number, "max_depth": MAX_NESTING})
+    return json.loads(text)
+
+
+def nesting_depth(text: str) -> int:
+    """The deepest nesting of ``[``/``{`` in JSON ``text`` (brackets inside strings do not count),
+    computed with numpy over the bytes (no Python per character)."""
+    import numpy as np
+
+    data = np.frombuffer(text.encode("utf-8", "surrogatepass"), dtype=np.uint8)
+    # a quote opens or closes a string unless escaped: an odd run of backslashes before it
+    quote = np.flatnonzero(data == 0x22)
+    if len(quote):
+        slash = (data == 0x5C).astype(np.int64)
+        run = np.zeros(len(data) + 1, dtype=np.int64)  # run[i]: backslashes ending just before byte i
+        csum = np.concatenate([[0], np.cumsum(slash)])
+        last_other = np.maximum.accumulate(np.where(slash == 0, np.arange(1, len(data) + 1), 0))
+        run[1:] = csum[1:] - csum[last_other]
+        quote = quote[run[quote] % 2 == 0]
+    inside = np.zeros(len(data) + 1, dtype=np.int64)
+    inside[quote] += 1
+    in_string = (np.cumsum(inside)[:-1] % 2 == 1)
+    step = np.zeros(len(data), dtype=np.int64)
+    step[(data == 0x5B) | (data == 0x7B)] = 1
+    step[(data == 0x5D) | (data == 0x7D)] = -1
+    step[in_string] = 0
+    return int(np.cumsum(step).max()) if len(step) else 0
+
+
+def check_width(columns: int) -> None:
+    """ReadFailure ``too_many_columns`` beyond ``MAX_COLUMNS`` (a 4 MiB header of one-letter names would
+    otherwise become a million columns)."""
+    if columns > MAX_COLUMNS:
+        raise ReadFailure("too_many_columns", f"the file has more than {MAX_COLUMNS} columns",
+                          {"max_columns": MAX_COLUMNS})
 
 
 def _json_table(rows: list[dict[str, object]], names: list[str]) -> pa.Table:
@@ -550,18 +657,23 @@ def _is_text(t: pa.DataType) -> bool:
     return bool(pa.types.is_string(t) or pa.types.is_large_string(t))
 
 
-def open_reader(path: str, spec: FormatSpec, *, file_format: str | None, chunk_rows: int,
+def open_reader(source: Input | Source, spec: FormatSpec, *, file_format: str | None, chunk_rows: int,
                 declared: list[str], dictionary_columns: frozenset[str] = frozenset(),
-                parquet_dictionary_columns: frozenset[str] = frozenset()) -> TableReader:
-    """The reader for ``path``; raises ReadFailure when the file cannot be opened as declared.
+                parquet_dictionary_columns: frozenset[str] = frozenset(), name: str | None = None,
+                ) -> TableReader:
+    """The reader for ``source`` (a path, a binary file-like object or an opener: see :mod:`sources`);
+    raises ReadFailure when the file cannot be opened as declared.
 
-    ``dictionary_columns`` are read dictionary-encoded (for low-cardinality text: less memory, and
-    the rules then run once per distinct value); from Parquet also ``parquet_dictionary_columns``
-    when the file stores them as text (Parquet keeps text dictionary-encoded, so it costs nothing).
+    ``name`` is the file name whose extension names the format when neither ``file_format`` nor the
+    contract does (default: the path, or the object's ``name``). ``dictionary_columns`` are read
+    dictionary-encoded (for low-cardinality text: less memory, and the rules then run once per
+    distinct value); from Parquet also ``parquet_dictionary_columns`` when the file stores them as text
+    (Parquet keeps text dictionary-encoded, so it costs nothing).
     """
-    fmt = detect_format(path, file_format, spec.type)
+    src = as_source(source, name)
+    fmt = detect_format(src.name, file_format, spec.type)
     if fmt == "parquet":
-        return ParquetReader(path, spec, chunk_rows, dictionary_columns | parquet_dictionary_columns)
+        return ParquetReader(src, spec, chunk_rows, dictionary_columns | parquet_dictionary_columns)
     if fmt == "jsonl":
-        return JsonlReader(path, spec, chunk_rows)
-    return CsvReader(path, spec, chunk_rows, declared, dictionary_columns)
+        return JsonlReader(src, spec, chunk_rows)
+    return CsvReader(src, spec, chunk_rows, declared, dictionary_columns)

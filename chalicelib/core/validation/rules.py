@@ -466,24 +466,14 @@ def allowed_mask(values: pa.Array, col: ColumnSpec) -> np.ndarray:
 
 
 def pattern_mask(values: pa.Array, pattern: str) -> np.ndarray:
-    """True where a non-null string does not fully match ``pattern`` as Python's ``re.fullmatch`` would
-    (with RE2 where :func:`regex.to_re2` can say the same, else with ``re`` once per distinct value)."""
-    import numpy as np
-    import pyarrow as pa
+    """True where a non-null string does not fully match ``pattern`` as Python's ``re.fullmatch`` would,
+    run with RE2 (:func:`regex.anchored`; a contract refuses patterns RE2 cannot run, so there is no
+    backtracking fallback that a value could make hang)."""
     import pyarrow.compute as pc
 
-    re2 = regex.to_re2(pattern)
-    if re2 is not None:
-        anchored = f"\\A(?:{re2})\\z"
-        try:
-            return through_dictionary(values, lambda v: to_mask(pc.and_(
-                pc.is_valid(v), pc.invert(pc.match_substring_regex(v, anchored)))))
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            pass  # a pattern RE2 cannot run (e.g. look-arounds): Python re, once per distinct value
-    compiled = re.compile(pattern)
-    encoded = values if pa.types.is_dictionary(values.type) else pc.dictionary_encode(values)
-    return through_dictionary(encoded, lambda v: np.array(
-        [s is not None and compiled.fullmatch(s) is None for s in v.to_pylist()], dtype=bool))
+    anchored = regex.anchored(pattern)
+    return through_dictionary(values, lambda v: to_mask(pc.and_(
+        pc.is_valid(v), pc.invert(pc.match_substring_regex(v, anchored)))))
 
 
 def length_mask(values: pa.Array, col: ColumnSpec) -> np.ndarray:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -115,3 +116,51 @@ def test_an_unknown_file_format_is_a_failing_report(write):
 
 def test_a_missing_file_is_unreadable(tmp_path):
     assert_rejected(run(str(tmp_path / "nope.csv"), contract(COLS)), "unreadable_file")
+
+
+# -- parser bombs (issue 16: 200k levels of JSONL nesting raised RecursionError: no report at all) ----
+
+DEEP = '{"a": 1, "b": ' + "[" * 200_000 + "]" * 200_000 + "}\n"
+
+
+@pytest.mark.parametrize("where", ["first line", "after 2,000 lines"])
+def test_deeply_nested_jsonl_fails_the_file_with_nesting_too_deep(write, where):
+    lines = '{"a": 1, "b": "x"}\n' * (2000 if where != "first line" else 0)
+    readable = assert_rejected(run(write("deep.jsonl", lines + DEEP), contract(COLS)), "nesting_too_deep")
+    assert readable["details"]["max_depth"] == 100 and "deeper than 100 levels" in readable["message"]
+
+
+def test_deeply_nested_jsonl_is_a_bad_request_for_contract_inference(write):
+    from chalicelib.core.errors import BadRequestError
+    from chalicelib.core.validation.infer import infer_contract
+
+    with pytest.raises(BadRequestError) as info:
+        infer_contract(write("deep.jsonl", DEEP), "d")
+    assert (info.value.code, info.value.status) == ("nesting_too_deep", 400)
+
+
+def test_nesting_up_to_the_limit_and_brackets_inside_strings_are_fine(write):
+    nested = "[" * 99 + "]" * 99  # 100 levels with the line's own object
+    text = '"' + "[{" * 5000 + '\\"' + "]" * 10 + '"'  # brackets (and an escaped quote) inside a string
+    path = write("ok.jsonl", f'{{"a": 1, "b": {json.dumps(nested)}}}\n{{"a": 2, "b": {text}}}\n'
+                             f'{{"a": 3, "b": {nested}}}\n')
+    result = run(path, contract(COLS))
+    assert (result.verdict, result.rows) == ("pass", 3), result.report["message"]
+    deeper = write("deeper.jsonl", '{"a": 3, "b": ' + "[" * 100 + "]" * 100 + "}\n")
+    assert_rejected(run(deeper, contract(COLS)), "nesting_too_deep")
+
+
+@pytest.mark.parametrize(("text", "depth"), [
+    ("{}", 1), ("[[1], [2, [3]]]", 3), ('{"a": "[[[["}', 1), ('["\\\\", [1]]', 2), ('["\\"[", [[]]]', 3),
+    ("1", 0),
+])
+def test_the_nesting_depth_counts_brackets_outside_strings_only(text, depth):
+    from chalicelib.core.validation.readers import nesting_depth
+
+    assert nesting_depth(text) == depth
+
+
+def test_a_header_of_too_many_columns_is_refused(write):
+    path = write("wide.csv", ",".join(f"c{i}" for i in range(10_001)) + "\n" + "1," * 10_000 + "1\n")
+    readable = assert_rejected(run(path, contract(COLS)), "too_many_columns")
+    assert readable["details"]["max_columns"] == 10_000

@@ -38,8 +38,9 @@ BAD = {  # text that is no value of the type
     "date": ["2023-02-29", "01/02/2024", "2024-13-01", "tomorrow"],
     "timestamp": ["2024-13-01 00:00:00", "noon", "2024-01-01 25:00:00", "2024-02-30T00:00:00"],
 }
-PATTERNS = ["[a-z]*", ".*", ".+", r"\d+", r"\w*", r"\s*\S+", "a|b", "(?i)a.*", "[^,]*", "K.ln", r"\D*",
-            r"\W?\w*", "x{0,2}", r"[\d\s]*", r"\bab", "[A-Za-z]+"]
+PATTERNS = ["[a-z]*", ".*", ".+", r"\d+", r"\w*", r"\s*\S+", "a|b", "(?s)a.*", "[^,]*", "K.ln", r"\D*",
+            r"\W?\w*", "x{0,2}", r"[\d\s]*", "ab$|a", "[A-Za-z]+", "x{,}", r"[\[:a]*",
+            r"\N{LATIN SMALL LETTER A}b?"]
 TEXT_ALPHABET = st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00")
 SMALL_TEXT = st.sampled_from(["a", "b", "ab", "Köln", "K\u00f6ln", " a", "a ", "NA", "", "x,y", 'q"t', "٣",
                               "\u00a0", "\x0b", "\u1680", "_", "Ab", "A", "1", "a\nb"])

@@ -139,8 +139,10 @@ def test_unicode_classes_match_exactly_what_python_re_matches_on_every_code_poin
 @pytest.mark.filterwarnings("ignore:Possible nested set")
 @pytest.mark.parametrize(("pattern", "value", "matches"), [
     (r"\d+", "٣٤", True), (r"\w+", "Köln_2", True), (r"a\sb", "a\x1cb", True), ("x{,2}", "xx", True),
-    ("x{,2}", "x{,2}", False), (r"a$\n", "a\n", True), (r"(?i)ǆ", "ǅ", True), (r"[[:alpha:]]", "a", False),
-    (r"\bab\b", "ab", True), (r"a\Z", "a", True), (r"\u00e9", "é", True),
+    ("x{,2}", "x{,2}", False), (r"[[:alpha:]]", "a", False), (r"[[:alpha:]]", "p]", True),
+    (r"a\Z", "a", True), (r"\u00e9", "é", True), ("x{,}", "xxx", True), ("x{}", "x{}", True),
+    ("a$|b", "a", True), ("a$|b", "a\n", False), ("(a$)", "a\n", False), (r"\N{DIGIT THREE}", "3", True),
+    ("a(?#note)b", "ab", True), (r"[\d_]+", "٣_", True),
 ])
 def test_patterns_mean_what_python_re_fullmatch_means(pattern, value, matches):
     assert (re.fullmatch(pattern, value) is not None) is matches

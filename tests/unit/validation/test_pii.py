@@ -95,7 +95,7 @@ def test_undeclared_pii_is_a_warning_with_redacted_examples(write):
     assert (result.verdict, result.decision) == ("pass", "accept")
     findings = {f["column"]: f for f in result.report["undeclared_pii"]}
     assert set(findings) == {"email", "phone", "card"}
-    assert findings["email"]["kinds"] == {"email": 2} and findings["email"]["sampled"] == 3
+    assert findings["email"]["kinds"] == {"email": 2} and findings["email"]["values_scanned"] == 3
     assert findings["card"]["kinds"] == {"card": 3} and findings["phone"]["kinds"] == {"phone": 3}
     assert findings["email"]["severity"] == "warn"
     assert rule(result, "email.undeclared_pii")["passed"] is False
@@ -116,13 +116,23 @@ def test_undeclared_pii_rejects_the_file_when_the_contract_says_error(write):
     assert off.report["undeclared_pii"] == [] and off.decision == "accept"
 
 
-def test_detection_samples_a_bounded_number_of_values_per_chunk():
-    finding = pii.PiiFinding("c")
+def test_detection_counts_every_value_holding_pii_and_masks_each_one():
     values = pa.array([f"user{i}@example.com" if i % 10 == 0 else f"v{i}" for i in range(100_000)])
-    pii.detect(values, finding)
-    assert finding.sampled == pii.SAMPLE_PER_CHUNK
-    assert 0 < finding.counts["email"] < pii.SAMPLE_PER_CHUNK // 5
-    assert len(finding.examples) == pii.MAX_PII_EXAMPLES and all("***" in e for e in finding.examples)
+    found = pii.scan(values)
+    finding = pii.PiiFinding("c")
+    finding.add(found)
+    assert (finding.scanned, finding.counts) == (100_000, {"email": 10_000})
+    assert found.rows is not None and found.rows.tolist() == list(range(0, 100_000, 10))
+    assert found.masked is not None and set(found.masked.to_pylist()) == {"u***@***.com"}
+    assert finding.examples == ["u***@***.com"] * pii.MAX_PII_EXAMPLES
+
+
+def test_detection_on_a_dictionary_column_counts_rows_not_distinct_values():
+    values = pa.array(["a@b.de", None, "x", "a@b.de", "+49 30 1234567"]).dictionary_encode()
+    found = pii.scan(values)
+    assert (found.scanned, found.counts) == (4, {"email": 2, "phone": 1})
+    assert found.rows is not None and found.rows.tolist() == [0, 3, 4]
+    assert pii.mask_found(values, found).to_pylist() == ["a***@***.de", None, "x", "a***@***.de", "****4567"]
 
 
 def test_pii_inside_other_values_is_scrubbed_from_examples(write):
@@ -168,3 +178,53 @@ def test_undeclared_pii_in_quarantined_rows_is_masked(write):
     result = validate_file(path, contract, pii_key=b"k" * 32)
     quarantined = [row for frame in result.iter_quarantined() for row in frame.to_dict("records")]
     assert len(quarantined) == 1 and "leak.victim@corp.com" not in json.dumps(quarantined, default=str)
+
+
+# -- detection sees every value (issue 16: 20 e-mails among 300k rows passed a sampled scan) ----------
+
+HANDFUL = [7 + 14_999 * k for k in range(20)]  # rows no evenly spaced sample of 2,048 per chunk lands on
+
+
+def sparse_emails(write, rows: int = 300_000, header: str = "id,city,contact") -> str:
+    lines = [header]
+    for i in range(rows):
+        contact = f"user{i}@example.com" if i in HANDFUL else f"c{i % 97}"
+        lines.append(f"{i},Berlin,{contact}")
+    return write("sparse.csv", "\n".join(lines) + "\n")
+
+
+@pytest.mark.parametrize("column", ["contact", "city"])
+def test_a_handful_of_emails_among_300k_rows_fail_the_file_under_error(write, column):
+    # in a string column, or in a category column (read dictionary-encoded)
+    path = sparse_emails(write, header="id,city,contact" if column == "contact" else "id,contact,city")
+    cols = [{"name": "id", "type": "int"}, {"name": "city", "type": "category"},
+            {"name": "contact", "type": "string"}]
+    result = run(path, contract(cols, undeclared_pii="error"))
+    assert (result.decision, result.reason) == ("reject_file", "undeclared_pii")
+    found = rule(result, f"{column}.undeclared_pii")
+    assert found["failing_rows"] == 20
+    assert found["details"] == {"kinds": {"email": 20}, "values_scanned": 300_000, "values_with_pii": 20}
+    assert "user7@example.com" not in json.dumps(result.report)
+
+
+def test_under_warn_kept_extra_columns_reach_curated_rows_masked_not_in_clear(write):
+    path = sparse_emails(write)
+    c = contract([{"name": "id", "type": "int"}, {"name": "city", "type": "category"}],
+                 undeclared_pii="warn", extra_columns="keep")
+    result = run(path, c)
+    assert (result.verdict, result.decision) == ("pass", "accept")
+    curated = pd.concat(list(result.iter_curated()), ignore_index=True)
+    assert not curated["contact"].str.contains("@example.com", regex=False).any()
+    assert rule(result, "contact.undeclared_pii")["failing_rows"] == 20
+
+    from chalicelib.core.validation.engine import validate_stream
+    from tests.unit.validation.sinks import RecordingSink, frame_of
+
+    sink = RecordingSink()
+    validate_stream(path, c, pii_key=PII_KEY, curated=sink)
+    streamed = frame_of(sink.frames())
+    for frame in (curated, streamed):
+        assert frame is not None and len(frame) == 300_000
+        assert not frame["contact"].str.contains("@example.com", regex=False).any()
+        assert frame["contact"].iloc[HANDFUL].tolist() == ["u***@***.com"] * 20
+        assert frame["contact"].iloc[8] == "c8"  # values without PII untouched
