@@ -63,7 +63,8 @@ Semantics (the engine implements exactly these):
   (and of the extra columns when ``extra_columns: keep``), see :mod:`chalicelib.core.validation.pii`.
   ``error``: a finding is a dataset-level error (the file is rejected); ``warn``: the report names
   the columns and counts, and every value holding such PII is masked in place (``j***@***.com``)
-  in the curated and quarantined rows; ``off``: no detection, values kept as they are.
+  in the curated and quarantined rows; ``off``: no detection, values kept as they are (a bare YAML
+  ``off``, which YAML reads as false, means ``off``).
 - Failure policy: ``reject_file`` rejects the whole file on any error-severity failure;
   ``quarantine_rows`` keeps the valid rows and quarantines the invalid ones, unless the invalid
   fraction exceeds ``max_invalid_fraction`` or a dataset-level error rule failed (then the file is
@@ -448,6 +449,12 @@ class Contract(BaseModel):
     @classmethod
     def _policy_shorthand(cls, value: object) -> object:
         return {"action": value} if isinstance(value, str) else value
+
+    @field_validator("undeclared_pii", mode="before")
+    @classmethod
+    def _bare_yaml_off(cls, value: object) -> object:
+        # YAML 1.1 reads a bare ``off`` (and ``no``) as false; the only level false can mean is "off"
+        return "off" if value is False else value
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Contract:

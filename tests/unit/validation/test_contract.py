@@ -133,3 +133,15 @@ def test_defaults_are_strict_columns_and_warnings_for_undeclared_pii():
     assert c.columns[0].nullable is False
     assert (c.extra_columns, c.missing_columns, c.undeclared_pii) == ("drop", "error", "warn")
     assert c.failure_policy.action == "reject_file"
+
+
+def test_bare_yaml_off_for_undeclared_pii_means_off_not_false():
+    import yaml
+
+    text = "dataset: x\ncolumns: [{name: a, type: string}]\nundeclared_pii: off\n"
+    assert yaml.safe_load(text)["undeclared_pii"] is False  # what YAML 1.1 makes of a bare off
+    assert parse_contract(text).undeclared_pii == "off"
+    assert parse_contract(yaml.safe_load(text)).undeclared_pii == "off"
+    assert parse_contract(yaml.safe_load(text)).model_dump(mode="json")["undeclared_pii"] == "off"
+    # true is no level: still refused
+    assert "undeclared_pii" in errors_of({**yaml.safe_load(text), "undeclared_pii": True})
