@@ -156,8 +156,7 @@ class OutputBuilder:
             if col is not None and col.pii:
                 arrays.append(pii.transform(text, col.pii, self.hasher))
             else:  # undeclared PII (an e-mail where a city belongs) is masked in quarantine too
-                arrays.append(pa.array([None if v is None else pii.scrub(v) for v in text.to_pylist()],
-                                       pa.string()))
+                arrays.append(pii.scrub_text(text))
         names += ["_row", "_reasons"]
         arrays += [rules.from_numpy((idx + offset).astype(np.int64)),
                    pa.array([";".join(r) for r in reasons], pa.string())]

@@ -235,6 +235,28 @@ def _judge(text: str) -> tuple[str | None, str]:
     return kind, (scrub(text) if kind is not None else text)
 
 
+def scrub_text(values: pa.Array) -> pa.Array:
+    """:func:`scrub` over a text column, vectorised: RE2 finds the values that could hold PII (its
+    ASCII ``\\b`` admits every boundary Python's Unicode one does, so it misses none of
+    :func:`scrub`'s), and only those go through Python."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from chalicelib.core.validation.rules import from_numpy, to_mask
+
+    if len(values) == values.null_count:
+        return values
+    if pa.types.is_dictionary(values.type):  # each distinct value once
+        return pa.DictionaryArray.from_arrays(values.indices, scrub_text(values.dictionary))
+    hit = to_mask(pc.match_substring_regex(values, CANDIDATE_RE))
+    if not hit.any():
+        return values
+    where = np.flatnonzero(hit)
+    scrubbed = pa.array([scrub(v) for v in pc.take(values, from_numpy(where)).to_pylist()], pa.string())
+    return pc.replace_with_mask(values, from_numpy(hit), scrubbed)
+
+
 def mask_found(values: pa.Array, found: Detection | None) -> pa.Array:
     """``values`` (text) with the rows ``found`` holds PII in replaced by their masked text."""
     import numpy as np

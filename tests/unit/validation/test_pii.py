@@ -9,6 +9,8 @@ import json
 import pandas as pd
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from chalicelib.core.validation import pii
 from tests.unit.validation.helpers import PII_KEY, contract, failing, rule, run
@@ -228,3 +230,21 @@ def test_under_warn_kept_extra_columns_reach_curated_rows_masked_not_in_clear(wr
         assert not frame["contact"].str.contains("@example.com", regex=False).any()
         assert frame["contact"].iloc[HANDFUL].tolist() == ["u***@***.com"] * 20
         assert frame["contact"].iloc[8] == "c8"  # values without PII untouched
+
+
+PII_LIKE = ["anna@example.com", "+49 30 1234567", "4111 1111 1111 1111", "DE89 3704 0044 0532 0130 00",
+            "é4111111111111111", "x00491701234567", "ß+49 170 1234567", "call 0049 30 1234567 now"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text(max_size=30), st.sampled_from(PII_LIKE),
+                          st.builds(lambda a, b, c: a + b + c, st.text(max_size=5), st.sampled_from(PII_LIKE),
+                                    st.text(max_size=5))), max_size=20))
+def test_scrubbing_a_column_at_once_equals_scrubbing_each_value(values):
+    expected = [None if v is None else pii.scrub(v) for v in values]
+    assert pii.scrub_text(pa.array(values, pa.string())).to_pylist() == expected
+
+
+def test_scrubbing_a_dictionary_column_scrubs_its_values():
+    column = pa.array(["x", PII_LIKE[0], None, PII_LIKE[0]]).dictionary_encode()
+    assert pii.scrub_text(column).to_pylist() == ["x", pii.scrub(PII_LIKE[0]), None, pii.scrub(PII_LIKE[0])]
