@@ -6,32 +6,35 @@ S3 (through EventBridge) delivers each object-created event at least once, and L
 unit of work is one *object version*: bucket, key, version id and ETag. Before anything is allocated,
 :func:`store.claim_object` makes a conditional write on the item ``OBJECT#{sha256(identity)}``:
 
-* the first delivery acquires it (``in_progress`` with a lease as long as the Lambda may still run),
-  then allocates the dataset version number with the atomic counter and records it *on the claim*;
+* the first delivery acquires it (``in_progress`` with a short lease its :class:`Lease` heartbeat
+  renews), then allocates the dataset version number with the atomic counter and records it *on the claim*;
 * a delivery that finds the claim ``complete`` returns the recorded version and does nothing else;
-* a delivery that finds a live lease raises :class:`ObjectInProgressError` (retryable: Lambda /
-  EventBridge try again later);
-* a delivery that finds an expired lease (a crashed or timed-out attempt) takes the claim over and
-  reuses the version number already recorded on it, so a crash never burns or duplicates a version.
+* a delivery that finds a live lease is acknowledged (``object_in_progress``): the holder finishes the
+  version (S3 sends two events for some multipart uploads; neither may end in errors);
+* a delivery that finds an expired lease (a crashed attempt: Lambda's retry ~1 minute later) takes the
+  claim over and reuses the version number already recorded on it, so a crash never burns or
+  duplicates a version. The owner token fences the old attempt out (see :class:`Lease`).
 
 Conditional writes were chosen over powertools' idempotency utility because the claim has to carry
 state *between* attempts (the allocated version number) and must be taken before the version counter
 moves; powertools stores only a finished result, and its in-progress records cannot be resumed with
 the partial state. The claim lives in the same table under the dataset's partition (no extra table).
 
-Outputs go to keys derived from the version number (retries overwrite them), in this order: curated
-Parquet (then its Glue partition) or the quarantine copy, then the JSON report, then the version record
-(a conditional put — the step that makes the version visible), then the SNS alert or the
-``on_dataset_version`` invocation, and last the claim is marked complete. Notifications are therefore
-at-least-once (a crash between the record and the claim's completion repeats them); consumers of
-``on_dataset_version`` must be idempotent per (dataset, version). Concurrent uploads to one dataset
-get distinct version numbers from the counter; none is lost. The raw object is only read.
+Outputs go to keys derived from the version number, written in one pass over the raw object, which is
+read in place (ranged GETs, no ``/tmp`` copy; objects above :data:`MAX_UPLOAD_BYTES` are refused with
+``file_too_large`` before any read, see docs/limits.md): curated and quarantine Parquet parts while the
+file is read (a retry first deletes what a crashed attempt left), then the Glue partition or the
+quarantine evidence, the JSON report, the version record (a transaction fenced by the claim — the step
+that makes the version visible), then the SNS alert or the ``on_dataset_version`` invocation, and last
+the claim is marked complete. Notifications are therefore at-least-once (a crash between the record and
+the claim's completion repeats them); consumers of ``on_dataset_version`` must be idempotent per
+(dataset, version). Concurrent uploads to one dataset get distinct version numbers from the counter;
+none is lost. The raw object is only read.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
+import threading
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -39,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 from chalicelib.core.datasets import names
 from chalicelib.core.datasets.errors import ContractNotFoundError, ObjectInProgressError
 from chalicelib.core.datasets.types import FAILED, PASSED, QUARANTINED, DatasetVersion, Outcome
-from chalicelib.core.errors import NotFoundError
+from chalicelib.core.errors import InvalidInputError, NotFoundError
 from chalicelib.core.events import ObjectRef, ObjectVersionDict
 from chalicelib.core.log import logger
 from chalicelib.core.settings import Settings, get_settings
@@ -54,7 +57,16 @@ if TYPE_CHECKING:
     from chalicelib.core.datasets.types import StoredContract
     from chalicelib.storage.s3 import StoredObject
 
-DEFAULT_LEASE_SECONDS = 960.0  # Lambda's 15-minute ceiling plus a margin
+# Lambda retries a failed asynchronous event after about 1 and 3 minutes: a crashed attempt's lease must
+# have run out by then, so a live attempt holds a short lease and renews it (see Lease).
+LEASE_SECONDS = 45.0
+HEARTBEAT_SECONDS = 10.0
+DEFAULT_LEASE_SECONDS = LEASE_SECONDS  # the name callers used for the old 15-minute lease
+RUN_FOLDER = "run-"  # curated/{dataset}/dataset_version={n}/run-{attempt}/: the attempt's own folder
+FILE_TOO_LARGE = "file_too_large"
+CHUNK_ROWS = 262_144  # rows per chunk of the one pass (= one curated / quarantine part)
+# The largest raw object validated (docs/limits.md: measured throughput, Lambda's 15 minutes, memory)
+MAX_UPLOAD_BYTES = 2 * 2**30
 ON_DATASET_VERSION = "on_dataset_version"
 _REASONS = {"invalid_rows": "rows failed error-severity rules",
             "too_many_invalid_rows": "more rows failed than the failure policy allows",
@@ -62,7 +74,7 @@ _REASONS = {"invalid_rows": "rows failed error-severity rules",
             "validation_failed": "the file failed error-severity rules"}
 
 
-def process_object(ref: ObjectRef, *, lease_seconds: float = DEFAULT_LEASE_SECONDS,
+def process_object(ref: ObjectRef, *, lease_seconds: float = LEASE_SECONDS,
                    settings: Settings | None = None, dataset: str | None = None,
                    lineage: Mapping[str, Any] | None = None) -> Outcome:
     """Validate one raw object version and record the resulting dataset version (once per version).
@@ -71,15 +83,14 @@ def process_object(ref: ObjectRef, *, lease_seconds: float = DEFAULT_LEASE_SECON
     ``feedback/{model}/``, :mod:`chalicelib.services.feedback`); by default the key names it.
     ``lineage``: where those rows came from, kept on the version record and in its report.
 
-    Never raises for bad input (unreadable files, no contract, keys outside ``raw/{dataset}/``); raises
-    for AWS trouble and :class:`ObjectInProgressError`, which the handler lets Lambda retry.
+    Never raises for bad input (unreadable files, no contract, files above :data:`MAX_UPLOAD_BYTES`, keys
+    outside ``raw/{dataset}/``) nor for a delivery of an object another attempt is processing (it is
+    acknowledged); raises for AWS trouble, which the handler lets Lambda retry.
     """
     settings = settings or get_settings()
     dataset = dataset or layout.dataset_of_key(ref.key)
     if dataset is None:
         logger.info("ignored: not a dataset upload", extra={"key": ref.key})
-        from chalicelib.storage.notify import publish_alert
-
         publish_alert("sluice: an upload under raw/ was ignored",
                       f"{ref.key} is not raw/{{dataset}}/<file> with a dataset name of lowercase letters, "
                       "digits, '-' or '_' (at most 63): nothing validated it. Upload it under a valid name.",
@@ -103,24 +114,88 @@ def process_object(ref: ObjectRef, *, lease_seconds: float = DEFAULT_LEASE_SECON
                     extra={"dataset": dataset, "version": claim.version, "key": ref.key})
         return Outcome(ref.key, dataset, claim.version, duplicate=True)
     if claim.state == "busy":
-        raise ObjectInProgressError(f"{ref.key} is being processed by another attempt")
+        return _acknowledged(ref, dataset, claim.version, "object_in_progress")
+    lease = Lease(dataset, claim_key, claim.owner or "", lease_seconds)
     try:
-        version = claim.version or _allocate(dataset, claim_key, claim.owner)
-        record = _existing(dataset, version) or _process(obj, dataset, version, settings, dict(lineage or {}))
-        _announce(record, settings)
-        store.complete_claim(dataset, claim_key, version)
+        with lease:
+            version = claim.version or _allocate(dataset, claim_key, lease.owner)
+            record = _existing(dataset, version) or _process(obj, dataset, version, settings,
+                                                              dict(lineage or {}), lease)
+            _announce(record, settings)
+            store.complete_claim(dataset, claim_key, version, lease.owner)
+    except ClaimLostError:
+        return _acknowledged(ref, dataset, claim.version, "claim_taken_over")
     except BaseException:
-        _release_quietly(dataset, claim_key, claim.owner)
+        _release_quietly(dataset, claim_key, lease.owner)
         raise
     logger.info("dataset version recorded", extra={"dataset": dataset, "version": version,
                                                    "status": record.status, "rows": record.rows})
     return Outcome(ref.key, dataset, version, record.status)
 
 
+def _acknowledged(ref: ObjectRef, dataset: str, version: int | None, why: str) -> Outcome:
+    """Another attempt holds the object's claim (a duplicate event of a multipart upload, or the retry
+    that took over from us): it finishes the version; this delivery ends here, without an error."""
+    logger.info("duplicate delivery: another attempt is processing the object",
+                extra={"dataset": dataset, "version": version, "key": ref.key, "why": why})
+    return Outcome(ref.key, dataset, version, duplicate=True, skipped=why)
+
+
+class ClaimLostError(ObjectInProgressError):
+    """Our lease ran out and another attempt took the claim over: we stop writing (fencing)."""
+
+
+class Lease:
+    """The attempt's hold on an object's claim, kept alive by a heartbeat while it works.
+
+    The lease is short (:data:`LEASE_SECONDS`) so that a crashed attempt (out of memory, timeout, a
+    DynamoDB error that also blocked the claim's release) is taken over by Lambda's own retry of the
+    event (about 1 and 3 minutes later) instead of the retries being refused; a live attempt renews it
+    every :data:`HEARTBEAT_SECONDS`. The owner token is the fencing token: :meth:`check` (called before
+    every output write) raises :class:`ClaimLostError` once a renewal found the claim taken over, or
+    when renewals failed for longer than the lease (someone may have taken it over), and the version
+    record is written in one transaction with a check that the claim is still ours.
+    """
+
+    def __init__(self, dataset: str, claim_key: str, owner: str, seconds: float) -> None:
+        self.dataset, self.claim_key, self.owner, self.seconds = dataset, claim_key, owner, seconds
+        self.renewed = time.monotonic()
+        self.interval = min(HEARTBEAT_SECONDS, seconds / 3)
+        self.lost = False
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> Lease:
+        self._thread = threading.Thread(target=self._beat, name="sluice-lease", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    def check(self) -> None:
+        # renewals failing for most of the lease: another attempt may take the claim over any moment
+        if self.lost or time.monotonic() - self.renewed > self.seconds - self.interval:
+            self.lost = True
+            raise ClaimLostError("the processing claim was taken over by another attempt")
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                if not store.renew_claim(self.dataset, self.claim_key, self.owner, self.seconds):
+                    self.lost = True
+                    return
+                self.renewed = time.monotonic()
+            except Exception:  # a transient error: the next beat tries again; check() sees the age
+                logger.warning("could not renew the processing claim", extra={"dataset": self.dataset})
+
+
 def _allocate(dataset: str, claim_key: str, owner: str | None) -> int:
     version = store.next_version(dataset)
     if not store.set_claim_version(dataset, claim_key, version, owner or ""):
-        raise ObjectInProgressError("another attempt took over the claim")
+        raise ClaimLostError("another attempt took over the claim")
     return version
 
 
@@ -139,37 +214,62 @@ def _release_quietly(dataset: str, claim_key: str, owner: str | None) -> None:
 
 
 def _process(obj: StoredObject, dataset: str, version: int, settings: Settings,
-             lineage: dict[str, Any]) -> DatasetVersion:
+             lineage: dict[str, Any], lease: Lease) -> DatasetVersion:
+    """The one pass: the raw object read in place (ranged GETs), validated, its curated and quarantine
+    rows written part by part as it is read; then the report and, last, the version record."""
     started = time.perf_counter()
+    if obj.size > MAX_UPLOAD_BYTES:
+        return _refuse_too_large(obj, dataset, version, started, settings, lineage, lease)
     try:
         stored = store.get_contract(dataset)
     except ContractNotFoundError:
-        return _quarantine_without_contract(obj, dataset, version, started, settings, lineage)
-    key = pii_key(settings)
-    with tempfile.TemporaryDirectory(prefix="sluice-") as folder:  # deleted with everything in it
-        path = os.path.join(folder, "object" + names.suffix_of(obj.key))
-        sha256 = outputs.download(obj, path, settings)
-        downloaded = time.perf_counter()
-        from chalicelib.core.validation.engine import validate_file
+        return _quarantine_without_contract(obj, dataset, version, started, settings, lineage, lease)
+    except InvalidInputError as exc:
+        problems = "; ".join(f"{d.get('loc')}: {d.get('msg')}" for d in (exc.details or [])[:3])
+        return _quarantine_without_contract(obj, dataset, version, started, settings, lineage, lease,
+                                            problem=problems or exc.code)
+    from chalicelib.core.validation.engine import validate_stream
 
-        result = validate_file(path, stored.contract, pii_key=key)
-        validated = time.perf_counter()
-        raw = {**obj.to_dict(), "sha256": sha256}
-        record, outputs_info = _write_outcome(result, obj, raw, stored, dataset, version, settings, lineage)
-        written = time.perf_counter()
-    timings = {"download_s": downloaded - started, "validate_s": validated - downloaded,
-               "write_s": written - validated, "total_s": written - started}
+    curated_dir = layout.curated_partition(dataset, version)
+    quarantine_dir = layout.quarantine_prefix(dataset, version)
+    for prefix in (curated_dir, quarantine_dir):  # what a crashed attempt left: this attempt starts clean
+        outputs.delete_prefix(settings.bucket, prefix, settings)
+    # this attempt's own folder: a fenced-out attempt's late parts land beside it, never in it
+    curated = outputs.S3Parts(f"{curated_dir}{RUN_FOLDER}{lease.owner[:16]}/", settings=settings,
+                              rename=layout.curated_columns, fence=lease.check)
+    quarantine = outputs.S3Parts(f"{quarantine_dir}rows/", settings=settings, fence=lease.check)
+    raw_object = outputs.RawObject(obj, settings)
+    result = validate_stream(raw_object.open, stored.contract, pii_key=pii_key(settings), curated=curated,
+                             quarantine=quarantine, name=obj.key, chunk_rows=CHUNK_ROWS)
+    raw_object.raise_failed()  # S3 trouble while reading is not bad input: retried, never a verdict
+    validated = time.perf_counter()
+    raw = {**obj.to_dict(), "sha256": raw_object.sha256()}
+    record, outputs_info = _write_outcome(result, obj, raw, stored, dataset, version, settings, lineage,
+                                          curated, quarantine)
+    written = time.perf_counter()
+    timings = {"validate_s": validated - started, "write_s": written - validated,
+               "total_s": written - started}
     report = _report(result.report, record, stored, raw, outputs_info, timings)
+    lease.check()
     outputs.put_report(dataset, version, report, settings)
-    final = DatasetVersion.from_dict({**record.to_dict(), "timings": _rounded(timings)})
-    store.put_version(final)
-    return final
+    return _commit(DatasetVersion.from_dict({**record.to_dict(), "timings": _rounded(timings)}), lease)
+
+
+def _commit(record: DatasetVersion, lease: Lease) -> DatasetVersion:
+    """Write the version record while our claim holds (the step that makes the version visible)."""
+    lease.check()
+    written = store.put_version_fenced(record, lease.claim_key, lease.owner)
+    if written == "lost":
+        raise ClaimLostError("another attempt took over the claim before the version record")
+    return record if written == "written" else store.get_version(record.dataset, record.version)
 
 
 def _write_outcome(result: Any, obj: StoredObject, raw: dict[str, Any], stored: StoredContract,
-                   dataset: str, version: int, settings: Settings, lineage: dict[str, Any]
+                   dataset: str, version: int, settings: Settings, lineage: dict[str, Any],
+                   curated: outputs.S3Parts, quarantine: outputs.S3Parts
                    ) -> tuple[DatasetVersion, dict[str, Any]]:
-    """Curated Parquet when the file is accepted (its invalid rows to quarantine), else the evidence."""
+    """Finish what the one pass wrote: register curated Parquet when the file is accepted (its invalid
+    rows are in quarantine), else keep the evidence of the rejected file."""
     report = result.report or {}
     failing, warnings = _failing_rules(report)
     code = report.get("reason") or (None if result.verdict == "pass" else "validation_failed")
@@ -183,62 +283,103 @@ def _write_outcome(result: Any, obj: StoredObject, raw: dict[str, Any], stored: 
             "decision": result.decision, "failing_rules": failing, "warning_rules": warnings,
             "code": code, "reason": reason, "lineage": lineage}
     if result.decision in ("accept", "accept_rows"):
-        curated = outputs.write_curated(result.iter_curated(), dataset, version,
-                                        _column_types(stored.contract), settings)
-        info.update(curated_path=curated.path, glue_table=curated.glue_table, curated_rows=curated.rows,
-                    curated_columns=curated.columns)
+        types = outputs.athena_types(curated.schema, _column_types(stored.contract, curated.renames)) \
+            if curated.schema is not None else {}
+        glue = outputs.register_curated(dataset, version, curated.path, types, settings) if types else None
+        info.update(curated_path=curated.path, glue_table=glue, curated_rows=curated.total_rows,
+                    curated_columns={k: v for k, v in curated.renames.items() if k != v})
         if result.invalid_rows:
-            info["quarantine_path"], _ = outputs.quarantine_rows(result.iter_quarantined(), dataset, version,
-                                                                 manifest, settings)
+            info["quarantine_path"] = outputs.quarantine_manifest_of_rows(
+                dataset, version, {**manifest, "quarantined_rows": quarantine.total_rows}, settings)
         return DatasetVersion.from_dict({**base, "status": PASSED, **info}), info
     info["quarantine_path"] = _quarantine_failed(result, obj, dataset, version, manifest, settings,
-                                                 stored.contract)
+                                                 stored.contract, quarantine)
     return DatasetVersion.from_dict({**base, "status": FAILED, **info}), info
 
 
 def _quarantine_failed(result: Any, obj: StoredObject, dataset: str, version: int,
-                       manifest: dict[str, Any], settings: Settings, contract: Any) -> str:
+                       manifest: dict[str, Any], settings: Settings, contract: Any,
+                       quarantine: outputs.S3Parts) -> str:
     """The evidence of a rejected file in ``quarantine/``.
 
-    When the engine could read the rows and the contract declares PII columns, the invalid rows go
-    there PII-handled (hashed/masked/dropped) with ``_row`` and ``_reasons``, and the manifest names
-    the exact raw version (bucket, key, version id, ETag, SHA-256), which stays in ``raw/``: copying
-    the raw bytes would put those PII columns in clear into ``quarantine/``. A file the engine could
-    not read under such a contract gets the manifest alone (the raw version it names is the evidence).
-    Without PII columns the exact object version is copied whole.
+    When the engine could read the rows and the contract declares PII columns, the invalid rows are
+    there PII-handled (hashed/masked/dropped) with ``_row`` and ``_reasons`` (written during the pass),
+    and the manifest names the exact raw version (bucket, key, version id, ETag, SHA-256), which stays
+    in ``raw/``: copying the raw bytes would put those PII columns in clear into ``quarantine/``. A file
+    the engine could not read under such a contract gets the manifest alone (the raw version it names
+    is the evidence). Without PII columns the exact object version is copied whole instead of rows.
     """
     declares_pii = any(getattr(c, "pii", None) for c in getattr(contract, "columns", None) or [])
     if result.rows and declares_pii:
-        path, _ = outputs.quarantine_rows(result.iter_quarantined(), dataset, version, manifest, settings)
-        return path
+        return outputs.quarantine_manifest_of_rows(
+            dataset, version, {**manifest, "quarantined_rows": quarantine.total_rows}, settings)
+    quarantine.abort()  # the rows written during the pass: the whole object (or the manifest) instead
     if declares_pii:
         return outputs.quarantine_manifest(dataset, version, manifest, settings)
     return outputs.quarantine_object(obj, dataset, version, manifest, settings)
 
 
-def _quarantine_without_contract(obj: StoredObject, dataset: str, version: int, started: float,
-                                 settings: Settings, lineage: dict[str, Any]) -> DatasetVersion:
-    raw: ObjectVersionDict = {**obj.to_dict(), "sha256": outputs.sha256_of(obj, settings)}
-    reason = f"dataset {dataset!r} has no contract; PUT /datasets/{dataset}/contract first"
+def _refuse_too_large(obj: StoredObject, dataset: str, version: int, started: float, settings: Settings,
+                      lineage: dict[str, Any], lease: Lease) -> DatasetVersion:
+    """A file above :data:`MAX_UPLOAD_BYTES`: a failed version saying so, before any byte is read."""
+    raw: dict[str, Any] = {**obj.to_dict(), "sha256": None}
+    reason = (f"the file is {obj.size:,} bytes; the largest upload validated is {MAX_UPLOAD_BYTES:,} bytes "
+              f"({MAX_UPLOAD_BYTES / 2**30:.0f} GiB): split it into several files under raw/{dataset}/ "
+              "(each becomes a dataset version) or convert it to Parquet (about 3x smaller)")
     report_key = layout.report_key(dataset, version)
-    manifest = {"dataset": dataset, "version": version, "source": raw, "code": "no_contract",
+    manifest = {"dataset": dataset, "version": version, "source": raw, "code": FILE_TOO_LARGE,
+                "reason": reason, "report_key": report_key, "limit_bytes": MAX_UPLOAD_BYTES}
+    lease.check()
+    quarantine_path = outputs.quarantine_manifest(dataset, version, manifest, settings)
+    timings = _rounded({"total_s": time.perf_counter() - started})
+    record = DatasetVersion(dataset=dataset, version=version, status=FAILED, raw=raw, report_key=report_key,
+                            created_at=names.now_iso(), verdict="fail", decision="reject_file",
+                            code=FILE_TOO_LARGE, reason=reason, quarantine_path=quarantine_path,
+                            timings=timings, lineage=lineage)
+    report = {"dataset": dataset, "version": version, "status": FAILED, "verdict": "fail",
+              "decision": "reject_file", "code": FILE_TOO_LARGE, "reason": FILE_TOO_LARGE, "message": reason,
+              "details": {"size_bytes": obj.size, "limit_bytes": MAX_UPLOAD_BYTES}, "rules": [],
+              "input": {**raw, "rows": None}, "outputs": {"quarantine_path": quarantine_path},
+              "timings": timings, "created_at": record.created_at}
+    if lineage:
+        report["lineage"] = lineage
+    outputs.put_report(dataset, version, report, settings)
+    return _commit(record, lease)
+
+
+def _quarantine_without_contract(obj: StoredObject, dataset: str, version: int, started: float,
+                                 settings: Settings, lineage: dict[str, Any], lease: Lease,
+                                 problem: str | None = None) -> DatasetVersion:
+    """No contract to validate with: the dataset has none (the object is copied to ``quarantine/``), or
+    its stored contract is no longer accepted (``problem``, e.g. a pattern RE2 cannot run, stored
+    before such patterns were refused: only the manifest, as the contract may declare PII columns)."""
+    code = "contract_invalid" if problem else "no_contract"
+    raw: ObjectVersionDict = {**obj.to_dict(), "sha256": outputs.sha256_of(obj, settings)}
+    reason = (f"the stored contract of dataset {dataset!r} is no longer valid ({problem}); PUT a corrected "
+              f"contract to /datasets/{dataset}/contract and upload the file again") if problem else \
+        f"dataset {dataset!r} has no contract; PUT /datasets/{dataset}/contract first"
+    report_key = layout.report_key(dataset, version)
+    manifest = {"dataset": dataset, "version": version, "source": raw, "code": code,
                 "reason": reason, "report_key": report_key}
-    quarantine_path = outputs.quarantine_object(obj, dataset, version, manifest, settings)
+    lease.check()
+    quarantine_path = outputs.quarantine_manifest(dataset, version, manifest, settings) if problem else \
+        outputs.quarantine_object(obj, dataset, version, manifest, settings)
     timings = {"total_s": time.perf_counter() - started}
-    record = DatasetVersion(dataset=dataset, version=version, status=QUARANTINED, raw=raw,
+    status = FAILED if problem else QUARANTINED
+    record = DatasetVersion(dataset=dataset, version=version, status=status, raw=raw,
                             report_key=report_key, created_at=names.now_iso(), verdict="fail",
-                            code="no_contract", reason=reason, quarantine_path=quarantine_path,
+                            code=code, reason=reason, quarantine_path=quarantine_path,
                             timings=_rounded(timings), lineage=lineage)
-    report = {"dataset": dataset, "version": version, "status": QUARANTINED, "verdict": "fail",
-              "code": "no_contract", "reason": "no_contract", "message": reason, "contract_version": None,
+    report = {"dataset": dataset, "version": version, "status": status, "verdict": "fail",
+              "code": code, "reason": code, "message": reason, "contract_version": None,
               "rules": [],
               "input": {**raw, "rows": None}, "outputs": {"quarantine_path": quarantine_path},
               "timings": _rounded(timings), "created_at": record.created_at}
     if lineage:
         report["lineage"] = lineage
+    lease.check()
     outputs.put_report(dataset, version, report, settings)
-    store.put_version(record)
-    return record
+    return _commit(record, lease)
 
 
 def _report(engine_report: dict[str, Any], record: DatasetVersion, stored: StoredContract,
@@ -250,7 +391,7 @@ def _report(engine_report: dict[str, Any], record: DatasetVersion, stored: Store
         decision=record.decision, code=record.code, contract_version=stored.version,
         input={**raw, "rows": record.rows}, outputs=info, created_at=record.created_at,
         timings={**(report.get("timings") or {}),  # the engine's read/validate/total
-                 **_rounded({"download_s": timings["download_s"], "write_s": timings["write_s"],
+                 **_rounded({"pass_s": timings["validate_s"], "write_s": timings["write_s"],
                              "process_s": timings["total_s"]})},
     )
     if record.reason and not report.get("message"):
@@ -272,14 +413,15 @@ def _failing_rules(report: dict[str, Any]) -> tuple[list[str], list[str]]:
     return errors, warnings
 
 
-def _column_types(contract: Any) -> dict[str, str]:
-    """Contract type per curated column; PII hashed or masked columns are strings."""
+def _column_types(contract: Any, renames: Mapping[str, str]) -> dict[str, str]:
+    """Contract type per curated column (by its stored name); PII hashed or masked columns are strings."""
     types = {}
     for column in getattr(contract, "columns", None) or []:
         pii = getattr(column, "pii", None)
         if pii == "drop":
             continue
-        types[column.name] = "string" if pii in ("hash", "mask") else str(column.type)
+        stored_name = renames.get(column.name, column.name)
+        types[stored_name] = "string" if pii in ("hash", "mask") else str(column.type)
     return types
 
 

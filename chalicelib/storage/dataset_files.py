@@ -7,10 +7,11 @@ writes under ``raw/``.
 
 from __future__ import annotations
 
+import collections
 import hashlib
+import io
 import threading
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.datasets import names
@@ -32,15 +33,6 @@ ATHENA_TYPES = {"int": "bigint", "float": "double", "bool": "boolean", "string":
 
 _known_databases: set[str] = set()
 _db_lock = threading.Lock()
-
-
-@dataclass(frozen=True)
-class CuratedOutput:
-    path: str  # s3://bucket/curated/{dataset}/dataset_version={n}/
-    rows: int
-    files: int
-    glue_table: str | None  # "database.table" when registered
-    columns: dict[str, str] = field(default_factory=dict)  # file name → curated name, where they differ
 
 
 def identify(bucket: str, key: str, version_id: str | None, settings: Settings | None = None
@@ -127,69 +119,13 @@ def quarantine_manifest(dataset: str, version: int, manifest: Mapping[str, objec
     return f"s3://{settings.bucket}/{prefix}"
 
 
-def quarantine_rows(chunks: Iterable[pd.DataFrame], dataset: str, version: int,
-                    manifest: Mapping[str, object], settings: Settings | None = None) -> tuple[str, int]:
-    """Write rejected rows (PII already handled by the engine) as Parquet under ``quarantine/``."""
+def quarantine_manifest_of_rows(dataset: str, version: int, manifest: Mapping[str, object],
+                                settings: Settings | None = None) -> str:
+    """The reason manifest of rejected rows already written (PII handled) under ``quarantine/.../rows/``."""
     settings = settings or get_settings()
-    wr = wrangler(settings)
     prefix = layout.quarantine_prefix(dataset, version)
-    path = f"s3://{settings.bucket}/{prefix}rows/"
-    session = boto3_session(settings)
-    wr.s3.delete_objects(path, boto3_session=session)  # a retried attempt starts clean
-    rows = 0
-    for number, chunk in enumerate(_non_empty(chunks)):
-        wr.s3.to_parquet(_parquet_safe(chunk), path=f"{path}part-{number:05d}.snappy.parquet",
-                         index=False, boto3_session=session,
-                         pyarrow_additional_kwargs={"flavor": None})  # the file's own column names
-        rows += len(chunk)
-    s3.put_json(prefix + "_manifest.json", {**manifest, "quarantined_rows": rows}, settings=settings)
-    return f"s3://{settings.bucket}/{prefix}", rows
-
-
-def write_curated(chunks: Iterable[pd.DataFrame], dataset: str, version: int,
-                  column_types: dict[str, str], settings: Settings | None = None) -> CuratedOutput:
-    """Append the valid rows, chunk by chunk, to ``curated/{dataset}/`` partition ``dataset_version={n}``.
-
-    The first chunk replaces whatever a crashed attempt left in the partition. The Glue table and its
-    partition are registered only after every chunk is written, so Athena never sees half a version.
-    ``column_types`` are contract types (``int``, ``string``, ...) used where pandas cannot tell. Columns
-    are stored under their curated names (:func:`layout.curated_columns`: what Athena accepts);
-    :func:`read_curated` gives them back under the contract's.
-    """
-    settings = settings or get_settings()
-    wr = wrangler(settings)
-    session = boto3_session(settings)
-    base = f"s3://{settings.bucket}/{layout.curated_prefix(dataset)}"
-    partition = f"s3://{settings.bucket}/{layout.curated_partition(dataset, version)}"
-    rows = files = 0
-    athena_types: dict[str, str] | None = None
-    renames: dict[str, str] = {}
-    for chunk in _non_empty(chunks):
-        renames = renames or layout.curated_columns(list(chunk.columns))
-        frame = chunk.rename(columns=renames).assign(**{PARTITION: version})
-        dtype = _dtype_for(frame, {renames.get(k, k): v for k, v in column_types.items()})
-        if athena_types is None:
-            athena_types, _ = wr.catalog.extract_athena_types(frame, index=False, partition_cols=[PARTITION],
-                                                              dtype=dtype)
-        out = wr.s3.to_parquet(frame, path=base, dataset=True, partition_cols=[PARTITION], index=False,
-                               mode="append" if files else "overwrite_partitions", dtype=dtype,
-                               boto3_session=session)
-        files += len(out["paths"])
-        rows += len(chunk)
-    if not files:
-        wr.s3.delete_objects(partition, boto3_session=session)
-    glue_table = None
-    if athena_types and settings.glue_database and _database_exists(settings.glue_database, settings):
-        table = layout.glue_table_name(dataset)
-        wr.catalog.create_parquet_table(database=settings.glue_database, table=table, path=base,
-                                        columns_types=athena_types, partitions_types={PARTITION: "bigint"},
-                                        mode="append", boto3_session=session)
-        wr.catalog.add_parquet_partitions(database=settings.glue_database, table=table,
-                                          partitions_values={partition: [str(version)]},
-                                          boto3_session=session)
-        glue_table = f"{settings.glue_database}.{table}"
-    return CuratedOutput(path=partition, rows=rows, files=files, glue_table=glue_table,
-                         columns={k: v for k, v in renames.items() if k != v})
+    s3.put_json(prefix + "_manifest.json", dict(manifest), settings=settings)
+    return f"s3://{settings.bucket}/{prefix}"
 
 
 def read_curated(path: str, columns: list[str], *, only: bool = True) -> pd.DataFrame:
@@ -212,37 +148,6 @@ def _renamed_back(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     return frame.rename(columns={layout.curated_column(c): c for c in columns})
 
 
-def _non_empty(chunks: Iterable[pd.DataFrame | None]) -> Iterator[pd.DataFrame]:
-    return (chunk for chunk in chunks if chunk is not None and len(chunk))
-
-
-def _dtype_for(frame: pd.DataFrame, column_types: dict[str, str]) -> dict[str, str]:
-    """Athena types for columns whose values cannot tell (all null, or object dtype)."""
-    dtype = {}
-    for column in frame.columns:
-        if column == PARTITION:
-            continue
-        series = frame[column]
-        if series.isna().all() or (series.dtype == object and column not in column_types):
-            dtype[column] = ATHENA_TYPES.get(column_types.get(column, "string"), "string")
-    return dtype
-
-
-def _parquet_safe(frame: pd.DataFrame) -> pd.DataFrame:
-    """List/dict cells (e.g. ``_reasons``) as JSON text: quarantine files stay readable everywhere."""
-    import json
-
-    def nested(value: object) -> bool:
-        return isinstance(value, list | dict | tuple)
-
-    out = frame.copy()
-    for column in out.columns:
-        if out[column].dtype == object and out[column].map(nested).any():
-            out[column] = out[column].map(
-                lambda v: json.dumps(list(v) if isinstance(v, tuple) else v, default=str) if nested(v) else v)
-    return out
-
-
 def _database_exists(database: str, settings: Settings) -> bool:
     """Whether the configured Glue database exists (checked once per container)."""
     with _db_lock:
@@ -258,3 +163,281 @@ def _database_exists(database: str, settings: Settings) -> bool:
     with _db_lock:
         _known_databases.add(database)
     return True
+
+
+# ---- the one pass: the raw object read in place, outputs written part by part ----------------------
+
+READ_BLOCK = 8 * 1024 * 1024  # one ranged GET; CSV/JSONL read front to back, Parquet column chunks
+CACHED_BLOCKS = 4  # Parquet reads the footer first, then row groups front to back
+
+
+class RawObject:
+    """One raw object version read in place with ranged GETs (no ``/tmp`` copy), and its SHA-256.
+
+    :meth:`open` gives a new seekable binary file of the object (an opener for the engine's
+    :class:`~chalicelib.core.validation.sources.Source`): CSV/JSONL read it front to back, Parquet seeks.
+    Every GET names the version id and the ETag, so every byte read is this version's. The SHA-256
+    is taken from the bytes as the first file reads them in order; :meth:`sha256` reads only what
+    that file did not (nothing for a CSV read to its end; for Parquet, whatever the footer skipped).
+    """
+
+    def __init__(self, obj: s3.StoredObject, settings: Settings | None = None) -> None:
+        self.obj = obj
+        self.settings = settings
+        self._digest = hashlib.sha256()
+        self._hashed = 0  # bytes [0, _hashed) are in the digest
+        self._lock = threading.Lock()
+        self.gets = 0  # ranged GETs made (the benchmark reports them)
+        self.failed: BaseException | None = None
+
+    def raise_failed(self) -> None:
+        """Re-raise the first error a GET met (S3 trouble, not bad input: the caller retries)."""
+        if self.failed is not None:
+            raise self.failed
+
+    def open(self) -> S3ObjectFile:
+        return S3ObjectFile(self)
+
+    def fetch(self, start: int, end: int) -> bytes:
+        """Bytes ``[start, end)`` of the object version (one GET)."""
+        kwargs: dict[str, Any] = {"Bucket": self.obj.bucket, "Key": self.obj.key,
+                                  "IfMatch": f'"{self.obj.etag}"', "Range": f"bytes={start}-{end - 1}"}
+        if self.obj.version_id:
+            kwargs["VersionId"] = self.obj.version_id
+        try:
+            data: bytes = client("s3", self.settings).get_object(**kwargs)["Body"].read()
+        except Exception as exc:  # the engine would take it for unreadable input: the caller re-raises it
+            self.failed = self.failed or exc
+            raise
+        with self._lock:
+            self.gets += 1
+            if start <= self._hashed < start + len(data):
+                self._digest.update(memoryview(data)[self._hashed - start:])
+                self._hashed = start + len(data)
+        return data
+
+    def sha256(self) -> str:
+        """The object's SHA-256, reading (in blocks) whatever was not hashed on the way."""
+        while self._hashed < self.obj.size:
+            self.fetch(self._hashed, min(self.obj.size, self._hashed + READ_BLOCK))
+        return self._digest.hexdigest()
+
+
+class S3ObjectFile(io.RawIOBase):
+    """A read-only, seekable file over a :class:`RawObject`: ``READ_BLOCK`` blocks, the last
+    ``CACHED_BLOCKS`` kept (memory stays bounded whatever the object's size)."""
+
+    def __init__(self, raw: RawObject) -> None:
+        super().__init__()
+        self.raw = raw
+        self.size = raw.obj.size
+        self.pos = 0
+        self._blocks: collections.OrderedDict[int, bytes] = collections.OrderedDict()
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self.pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self.pos, io.SEEK_END: self.size}[whence]
+        self.pos = max(0, base + offset)
+        return self.pos
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        done = 0
+        while done < len(view) and self.pos < self.size:
+            number, within = divmod(self.pos, READ_BLOCK)
+            block = self._block(number)
+            take = min(len(view) - done, len(block) - within)
+            view[done:done + take] = block[within:within + take]
+            done += take
+            self.pos += take
+        return done
+
+    def read(self, size: int = -1) -> bytes:
+        size = self.size - self.pos if size is None or size < 0 else min(size, self.size - self.pos)
+        buffer = bytearray(max(0, size))
+        got = self.readinto(buffer)
+        return bytes(buffer[:got])
+
+    def readall(self) -> bytes:
+        return self.read(-1)
+
+    def _block(self, number: int) -> bytes:
+        found = self._blocks.get(number)
+        if found is None:
+            start = number * READ_BLOCK
+            found = self.raw.fetch(start, min(self.size, start + READ_BLOCK))
+            self._blocks[number] = found
+            while len(self._blocks) > CACHED_BLOCKS:
+                self._blocks.popitem(last=False)
+        else:
+            self._blocks.move_to_end(number)
+        return found
+
+    def close(self) -> None:
+        self._blocks.clear()
+        super().close()
+
+
+class S3Parts:
+    """One output stream of the engine (:class:`~chalicelib.core.validation.outputs.Sink`) written as
+    Parquet objects ``{prefix}part-{k:05d}.snappy.parquet``, one per input chunk, while the file is read.
+
+    Serialising and uploading run on ``UPLOAD_THREADS`` threads (at most ``UPLOADS_IN_FLIGHT`` parts held
+    in memory), so the engine keeps reading while parts go out. ``fence`` is called before each upload
+    and may raise (a claim lost to another attempt: nothing more is written). ``rename``: stored column
+    names (curated: what Athena accepts). ``abort`` deletes every part written; nothing here makes
+    anything visible as a version (the caller's version record does, after ``close``).
+    """
+
+    UPLOAD_THREADS = 2
+    UPLOADS_IN_FLIGHT = 3
+
+    def __init__(self, prefix: str, *, settings: Settings | None = None,
+                 rename: Callable[[list[str]], dict[str, str]] | None = None,
+                 fence: Callable[[], None] | None = None) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.settings = settings or get_settings()
+        self.bucket = self.settings.bucket
+        self.prefix = prefix
+        self.rename = rename
+        self.fence = fence
+        self.rows: dict[int, int] = {}
+        self.schema: Any = None  # the first part's pyarrow schema (stored names)
+        self.renames: dict[str, str] = {}
+        self._pool = ThreadPoolExecutor(self.UPLOAD_THREADS, thread_name_prefix="sluice-put")
+        self._slots = threading.BoundedSemaphore(self.UPLOADS_IN_FLIGHT)
+        self._pending: list[Any] = []
+
+    @property
+    def path(self) -> str:
+        return f"s3://{self.bucket}/{self.prefix}"
+
+    def key(self, part: int) -> str:
+        return f"{self.prefix}part-{part:05d}.snappy.parquet"
+
+    def clear(self) -> None:
+        """Delete whatever is under the prefix (a crashed attempt's parts): the stream starts clean."""
+        delete_prefix(self.bucket, self.prefix, self.settings)
+
+    def write(self, part: int, table: Any) -> None:
+        if not table.num_rows:
+            return
+        if self.fence is not None:
+            self.fence()
+        table = self._stored(table)
+        self._raise_failed()
+        self._slots.acquire()
+        self.rows[part] = table.num_rows
+        future = self._pool.submit(self._upload, self.key(part), table)
+        future.add_done_callback(lambda _: self._slots.release())
+        self._pending.append(future)
+
+    def replace(self, part: int, table: Any) -> None:
+        self._drain()
+        if table.num_rows:
+            self.write(part, table)
+            self._drain()
+        elif self.rows.pop(part, None) is not None:
+            client("s3", self.settings).delete_object(Bucket=self.bucket, Key=self.key(part))
+
+    def close(self) -> None:
+        try:
+            self._drain()
+        finally:
+            self._pool.shutdown(wait=True)
+
+    def abort(self) -> None:
+        for future in self._pending:
+            future.cancel()
+        self._pool.shutdown(wait=True)
+        self._pending = []
+        self.rows = {}
+        self.clear()
+
+    @property
+    def total_rows(self) -> int:
+        return sum(self.rows.values())
+
+    def _stored(self, table: Any) -> Any:
+        if self.rename is not None:
+            self.renames = self.renames or self.rename(list(table.column_names))
+            table = table.rename_columns([self.renames.get(n, n) for n in table.column_names])
+        if self.schema is None:
+            self.schema = table.schema
+        return table
+
+    def _upload(self, key: str, table: Any) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        sink = pa.BufferOutputStream()
+        pq.write_table(table, sink, compression="snappy", coerce_timestamps="us")
+        client("s3", self.settings).put_object(Bucket=self.bucket, Key=key, Body=sink.getvalue().to_pybytes())
+
+    def _raise_failed(self) -> None:
+        for future in [f for f in self._pending if f.done()]:
+            self._pending.remove(future)
+            future.result()  # re-raises an upload's error
+
+    def _drain(self) -> None:
+        pending, self._pending = self._pending, []
+        for future in pending:
+            future.result()
+
+
+def delete_prefix(bucket: str, prefix: str, settings: Settings | None = None) -> int:
+    """Delete every current object under ``prefix`` (never under ``raw/``); the count deleted."""
+    if not prefix or prefix.startswith(layout.RAW + "/"):
+        raise ValueError(f"refusing to delete under {prefix!r}")
+    s3_client = client("s3", settings)
+    deleted = 0
+    for page in s3_client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
+        if keys:
+            s3_client.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
+            deleted += len(keys)
+    return deleted
+
+
+ARROW_ATHENA = {"int8": "tinyint", "int16": "smallint", "int32": "int", "int64": "bigint", "float": "float",
+                "double": "double", "bool": "boolean", "date32[day]": "date", "string": "string"}
+
+
+def athena_types(schema: Any, column_types: Mapping[str, str]) -> dict[str, str]:
+    """Glue/Athena types of the stored columns: the contract's where it declares the column (an all-null
+    column keeps its declared type), else what Arrow stored."""
+    out = {}
+    for field_ in schema:
+        declared = column_types.get(field_.name)
+        arrow = str(field_.type)
+        out[field_.name] = ATHENA_TYPES[declared] if declared in ATHENA_TYPES else \
+            "timestamp" if arrow.startswith("timestamp") else ARROW_ATHENA.get(arrow, "string")
+    return out
+
+
+def register_curated(dataset: str, version: int, location: str, types: dict[str, str],
+                     settings: Settings | None = None) -> str | None:
+    """The Glue table of ``dataset`` (columns ``types``) and its partition ``dataset_version={version}``
+    at ``location``; "database.table", or None when no Glue database is configured or it is missing."""
+    settings = settings or get_settings()
+    if not types or not settings.glue_database or not _database_exists(settings.glue_database, settings):
+        return None
+    wr = wrangler(settings)
+    session = boto3_session(settings)
+    table = layout.glue_table_name(dataset)
+    base = f"s3://{settings.bucket}/{layout.curated_prefix(dataset)}"
+    wr.catalog.create_parquet_table(database=settings.glue_database, table=table, path=base,
+                                    columns_types=types, partitions_types={PARTITION: "bigint"},
+                                    mode="append", boto3_session=session)
+    wr.catalog.add_parquet_partitions(database=settings.glue_database, table=table,
+                                      partitions_values={location: [str(version)]}, boto3_session=session)
+    return f"{settings.glue_database}.{table}"

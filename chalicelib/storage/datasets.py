@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import TYPE_CHECKING, TypedDict, cast
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 from chalicelib.core.datasets.errors import ContractNotFoundError, DatasetVersionNotFoundError
 from chalicelib.core.datasets.names import now_iso
@@ -194,13 +194,45 @@ def set_claim_version(dataset: str, object_hash: str, version: int, owner: str) 
     return True
 
 
-def complete_claim(dataset: str, object_hash: str, version: int) -> None:
-    state.table().update_item(
-        Key={"pk": dataset_pk(dataset), "sk": object_sk(object_hash)},
-        UpdateExpression="SET #s = :done, version = :v, updated_at = :now REMOVE lease_until",
-        ExpressionAttributeNames={"#s": "status"},
-        ExpressionAttributeValues={":done": COMPLETE, ":v": version, ":now": now_iso()},
-    )
+def complete_claim(dataset: str, object_hash: str, version: int, owner: str | None = None) -> bool:
+    """Mark the claim complete; with ``owner``, only while that attempt holds it (False: another attempt
+    took it over, and completes it itself)."""
+    names = {"#s": "status"}
+    values: dict[str, Any] = {":done": COMPLETE, ":v": version, ":now": now_iso()}
+    fenced: dict[str, str] = {}
+    if owner is not None:
+        names["#owner"] = "owner"
+        values[":owner"] = owner
+        fenced = {"ConditionExpression": "#owner = :owner OR #s = :done"}
+    try:
+        state.table().update_item(
+            Key={"pk": dataset_pk(dataset), "sk": object_sk(object_hash)},
+            UpdateExpression="SET #s = :done, version = :v, updated_at = :now REMOVE lease_until",
+            ExpressionAttributeNames=names, ExpressionAttributeValues=values, **fenced)
+    except Exception as exc:
+        if state.condition_failed(exc):
+            return False
+        raise
+    return True
+
+
+def renew_claim(dataset: str, object_hash: str, owner: str, lease_seconds: float) -> bool:
+    """Extend our lease to ``lease_seconds`` from now (the heartbeat of a running attempt); False when
+    the claim is no longer ours (an attempt took it over after our lease ran out)."""
+    try:
+        state.table().update_item(
+            Key={"pk": dataset_pk(dataset), "sk": object_sk(object_hash)},
+            UpdateExpression="SET lease_until = :lease",
+            ConditionExpression="#s = :ip AND #owner = :owner",
+            ExpressionAttributeNames={"#s": "status", "#owner": "owner"},
+            ExpressionAttributeValues={":lease": int(time.time() + lease_seconds) + 1, ":ip": IN_PROGRESS,
+                                       ":owner": owner},
+        )
+    except Exception as exc:
+        if state.condition_failed(exc):
+            return False
+        raise
+    return True
 
 
 def release_claim(dataset: str, object_hash: str, owner: str) -> None:
@@ -241,6 +273,40 @@ def put_version(record: DatasetVersion) -> bool:
         raise
     _raise_to(record.dataset, "latest_version", record.version, latest_status=record.status)
     return True
+
+
+def put_version_fenced(record: DatasetVersion, object_hash: str, owner: str) -> str:
+    """Write the version record only while ``owner`` holds the object's claim (one transaction: the
+    fencing token of the attempt). ``"written"``, ``"exists"`` (an attempt recorded it before) or
+    ``"lost"`` (another attempt holds the claim now: a late writer's record never lands)."""
+    from botocore.exceptions import ClientError
+
+    table = state.table()
+    name = table.name
+    item = state.to_dynamo({**record.to_dict(), "pk": dataset_pk(record.dataset),
+                            "sk": version_sk(record.version)})
+    ops: list[Any] = [
+        # the resource's client converts plain values to DynamoDB's typed form
+        {"Put": {"TableName": name, "Item": item, "ConditionExpression": "attribute_not_exists(sk)"}},
+        {"ConditionCheck": {
+            "TableName": name, "Key": {"pk": dataset_pk(record.dataset), "sk": object_sk(object_hash)},
+            "ConditionExpression": "#s = :ip AND #owner = :owner",
+            "ExpressionAttributeNames": {"#s": "status", "#owner": "owner"},
+            "ExpressionAttributeValues": {":ip": IN_PROGRESS, ":owner": owner}}},
+    ]
+    try:
+        table.meta.client.transact_write_items(TransactItems=ops)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+            raise
+        codes = [r.get("Code") for r in exc.response.get("CancellationReasons") or []]
+        if len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
+            return "lost"
+        if codes and codes[0] == "ConditionalCheckFailed":
+            return "exists"
+        raise
+    _raise_to(record.dataset, "latest_version", record.version, latest_status=record.status)
+    return "written"
 
 
 def get_version(dataset: str, version: int) -> DatasetVersion:

@@ -17,11 +17,9 @@ from chalicelib.core.datasets.types import OutcomeDict
 from chalicelib.core.events import parse_object_events
 from chalicelib.core.log import logger
 
-LEASE_MARGIN_SECONDS = 30.0
-
 
 def handle_raw_objects(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
-    from chalicelib.services.uploads import DEFAULT_LEASE_SECONDS, process_object
+    from chalicelib.services.uploads import process_object
     from chalicelib.storage.retry import is_retryable
 
     try:
@@ -29,12 +27,11 @@ def handle_raw_objects(event: dict[str, Any], context: Any = None) -> dict[str, 
     except (KeyError, TypeError, ValueError, AttributeError):
         logger.warning("ignored: not an object-created event", extra={"event_type": type(event).__name__})
         return {"processed": [], "ignored": 1}
-    lease = _lease_seconds(context, DEFAULT_LEASE_SECONDS)
     outcomes: list[OutcomeDict] = []
     retry: BaseException | None = None
     for ref in refs:
         try:
-            outcomes.append(process_object(ref, lease_seconds=lease).to_dict())
+            outcomes.append(process_object(ref).to_dict())
         except Exception as exc:
             retryable = is_retryable(exc)
             logger.error("processing an upload failed", extra={
@@ -61,15 +58,6 @@ def _alert_unprocessed(ref: Any, exc: BaseException) -> None:
                       {"key": ref.key, "version_id": ref.version_id, "error_type": type(exc).__name__})
     except Exception:  # the alert is best effort: the failure is already logged
         logger.exception("could not send the unprocessed-upload alert")
-
-
-def _lease_seconds(context: Any, default: float) -> float:
-    """The claim lease: as long as this invocation may still run, plus a margin."""
-    remaining = getattr(context, "get_remaining_time_in_millis", None)
-    try:
-        return float(remaining()) / 1000 + LEASE_MARGIN_SECONDS if callable(remaining) else default
-    except (TypeError, ValueError):
-        return default
 
 
 def _where(exc: BaseException) -> list[str]:

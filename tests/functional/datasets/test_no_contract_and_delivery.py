@@ -125,18 +125,16 @@ def test_a_crashed_attempt_is_retried_and_reuses_its_version_number(moto_world, 
     assert process_object(ref).duplicate
 
 
-def test_a_live_claim_makes_a_second_delivery_retryable(moto_world):
-    from chalicelib.core.datasets.errors import ObjectInProgressError
+def test_a_delivery_of_an_object_another_attempt_holds_is_acknowledged_not_retried(moto_world):
     from chalicelib.storage import layout
-    from chalicelib.storage.retry import is_retryable
 
     ref = put_raw("raw/orphans/busy.csv", b"a\n1\n")
     identity = ObjectRef(ref.bucket, ref.key, ref.version_id, ref.etag).identity
     claim = store.claim_object("orphans", layout.object_hash(identity), {}, lease_seconds=60)
     assert claim.state == "acquired"
-    with pytest.raises(ObjectInProgressError) as caught:
-        process_object(ref)
-    assert caught.value.code == "object_in_progress" and is_retryable(caught.value)
+    outcome = process_object(ref)  # no exception: Lambda does not retry it into errors
+    assert (outcome.duplicate, outcome.skipped, outcome.version) == (True, "object_in_progress", None)
+    assert store.list_versions("orphans", 10)[0] == []
 
 
 def test_the_raw_object_is_never_modified(client, moto_world):

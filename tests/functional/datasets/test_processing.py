@@ -63,7 +63,8 @@ def test_a_clean_upload_becomes_curated_parquet_with_pii_hashed(client, moto_wor
     assert str(curated["passengers"].dtype) in ("Int64", "int64")
 
     record = store.get_version("rides", 1)
-    assert record.curated_path == f"s3://{moto_world.bucket}/curated/rides/dataset_version=1/"
+    # the attempt's own folder in the version's partition (a fenced-out attempt's late parts land beside it)
+    assert record.curated_path.startswith(f"s3://{moto_world.bucket}/curated/rides/dataset_version=1/run-")
     assert (record.rows, record.invalid_rows, record.contract_version) == (40, 0, 1)
     assert record.raw["sha256"] == hashlib.sha256(body).hexdigest()
     assert record.raw["version_id"] == ref.version_id and record.raw["etag"] == ref.etag
@@ -227,18 +228,18 @@ def test_a_crash_before_the_version_record_leaves_nothing_visible_and_the_retry_
 
     put_contract(client, rides_contract())
     ref = put_raw("raw/rides/crash.csv", rides_csv(20))
-    original = service.store.put_version
+    original = service.store.put_version_fenced
 
-    def crash(record):
+    def crash(record, object_hash, owner):
         raise ConnectionError("the network went away")
 
-    monkeypatch.setattr(service.store, "put_version", crash)
+    monkeypatch.setattr(service.store, "put_version_fenced", crash)
     with pytest.raises(ConnectionError):
         process_object(ref)
     assert store.list_versions("rides", 10)[0] == [] and invocations() == []
     assert store.latest_passing_version("rides") is None
 
-    monkeypatch.setattr(service.store, "put_version", original)
+    monkeypatch.setattr(service.store, "put_version_fenced", original)
     outcome = process_object(ref)
     assert (outcome.version, outcome.status) == (1, "passed")
     assert len(read_curated(1)) == 20  # the retry replaced the partial partition, not added to it

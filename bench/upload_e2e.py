@@ -1,0 +1,216 @@
+#!/usr/bin/env python3
+"""Benchmark: upload → dataset version through ``services.uploads`` vs the engine alone, side by side.
+
+For each bench file (``/work/shared/bench/make_data.py`` data, contract ``bench/contracts/rides.yaml``):
+
+- **engine**: ``validate_file`` on the local file (the verdict, in process: what ``bench/validate.py``
+  measures);
+- **engine + outputs**: ``validate_stream`` on the local file with sinks that build and serialise every
+  curated / quarantine part to Parquet in memory (the one pass's CPU work without S3);
+- **end to end**: the object put into S3 (moto, in process; not timed), then ``process_object`` timed:
+  claim, ranged GETs of the raw object, the one pass writing Parquet parts to S3, Glue, report,
+  version record. That is "upload finished → version recorded" minus the event delivery.
+
+Each measurement runs in its own process. Peak RSS: ``ru_maxrss`` of the process; in the end-to-end
+worker moto keeps the raw object and every output in the same process's memory, so the figure shown is
+the growth of the peak during ``process_object`` over the peak after the upload (what validation
+adds), next to the whole.
+
+Usage::
+
+    .venv/bin/python bench/upload_e2e.py                                  # 100k and 1M CSV + Parquet
+    .venv/bin/python bench/upload_e2e.py --files corrupted_5m.csv         # needs make_data --sizes 5m
+
+The machine is shared (2 cores, several engineers): the load average is printed; wall times include
+contention, CPU seconds less so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+CONTRACT = ROOT / "bench" / "contracts" / "rides.yaml"
+PII_KEY = b"benchmark-only-key-not-a-secret!"
+DEFAULT_FILES = "corrupted_100k.csv,corrupted_100k.parquet,corrupted_1m.csv,corrupted_1m.parquet"
+
+
+def rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def contract_for(path: Path) -> Any:
+    from chalicelib.core.validation.contract import parse_contract
+
+    data = __import__("yaml").safe_load(CONTRACT.read_text())
+    data["format"] = {**data.get("format", {}), "type": "parquet" if path.suffix == ".parquet" else "csv"}
+    return parse_contract(data)
+
+
+def engine(path: Path) -> dict[str, Any]:
+    from chalicelib.core.validation.engine import validate_file
+
+    contract = contract_for(path)
+    t, cpu = time.perf_counter(), time.process_time()
+    result = validate_file(str(path), contract, pii_key=PII_KEY)
+    return {"s": time.perf_counter() - t, "cpu_s": time.process_time() - cpu, "rows": result.rows,
+            "invalid_rows": result.invalid_rows, "decision": result.decision, "peak_rss_mib": rss_mib()}
+
+
+class ParquetBytes:
+    """A sink serialising each part to Parquet in memory and dropping it (the CPU of the outputs)."""
+
+    def __init__(self) -> None:
+        self.bytes = 0
+
+    def write(self, part: int, table: Any) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        sink = pa.BufferOutputStream()
+        pq.write_table(table, sink, compression="snappy")
+        self.bytes += sink.tell()
+
+    replace = write
+
+    def close(self) -> None:
+        pass
+
+    def abort(self) -> None:
+        pass
+
+
+def engine_outputs(path: Path) -> dict[str, Any]:
+    from chalicelib.core.validation.engine import validate_stream
+
+    contract = contract_for(path)
+    curated, quarantine = ParquetBytes(), ParquetBytes()
+    t, cpu = time.perf_counter(), time.process_time()
+    result = validate_stream(str(path), contract, pii_key=PII_KEY, curated=curated, quarantine=quarantine)
+    return {"s": time.perf_counter() - t, "cpu_s": time.process_time() - cpu, "rows": result.rows,
+            "curated_mib": curated.bytes / 2**20, "peak_rss_mib": rss_mib()}
+
+
+def end_to_end(path: Path) -> dict[str, Any]:
+    os.environ.update({"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
+                       "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1"})
+    os.environ.pop("AWS_ENDPOINT_URL", None)
+    import boto3
+    from moto import mock_aws
+
+    from chalicelib import storage as aws
+    from chalicelib.core.events import ObjectRef
+    from chalicelib.storage import dataset_files
+    from sluice.local.atomic import make_dynamodb_atomic
+    from sluice.local.resources import LocalNames, create_resources
+
+    make_dynamodb_atomic()
+    mock = mock_aws()
+    mock.start()
+    names = LocalNames(prefix=f"sluice-bench-{uuid.uuid4().hex[:8]}")
+    res = create_resources(boto3.session.Session(region_name="us-east-1"), None, names)
+    os.environ.update({"SLUICE_BUCKET": res.bucket, "SLUICE_TABLE": res.table, "SLUICE_STAGE": "bench",
+                       "SLUICE_INVOKE_MODE": "queue", "SLUICE_INVOKE_QUEUE_URL": res.invoke_queue_url,
+                       "SLUICE_GLUE_DATABASE": res.glue_database, "SLUICE_TOPIC_ARN": res.topic_arn,
+                       "SLUICE_PII_KEY": PII_KEY.hex()})
+    aws.reset()
+    from chalicelib.services.uploads import process_object
+    from chalicelib.storage import datasets as store
+
+    glue = boto3.client("glue", region_name="us-east-1")
+    with contextlib.suppress(glue.exceptions.AlreadyExistsException):
+        glue.create_database(DatabaseInput={"Name": res.glue_database})
+    store.put_contract(contract_for(path))
+    key = f"raw/rides/{path.name}"
+    s3 = boto3.client("s3", region_name="us-east-1")
+    with open(path, "rb") as fh:
+        out = s3.put_object(Bucket=res.bucket, Key=key, Body=fh)
+    ref = ObjectRef(res.bucket, key, out.get("VersionId"), out["ETag"].strip('"'), path.stat().st_size)
+    gets: list[int] = []
+    original = dataset_files.RawObject.fetch
+
+    def counted(self: Any, start: int, end: int) -> bytes:
+        data = original(self, start, end)
+        gets.append(len(data))
+        return data
+
+    dataset_files.RawObject.fetch = counted  # type: ignore[method-assign]
+    before = rss_mib()
+    t, cpu = time.perf_counter(), time.process_time()
+    outcome = process_object(ref)
+    elapsed, cpu_s = time.perf_counter() - t, time.process_time() - cpu
+    record = store.get_version("rides", outcome.version or 0)
+    return {"s": elapsed, "cpu_s": cpu_s, "rows": record.rows, "status": record.status,
+            "curated_rows": record.to_dict().get("curated_rows"), "timings": record.timings,
+            "gets": len(gets), "bytes_read": sum(gets), "size": path.stat().st_size,
+            "peak_rss_mib": rss_mib(), "rss_after_upload_mib": before}
+
+
+WORKERS = {"engine": engine, "engine_outputs": engine_outputs, "e2e": end_to_end}
+
+
+def run(kind: str, path: Path) -> dict[str, Any]:
+    out = subprocess.run([sys.executable, __file__, "--worker", kind, "--file", str(path)], check=True,
+                         capture_output=True, text=True, cwd=ROOT)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", default=os.environ.get("BENCH_DATA", "/tmp/bench-data"))
+    ap.add_argument("--files", default=DEFAULT_FILES)
+    ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--json-out")
+    ap.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
+    ap.add_argument("--file", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.worker:
+        print(json.dumps(WORKERS[args.worker](Path(args.file)), default=str))
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(width=160)
+    console.print(f"upload → version benchmark — {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}, "
+                  f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}")
+    table = Table(title=f"engine vs end to end (moto in process; best of {args.repeat})")
+    for col in ("file", "rows", "MB", "engine (s)", "engine+outputs (s)", "end to end (s)", "e2e / engine",
+                "e2e CPU (s)", "GETs", "read once", "RSS engine (MiB)", "RSS e2e: added / whole (MiB)"):
+        table.add_column(col, justify="right")
+    results = {}
+    for name in args.files.split(","):
+        path = Path(args.data) / name
+        if not path.exists():
+            console.print(f"[yellow]{path} missing: run /work/shared/bench/make_data.py[/yellow]")
+            continue
+        rec = {kind: min((run(kind, path) for _ in range(args.repeat)), key=lambda r: r["s"])
+               for kind in ("engine", "engine_outputs", "e2e")}
+        results[name] = rec
+        e, o, x = rec["engine"], rec["engine_outputs"], rec["e2e"]
+        table.add_row(name, f"{e['rows']:,}", f"{path.stat().st_size / 1e6:.0f}", f"{e['s']:.2f}",
+                      f"{o['s']:.2f}", f"{x['s']:.2f}", f"{x['s'] / e['s']:.1f}x", f"{x['cpu_s']:.2f}",
+                      str(x["gets"]),
+                      "yes" if x["bytes_read"] == x["size"] else f"{x['bytes_read'] / x['size']:.2f}x",
+                      f"{e['peak_rss_mib']:.0f}",
+                      f"{x['peak_rss_mib'] - x['rss_after_upload_mib']:.0f} / {x['peak_rss_mib']:.0f}")
+    console.print(table)
+    console.print(f"load average now {os.getloadavg()[0]:.1f} (shared machine: wall times include "
+                  "contention)")
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps(results, indent=2, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,284 @@
+"""The upload path in one pass: the raw object read in place once, outputs written part by part while it
+is read, all-or-nothing under crashes, files above the limit refused up front, duplicate events
+acknowledged, a crashed attempt taken over by Lambda's retry and fenced out afterwards."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import threading
+import time
+from typing import Any
+
+import boto3
+import pytest
+
+from chalicelib.core.events import ObjectRef
+from chalicelib.services import uploads as service
+from chalicelib.services.uploads import process_object
+from chalicelib.storage import dataset_files as outputs
+from chalicelib.storage import datasets as store
+from chalicelib.storage import layout
+from tests.functional.datasets.conftest import (
+    REGION,
+    all_objects,
+    put_contract,
+    put_raw,
+    rides_contract,
+    rides_csv,
+)
+
+
+def curated_rows(record) -> list[dict[str, Any]]:
+    import pyarrow.parquet as pq
+
+    bucket, prefix = record.curated_path.removeprefix("s3://").split("/", 1)
+    rows: list[dict[str, Any]] = []
+    for _, body in sorted(all_objects(bucket, prefix).items()):
+        rows += pq.read_table(io.BytesIO(body)).to_pylist()
+    return rows
+
+
+class CountingRaw(outputs.RawObject):
+    """The raw object reader, counting the bytes fetched from S3 (shared by every instance)."""
+
+    fetched: list[int] = []
+
+    def fetch(self, start: int, end: int) -> bytes:
+        data = super().fetch(start, end)
+        CountingRaw.fetched.append(len(data))
+        return data
+
+
+@pytest.fixture
+def small_chunks(monkeypatch):
+    """Chunks of 10 rows: a 40-row file is four parts."""
+    monkeypatch.setattr(service, "CHUNK_ROWS", 10)
+    CountingRaw.fetched = []
+    monkeypatch.setattr(service.outputs, "RawObject", CountingRaw)
+
+
+def test_a_csv_upload_is_read_once_and_written_as_one_part_per_chunk(client, moto_world, small_chunks):
+    put_contract(client, rides_contract(policy="quarantine_rows"))
+    body = rides_csv(40, bad=(3, 25))
+    outcome = process_object(put_raw("raw/rides/one-pass.csv", body))
+    assert outcome.status == "passed"
+    assert sum(CountingRaw.fetched) == len(body)  # no /tmp copy, no second read of the input
+    record = store.get_version("rides", 1)
+    assert record.raw["sha256"] == hashlib.sha256(body).hexdigest()
+    parts = sorted(all_objects(moto_world.bucket, "curated/rides/dataset_version=1/"))
+    assert [p.rsplit("/", 1)[1] for p in parts] == [f"part-{k:05d}.snappy.parquet" for k in range(4)]
+    assert sorted(r["ride_id"] for r in curated_rows(record)) == \
+        [f"R{i:06d}" for i in range(40) if i not in (3, 25)]
+    quarantined = sorted(all_objects(moto_world.bucket, "quarantine/rides/0000000001/rows/"))
+    assert [p.rsplit("/", 1)[1] for p in quarantined] == ["part-00000.snappy.parquet",
+                                                         "part-00002.snappy.parquet"]
+
+
+def test_a_parquet_upload_is_read_with_ranged_gets_and_hashed_exactly(client, moto_world, monkeypatch):
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    monkeypatch.setattr(outputs, "READ_BLOCK", 4096)  # many blocks: the footer first, then row groups
+    contract = {**rides_contract(), "format": {"type": "parquet"}}
+    put_contract(client, contract)
+    table = pacsv.read_csv(io.BytesIO(rides_csv(3000)),
+                           convert_options=pacsv.ConvertOptions(column_types={"ride_id": pa.string()}))
+    sink = io.BytesIO()
+    pq.write_table(table, sink, row_group_size=700)
+    body = sink.getvalue()
+    outcome = process_object(put_raw("raw/rides/rides.parquet", body))
+    assert outcome.status == "passed", outcome
+    record = store.get_version("rides", 1)
+    assert record.rows == 3000 and len(curated_rows(record)) == 3000
+    assert record.raw["sha256"] == hashlib.sha256(body).hexdigest()
+
+
+def test_a_crash_between_chunks_leaves_no_version_and_the_retry_writes_it_once(client, moto_world,
+                                                                               small_chunks, monkeypatch):
+    put_contract(client, rides_contract())
+    ref = put_raw("raw/rides/crash.csv", rides_csv(40))
+    uploaded: list[str] = []
+    original_upload = outputs.S3Parts._upload
+
+    def killed_at_the_third_part(self, key, table):
+        if len(uploaded) == 2:
+            raise SystemExit("the function was killed (out of memory)")
+        uploaded.append(key)
+        original_upload(self, key, table)
+
+    with monkeypatch.context() as killed:  # a killed process cleans nothing up: no abort, no release
+        killed.setattr(outputs.S3Parts, "_upload", killed_at_the_third_part)
+        killed.setattr(outputs.S3Parts, "abort", lambda self: None)
+        killed.setattr(service, "_release_quietly", lambda *args: None)
+        with pytest.raises(SystemExit):
+            process_object(ref, lease_seconds=1.5)
+    left = all_objects(moto_world.bucket, "curated/rides/")
+    assert len(left) == 2  # the crashed attempt's parts are there ...
+    assert store.list_versions("rides", 10)[0] == []  # ... but no version points to them
+    assert store.latest_passing_version("rides") is None
+
+    monkeypatch.setattr(store, "time", Clock(60))  # Lambda's retry, ~1 minute later: the lease ran out
+    outcome = process_object(ref)
+    assert (outcome.version, outcome.status) == (1, "passed")
+    record = store.get_version("rides", 1)
+    assert sorted(r["ride_id"] for r in curated_rows(record)) == [f"R{i:06d}" for i in range(40)]
+    assert not set(left) & set(all_objects(moto_world.bucket, "curated/rides/"))  # the orphans are gone
+
+
+def test_s3_trouble_while_reading_is_retried_not_recorded_as_an_unreadable_file(client, moto_world,
+                                                                                  small_chunks, monkeypatch):
+    from botocore.exceptions import ClientError
+
+    put_contract(client, rides_contract())
+    ref = put_raw("raw/rides/flaky.csv", rides_csv(40))
+
+    def unavailable(self, start, end):
+        raise ClientError({"Error": {"Code": "SlowDown", "Message": "reduce your request rate"},
+                           "ResponseMetadata": {"HTTPStatusCode": 503}}, "GetObject")
+
+    working = CountingRaw.fetch
+    monkeypatch.setattr(CountingRaw, "fetch", unavailable)
+    with pytest.raises(ClientError):
+        process_object(ref)
+    assert store.list_versions("rides", 10)[0] == []
+    monkeypatch.setattr(CountingRaw, "fetch", working)
+    assert process_object(ref).status == "passed"
+
+
+def test_a_file_above_the_limit_is_refused_with_file_too_large_before_it_is_read(client, moto_world, alerts,
+                                                                                monkeypatch):
+    put_contract(client, rides_contract())
+    body = rides_csv(40)
+    monkeypatch.setattr(service, "MAX_UPLOAD_BYTES", len(body) - 1)
+
+    def never(*args, **kwargs):
+        raise AssertionError("the object must not be read")
+
+    monkeypatch.setattr(service.outputs, "RawObject", never)
+    outcome = process_object(put_raw("raw/rides/huge.csv", body))
+    assert outcome.status == "failed"
+    record = store.get_version("rides", 1)
+    assert record.code == "file_too_large"
+    assert f"{len(body) - 1:,} bytes" in record.reason and "split it" in record.reason
+    assert not all_objects(moto_world.bucket, "curated/")
+    report = all_objects(moto_world.bucket, record.report_key)[record.report_key]
+    assert b'"limit_bytes"' in report and b"file_too_large" in report
+    [alert] = alerts()
+    assert "file_too_large" in alert["Subject"]
+
+
+def test_the_default_limit_is_the_documented_one():
+    from pathlib import Path
+
+    limits = (Path(__file__).resolve().parents[3] / "docs" / "limits.md").read_text()
+    assert f"{service.MAX_UPLOAD_BYTES // 2**30} GiB" in limits and "file_too_large" in limits
+
+
+def test_two_events_of_one_multipart_upload_end_as_one_version_without_an_error(client, moto_world,
+                                                                                 small_chunks, monkeypatch):
+    put_contract(client, rides_contract())
+    ref = put_raw("raw/rides/multipart.csv", rides_csv(40))
+    started, release = threading.Event(), threading.Event()
+    original_upload = outputs.S3Parts._upload
+
+    def slow_upload(self, key, table):  # the first attempt is still writing when the duplicate arrives
+        started.set()
+        release.wait(10)
+        original_upload(self, key, table)
+
+    monkeypatch.setattr(outputs.S3Parts, "_upload", slow_upload)
+    outcomes: list[Any] = []
+    first = threading.Thread(target=lambda: outcomes.append(process_object(ref)))
+    first.start()
+    assert started.wait(10)
+    duplicate = client.lambda_.invoke("on_raw_object", _event(ref)).payload  # no exception, no retry
+    release.set()
+    first.join()
+    assert duplicate["processed"] == [{"key": ref.key, "dataset": "rides", "version": 1, "duplicate": True,
+                                       "skipped": "object_in_progress"}]
+    assert (outcomes[0].version, outcomes[0].status) == (1, "passed")
+    assert [v.version for v in store.list_versions("rides", 10)[0]] == [1]
+
+
+def _event(ref: ObjectRef) -> dict[str, Any]:
+    from chalicelib.core.events import eventbridge_object_created
+
+    return eventbridge_object_created(ref)
+
+
+def _claim_key(ref: ObjectRef) -> str:
+    return layout.object_hash(ObjectRef(ref.bucket, ref.key, ref.version_id, ref.etag).identity)
+
+
+class Clock:
+    """``time`` of the store module, moved forward by the test."""
+
+    def __init__(self, ahead: float) -> None:
+        self.ahead = ahead
+
+    def time(self) -> float:
+        return time.time() + self.ahead
+
+
+def test_lambdas_first_retry_a_minute_after_a_crash_takes_the_claim_over(moto_world, monkeypatch):
+    ref = put_raw("raw/orphans/oom.csv", b"a\n1\n")
+    crashed = store.claim_object("orphans", _claim_key(ref), {}, lease_seconds=service.LEASE_SECONDS)
+    assert crashed.state == "acquired"  # then the function is killed: no heartbeat, no release
+    monkeypatch.setattr(store, "time", Clock(60))  # Lambda retries the event ~1 minute later
+    outcome = process_object(ref)
+    assert (outcome.version, outcome.status, outcome.duplicate) == (1, "quarantined", False)
+
+
+def test_a_crashed_writers_late_writes_cannot_land_after_a_takeover(client, moto_world, monkeypatch):
+    from chalicelib.core.datasets.types import DatasetVersion
+
+    put_contract(client, rides_contract())
+    ref = put_raw("raw/rides/late.csv", rides_csv(20))
+    key = _claim_key(ref)
+    stalled = store.claim_object("rides", key, {}, lease_seconds=service.LEASE_SECONDS)
+    assert stalled.state == "acquired"
+    with monkeypatch.context() as later:  # its lease ran out while it stalled: the retry takes over
+        later.setattr(store, "time", Clock(service.LEASE_SECONDS + 2))
+        assert process_object(ref).status == "passed"
+
+    late = service.Lease("rides", key, stalled.owner, service.LEASE_SECONDS)
+    assert not store.renew_claim("rides", key, stalled.owner, 60)  # its heartbeat finds the claim gone
+    late.lost = True
+    with pytest.raises(service.ClaimLostError):
+        late.check()  # so it writes no further part ...
+    record = DatasetVersion.from_dict({**store.get_version("rides", 1).to_dict(), "version": 2})
+    assert store.put_version_fenced(record, key, stalled.owner) == "lost"  # ... and records no version
+    assert [v.version for v in store.list_versions("rides", 10)[0]] == [1]
+    assert store.complete_claim("rides", key, 1, stalled.owner)  # complete already: nothing changes
+
+
+def test_a_live_attempt_renews_its_lease_so_a_duplicate_never_takes_over(moto_world, monkeypatch):
+    ref = put_raw("raw/orphans/live.csv", b"a\n1\n")
+    key = _claim_key(ref)
+    claim = store.claim_object("orphans", key, {}, lease_seconds=1)
+    monkeypatch.setattr(service, "HEARTBEAT_SECONDS", 0.2)
+    with service.Lease("orphans", key, claim.owner, 1):
+        time.sleep(1.5)  # longer than the lease: only the heartbeat keeps it
+        assert store.claim_object("orphans", key, {}, lease_seconds=1).state == "busy"
+    item = boto3.resource("dynamodb", region_name=REGION).Table(moto_world.table).get_item(
+        Key={"pk": layout.dataset_pk("orphans"), "sk": layout.object_sk(key)})["Item"]
+    assert item["owner"] == claim.owner
+
+
+def test_a_stored_contract_with_a_pattern_now_refused_fails_the_version_saying_why(client, moto_world):
+    import json
+
+    put_contract(client, rides_contract())
+    table = boto3.resource("dynamodb", region_name=REGION).Table(moto_world.table)
+    [item] = [i for i in table.scan()["Items"] if str(i["sk"]).startswith("CONTRACT")]
+    stored = json.loads(item["contract_json"])
+    stored["columns"][0]["pattern"] = "(R+)+(?=1)"  # stored before patterns RE2 cannot run were refused
+    table.update_item(Key={"pk": item["pk"], "sk": item["sk"]}, UpdateExpression="SET contract_json = :c",
+                      ExpressionAttributeValues={":c": json.dumps(stored)})
+    outcome = process_object(put_raw("raw/rides/old-contract.csv", rides_csv(5)))
+    record = store.get_version("rides", outcome.version)
+    assert (record.status, record.code) == ("failed", "contract_invalid")
+    assert "look-ahead" in record.reason and "PUT a corrected contract" in record.reason
+    assert not any(b"@example.com" in body for body in all_objects(moto_world.bucket, "quarantine/").values())
