@@ -53,7 +53,6 @@ PII_KEY = b"benchmark-only-key-not-a-secret!"
 
 MEMORY_HEADROOM = 0.8   # plan for 80% of the memory: the allocator and Lambda's runtime need the rest
 TIME_HEADROOM = 0.5     # plan for half the timeout: a Lambda vCPU is not this machine's core, S3 I/O varies
-STORAGE_HEADROOM = 0.9  # /tmp holds the raw object and a little else
 FULL_VCPU_MB = 1769     # Lambda gives one full vCPU at 1,769 MB, proportionally less below
 
 
@@ -74,9 +73,9 @@ FUNCTIONS: dict[str, Policy] = {
     "api_handler": Policy(None, 1769, 30, 512, "predictions: one full vCPU; API Gateway gives up after 29 s; "
                           "SnapStart allows at most 512 MB of /tmp"),
     "contract_inference": Policy(None, 1024, 300, 512, "reads a sample of the file (sluice.samples)"),
-    "on_raw_object": Policy("validation", 3008, 900, 10240, "validation of an upload: the raw object is "
-                            "staged in /tmp, so ephemeral storage bounds the largest upload"),
-    "process_feedback": Policy("validation", 3008, 900, 10240, "the upload path on one feedback object"),
+    "on_raw_object": Policy("validation", 3008, 900, 512, "validation of an upload: the raw object is read "
+                            "in place (ranged GETs), nothing staged in /tmp"),
+    "process_feedback": Policy("validation", 3008, 900, 512, "the upload path on one feedback object"),
     "train": Policy("training", 3008, 900, 512, "every row of the window in one DataFrame: memory bounds it"),
     "on_dataset_version": Policy("drift", 1024, 300, 512, "drift check of a new version, then starts runs"),
     "monitor": Policy("drift", 2048, 900, 512, "scheduled drift and performance checks"),
@@ -291,8 +290,6 @@ def capacity(policy: Policy, cost: dict[str, Any] | None) -> dict[str, Any]:
     seconds_per_row = cost["seconds_per_million_rows"] / 1e6 * max(1.0, FULL_VCPU_MB / policy.memory_mb)
     if seconds_per_row > 0:
         bounds["time"] = (policy.timeout_s * TIME_HEADROOM - cost["fixed_s"]) / seconds_per_row
-    if policy.workload == "validation":
-        bounds["storage"] = policy.ephemeral_storage_mb * 2**20 * STORAGE_HEADROOM / cost["csv_bytes_per_row"]
     limited_by = min(bounds, key=lambda k: bounds[k])
     return {"max_rows": max(0, int(bounds[limited_by] // 1000 * 1000)), "limited_by": limited_by,
             "bounds": {k: int(v) for k, v in bounds.items()}}
@@ -321,8 +318,7 @@ def sizing_document(workloads: dict[str, Any], sizes: list[str]) -> dict[str, An
         "about": "Written by bench/sizing.py (make sizing): do not edit by hand. docs/sizing.md explains it.",
         "measured": {"date": dt.date.today().isoformat(), "sizes": sizes, "python": platform.python_version(),
                      "machine": f"{platform.machine()}, {os.cpu_count()} CPUs (shared)",
-                     "headroom": {"memory": MEMORY_HEADROOM, "time": TIME_HEADROOM,
-                                  "storage": STORAGE_HEADROOM}},
+                     "headroom": {"memory": MEMORY_HEADROOM, "time": TIME_HEADROOM}},
         "workloads": workloads,
         "functions": functions,
         # every function's environment: training's limit is checked where runs start and where they run

@@ -65,8 +65,10 @@ DEFAULT_LEASE_SECONDS = LEASE_SECONDS  # the name callers used for the old 15-mi
 RUN_FOLDER = "run-"  # curated/{dataset}/dataset_version={n}/run-{attempt}/: the attempt's own folder
 FILE_TOO_LARGE = "file_too_large"
 CHUNK_ROWS = 262_144  # rows per chunk of the one pass (= one curated / quarantine part)
-# The largest raw object validated (docs/limits.md: measured throughput, Lambda's 15 minutes, memory)
+# The largest raw object validated (docs/limits.md: measured throughput, Lambda's 15 minutes, memory); a
+# deployed function may take less: the template renders its measured limit (infra/sizing.json) per format
 MAX_UPLOAD_BYTES = 2 * 2**30
+ENV_MAX_UPLOAD_BYTES = {"text": "SLUICE_MAX_UPLOAD_BYTES", "parquet": "SLUICE_MAX_UPLOAD_BYTES_PARQUET"}
 ON_DATASET_VERSION = "on_dataset_version"
 _REASONS = {"invalid_rows": "rows failed error-severity rules",
             "too_many_invalid_rows": "more rows failed than the failure policy allows",
@@ -218,14 +220,15 @@ def _process(obj: StoredObject, dataset: str, version: int, settings: Settings,
     """The one pass: the raw object read in place (ranged GETs), validated, its curated and quarantine
     rows written part by part as it is read; then the report and, last, the version record."""
     started = time.perf_counter()
-    if obj.size > MAX_UPLOAD_BYTES:
+    if obj.size > upload_limit(obj.key):
         return _refuse_too_large(obj, dataset, version, started, settings, lineage, lease)
     try:
         stored = store.get_contract(dataset)
     except ContractNotFoundError:
         return _quarantine_without_contract(obj, dataset, version, started, settings, lineage, lease)
     except InvalidInputError as exc:
-        problems = "; ".join(f"{d.get('loc')}: {d.get('msg')}" for d in (exc.details or [])[:3])
+        details = exc.details if isinstance(exc.details, list) else []
+        problems = "; ".join(f"{d.get('loc')}: {d.get('msg')}" for d in details[:3] if isinstance(d, dict))
         return _quarantine_without_contract(obj, dataset, version, started, settings, lineage, lease,
                                             problem=problems or exc.code)
     from chalicelib.core.validation.engine import validate_stream
@@ -319,16 +322,27 @@ def _quarantine_failed(result: Any, obj: StoredObject, dataset: str, version: in
     return outputs.quarantine_object(obj, dataset, version, manifest, settings)
 
 
+def upload_limit(key: str) -> int:
+    """The largest object validated for ``key``'s format: the function's measured limit when the template
+    sets one (``SLUICE_MAX_UPLOAD_BYTES[_PARQUET]``), never above :data:`MAX_UPLOAD_BYTES`."""
+    import os
+
+    kind = "parquet" if names.file_format_of(key) == "parquet" else "text"
+    configured = os.environ.get(ENV_MAX_UPLOAD_BYTES[kind], "")
+    return min(MAX_UPLOAD_BYTES, int(configured)) if configured.isdigit() else MAX_UPLOAD_BYTES
+
+
 def _refuse_too_large(obj: StoredObject, dataset: str, version: int, started: float, settings: Settings,
                       lineage: dict[str, Any], lease: Lease) -> DatasetVersion:
     """A file above :data:`MAX_UPLOAD_BYTES`: a failed version saying so, before any byte is read."""
-    raw: dict[str, Any] = {**obj.to_dict(), "sha256": None}
-    reason = (f"the file is {obj.size:,} bytes; the largest upload validated is {MAX_UPLOAD_BYTES:,} bytes "
-              f"({MAX_UPLOAD_BYTES / 2**30:.0f} GiB): split it into several files under raw/{dataset}/ "
+    raw: ObjectVersionDict = {**obj.to_dict(), "sha256": None}
+    limit = upload_limit(obj.key)
+    reason = (f"the file is {obj.size:,} bytes; the largest upload validated is {limit:,} bytes "
+              f"({limit / 2**20:,.0f} MiB): split it into several files under raw/{dataset}/ "
               "(each becomes a dataset version) or convert it to Parquet (about 3x smaller)")
     report_key = layout.report_key(dataset, version)
     manifest = {"dataset": dataset, "version": version, "source": raw, "code": FILE_TOO_LARGE,
-                "reason": reason, "report_key": report_key, "limit_bytes": MAX_UPLOAD_BYTES}
+                "reason": reason, "report_key": report_key, "limit_bytes": limit}
     lease.check()
     quarantine_path = outputs.quarantine_manifest(dataset, version, manifest, settings)
     timings = _rounded({"total_s": time.perf_counter() - started})
@@ -338,7 +352,7 @@ def _refuse_too_large(obj: StoredObject, dataset: str, version: int, started: fl
                             timings=timings, lineage=lineage)
     report = {"dataset": dataset, "version": version, "status": FAILED, "verdict": "fail",
               "decision": "reject_file", "code": FILE_TOO_LARGE, "reason": FILE_TOO_LARGE, "message": reason,
-              "details": {"size_bytes": obj.size, "limit_bytes": MAX_UPLOAD_BYTES}, "rules": [],
+              "details": {"size_bytes": obj.size, "limit_bytes": limit}, "rules": [],
               "input": {**raw, "rows": None}, "outputs": {"quarantine_path": quarantine_path},
               "timings": timings, "created_at": record.created_at}
     if lineage:

@@ -23,7 +23,7 @@ from chalicelib.storage.parquet import iter_s3_prefix, read_s3_prefix
 
 if TYPE_CHECKING:
     import pandas as pd
-    from mypy_boto3_s3.type_defs import CopySourceTypeDef
+    from mypy_boto3_s3.type_defs import CopySourceTypeDef, ObjectIdentifierTypeDef
 
 CHUNK = 8 * 1024 * 1024
 PARTITION = layout.PARTITION
@@ -401,7 +401,7 @@ def delete_prefix(bucket: str, prefix: str, settings: Settings | None = None) ->
     s3_client = client("s3", settings)
     deleted = 0
     for page in s3_client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
+        keys: list[ObjectIdentifierTypeDef] = [{"Key": item["Key"]} for item in page.get("Contents", [])]
         if keys:
             s3_client.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
             deleted += len(keys)

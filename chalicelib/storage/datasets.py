@@ -199,16 +199,20 @@ def complete_claim(dataset: str, object_hash: str, version: int, owner: str | No
     took it over, and completes it itself)."""
     names = {"#s": "status"}
     values: dict[str, Any] = {":done": COMPLETE, ":v": version, ":now": now_iso()}
-    fenced: dict[str, str] = {}
+    condition = None
     if owner is not None:
         names["#owner"] = "owner"
         values[":owner"] = owner
-        fenced = {"ConditionExpression": "#owner = :owner OR #s = :done"}
+        condition = "#owner = :owner OR #s = :done"
+    key = {"pk": dataset_pk(dataset), "sk": object_sk(object_hash)}
+    update = "SET #s = :done, version = :v, updated_at = :now REMOVE lease_until"
     try:
-        state.table().update_item(
-            Key={"pk": dataset_pk(dataset), "sk": object_sk(object_hash)},
-            UpdateExpression="SET #s = :done, version = :v, updated_at = :now REMOVE lease_until",
-            ExpressionAttributeNames=names, ExpressionAttributeValues=values, **fenced)
+        if condition is None:
+            state.table().update_item(Key=key, UpdateExpression=update, ExpressionAttributeNames=names,
+                                      ExpressionAttributeValues=values)
+        else:
+            state.table().update_item(Key=key, UpdateExpression=update, ExpressionAttributeNames=names,
+                                      ExpressionAttributeValues=values, ConditionExpression=condition)
     except Exception as exc:
         if state.condition_failed(exc):
             return False

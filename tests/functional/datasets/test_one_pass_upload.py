@@ -169,6 +169,21 @@ def test_a_file_above_the_limit_is_refused_with_file_too_large_before_it_is_read
     assert "file_too_large" in alert["Subject"]
 
 
+def test_the_deployed_limit_of_each_format_comes_from_the_template_and_never_exceeds_the_ceiling(
+        client, moto_world, monkeypatch):
+    put_contract(client, rides_contract())
+    body = rides_csv(40)
+    monkeypatch.setenv("SLUICE_MAX_UPLOAD_BYTES", str(len(body) - 1))  # what sizing.json renders
+    monkeypatch.setenv("SLUICE_MAX_UPLOAD_BYTES_PARQUET", str(10 * 2**30))
+    assert service.upload_limit("raw/rides/a.parquet") == service.MAX_UPLOAD_BYTES  # capped
+    outcome = process_object(put_raw("raw/rides/big.csv", body))
+    record = store.get_version("rides", 1)
+    assert (outcome.status, record.code) == ("failed", "file_too_large")
+    assert f"{len(body) - 1:,} bytes" in record.reason
+    monkeypatch.setenv("SLUICE_MAX_UPLOAD_BYTES", str(len(body)))
+    assert process_object(put_raw("raw/rides/fits.csv", body)).status == "passed"
+
+
 def test_the_default_limit_is_the_documented_one():
     from pathlib import Path
 
