@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice import Blueprint
+from chalice import Blueprint, Response
 
 from chalicelib.core.datasets import names
 from chalicelib.core.datasets.errors import DatasetNotFoundError
 from chalicelib.services import contracts
+from chalicelib.services.dataset_reports import report_url
 from chalicelib.storage import dataset_files as outputs
 from chalicelib.storage import datasets as store
 from chalicelib.triggers.http.http import (
@@ -107,5 +108,21 @@ def get_version(dataset: str, version: str) -> Any:
     lineage = {"raw": record.raw, "contract": {"dataset": dataset, "version": record.contract_version},
                "report_key": record.report_key, "curated_path": record.curated_path,
                "quarantine_path": record.quarantine_path, "glue_table": record.glue_table}
-    return {**record.to_dict(), "report": outputs.get_report(record.report_key), "lineage": lineage}
+    return {**record.to_dict(), "report": outputs.get_report(record.report_key), "lineage": lineage,
+            "report_html": report_url(dataset, record.version)}
+
+
+@bp.route("/datasets/{dataset}/versions/{version}/report.html", methods=["GET"])
+def get_version_report_html(dataset: str, version: str) -> Response:
+    """One dataset version's validation report as a self-contained HTML page.
+
+    Every rule (passed, failed, not evaluated) with its failing rows and first failing values (values of
+    PII columns masked), the column profile and the file's lineage.
+    """
+    names.check_dataset_name(dataset)
+    from chalicelib.core.reports.page import HTML_HEADERS
+    from chalicelib.services.dataset_reports import validation_page
+
+    body = validation_page(dataset, names.check_version(version), dashboard="../../../../")
+    return Response(body=body, status_code=200, headers=dict(HTML_HEADERS))
 

@@ -117,7 +117,7 @@ def _param_schema(name: str) -> dict[str, Any]:
 
 def _responses(path: str, method: str) -> dict[str, Any]:
     error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
-    ok_type = "text/html" if path == "/" else "application/json"
+    ok_type = "text/html" if path == "/" or path.endswith(".html") else "application/json"
     responses: dict[str, Any] = {"200": {"description": "OK", "content": {ok_type: {"schema": {}}}}}
     if method in ("POST", "PUT"):
         responses["201"] = {"description": "Created", "content": {"application/json": {"schema": {}}}}
