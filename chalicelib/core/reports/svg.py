@@ -83,7 +83,7 @@ class Plot:
 def open_svg(cls: str, plot: Plot, label: str) -> str:
     return (f'<svg class="chart {esc(cls)}" role="img" aria-label="{esc(label)}" '
             f'viewBox="0 0 {plot.width:.0f} {plot.height:.0f}" width="100%" '
-            f'preserveAspectRatio="xMinYMin meet" xmlns="http://www.w3.org/2000/svg" '
+            f'preserveAspectRatio="xMinYMin meet" '
             f'font-family="system-ui,sans-serif" font-size="{FONT}">')
 
 
