@@ -35,9 +35,12 @@ th{background:#f4f6f7}td.num,th.num{text-align:right;font-variant-numeric:tabula
 .badge{display:inline-block;padding:.05rem .45rem;border-radius:4px;color:#fff;font-size:.8rem}
 .muted{color:#7f8c8d}.small{font-size:.85rem}code{font-size:.85rem;word-break:break-all}
 .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(11rem,1fr));gap:.6rem}
-.stat{border:1px solid #eaecee;border-radius:6px;padding:.5rem .7rem}.stat b{display:block;font-size:1.05rem;word-break:break-word}
+.stat{border:1px solid #eaecee;border-radius:6px;padding:.5rem .7rem}
+.stat b{display:block;font-size:1.05rem;word-break:break-word}
 svg.chart{display:block;width:100%;height:auto;margin:.3rem 0}
-svg.histogram,svg.spark{max-width:20rem}
+svg.histogram{max-width:20rem}
+.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(24rem,1fr));gap:1rem}
+figure{margin:0}nav{margin:.5rem 0}
 .legend{margin:.2rem 0;font-size:.85rem}.legend .key{margin-right:1.2rem;white-space:nowrap}
 .swatch{display:inline-block;width:.8rem;height:.8rem;margin-right:.3rem;vertical-align:middle;border-radius:2px}
 .differs{background:#fdebd0}ul.reasons{margin:.2rem 0;padding-left:1.2rem}

@@ -50,6 +50,7 @@ class ColumnProfileDict(TypedDict, total=False):
     histogram: dict[str, list[Any]]  # {"edges": [...], "counts": [...]}
     top: list[dict[str, Any]]  # [{"value", "count"}], most frequent first
     withheld: str  # why values are not shown (PII)
+    unique: bool  # every value distinct
 
 
 class ProfileDict(TypedDict):
@@ -84,7 +85,9 @@ def _column(values: pd.Series, name: str, ctype: str | None, pii: str | None) ->
         out.update(_numeric(present.astype("float64")))
     elif kind == TEMPORAL and len(present):
         out.update(_temporal(present))
-    if kind == TEXT or (kind == NUMERIC and 0 < out["distinct"] <= FEW):
+    if out["distinct"] == out["count"] > TOP:
+        out["unique"] = True  # every value distinct (an identifier): no value is more frequent
+    elif kind == TEXT or (kind == NUMERIC and 0 < out["distinct"] <= FEW):
         out["top"] = _top(present)
     return out
 

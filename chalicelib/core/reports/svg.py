@@ -251,7 +251,7 @@ def time_chart(chart: TimeChart) -> str:
     for p in points:
         y = y_of(p.value) if p.value is not None else plot.y0
         fill = p.colour if p.value is not None else "#fff"
-        parts.append(f'<circle class="point" data-t="{p.at.strftime("%Y-%m-%dT%H:%M:%SZ")}" '
+        parts.append(f'<circle class="point" data-t="{_iso_ms(p.at)}" '
                      f'data-series="{esc(p.series)}" cx="{x_of(p.at):.1f}" cy="{y:.1f}" r="5" fill="{fill}" '
                      f'stroke="{p.colour}" stroke-width="2"><title>{esc(p.tooltip)}</title></circle>')
     parts.append("</svg>")
@@ -321,3 +321,55 @@ def legend(items: Sequence[tuple[str, str]]) -> str:
     return '<p class="legend">' + "".join(
         f'<span class="key"><span class="swatch" style="background:{colour}"></span>{esc(label)}</span>'
         for label, colour in items) + "</p>"
+
+
+# ---- points over ordered labels (model versions) ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Mark:
+    label: str  # the x position's label (e.g. ``v3``)
+    value: float | None
+    colour: str
+    tooltip: str
+    ring: bool = False  # drawn with a ring (e.g. the production version)
+
+
+def index_chart(marks: Sequence[Mark], *, y_title: str, x_axis_title: str, cls: str = "index-chart",
+                width: float = 460, height: float = 200, label: str = "") -> str:
+    """Points in the given order, one x position each (labelled), joined by a line; values on a nice axis."""
+    values = [m.value for m in marks if m.value is not None]
+    ticks = nice_ticks(min(values, default=0.0), max(values, default=1.0), 4)
+    plot = Plot(width, height, y_label_width(ticks), 12, FONT + 6, 2 * FONT + 16)
+    step = (plot.x1 - plot.x0) / max(1, len(marks))
+
+    def x_of(i: int) -> float:
+        return plot.x0 + (i + 0.5) * step
+
+    def y_of(value: float) -> float:
+        return plot.y((value - ticks[0]) / (ticks[-1] - ticks[0]))
+
+    parts = [open_svg(cls, plot, label or y_title), y_axis(plot, ticks, y_title), x_title(plot, x_axis_title)]
+    path = " ".join(f"{x_of(i):.1f},{y_of(m.value):.1f}" for i, m in enumerate(marks) if m.value is not None)
+    if len(values) > 1:
+        parts.append(f'<polyline class="line" points="{path}" fill="none" stroke="#aab7b8" '
+                     'stroke-width="1.5"/>')
+    every = max(1, math.ceil(len(marks) * 5 * CHAR / (plot.x1 - plot.x0)))
+    for i, m in enumerate(marks):
+        x = x_of(i)
+        if i % every == 0 or i == len(marks) - 1:
+            parts.append(f'<text class="x-label" x="{x:.1f}" y="{plot.y0 + FONT + 4:.1f}" '
+                         f'text-anchor="middle" fill="{TEXT}">{esc(m.label)}</text>')
+        if m.value is None:
+            continue
+        ring = (f'<circle class="ring" cx="{x:.1f}" cy="{y_of(m.value):.1f}" r="9" fill="none" '
+                f'stroke="{m.colour}" stroke-width="1.5"/>') if m.ring else ""
+        parts.append(f'{ring}<circle class="point" data-label="{esc(m.label)}" data-value="{m.value:.6g}" '
+                     f'cx="{x:.1f}" cy="{y_of(m.value):.1f}" r="5" fill="{m.colour}">'
+                     f"<title>{esc(m.tooltip)}</title></circle>")
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _iso_ms(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -198,6 +198,8 @@ def _distribution(c: Mapping[str, Any]) -> str:
     if c.get("withheld"):
         return f'<span class="muted small">{esc(c["withheld"])}</span>'
     name = str(c.get("name"))
+    if c.get("unique") and not c.get("histogram"):
+        return '<span class="muted small">every value distinct</span>'
     if c.get("top"):
         top = list(c["top"])
         labels = [safe_value(t.get("value"), pii=False) for t in top]

@@ -122,6 +122,8 @@ def _responses(path: str, method: str) -> dict[str, Any]:
     if method in ("POST", "PUT"):
         responses["201"] = {"description": "Created", "content": {"application/json": {"schema": {}}}}
         responses["202"] = {"description": "Accepted", "content": {"application/json": {"schema": {}}}}
+    if path == "/":  # the dashboard's run comparison: ?model=&runs=
+        responses["400"] = {"description": "Bad request", **error}
     if path not in ("/", "/health", "/openapi.json"):
         for status, text in (("400", "Bad request"), ("404", "Not found"), ("409", "Conflict"),
                              ("413", "Payload too large"), ("415", "Unsupported media type")):
