@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import tempfile
+import webbrowser
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +42,37 @@ def dataset_versions(api: ApiClient, a: argparse.Namespace) -> Any:
 
 
 def dataset_version(api: ApiClient, a: argparse.Namespace) -> Any:
-    return api.get(f"/datasets/{a.dataset}/versions/{a.version}")
+    """The version; with ``--html``/``--open`` also its validation report as an HTML file."""
+    result = api.get(f"/datasets/{a.dataset}/versions/{a.version}")
+    if getattr(a, "html", None) or getattr(a, "open", False):
+        result["report_html_file"] = str(write_report(api, result, a.html, open_it=a.open))
+    return result
+
+
+def write_report(api: ApiClient, result: dict[str, Any], target: str | None, *, open_it: bool) -> Path:
+    """Render the version's validation report (as the API's ``report_html`` page does, from the same stored
+    JSON report and contract) to ``target`` (default: ``{dataset}-v{version}-report.html`` in a temporary
+    folder when opening, else here) and open it in the browser when asked."""
+    from chalicelib.core.reports.validation_html import ValidationView, render_validation_report
+
+    contract = None
+    if result.get("contract_version"):
+        contract = api.get(f"/datasets/{result['dataset']}/contract",
+                           version=result["contract_version"]).get("contract")
+    page = render_validation_report(ValidationView(result, result.get("report"), contract))
+    name = f"{result['dataset']}-v{result['version']}-report.html"
+    path = Path(target) if target else (Path(tempfile.mkdtemp(prefix="sluice-")) / name if open_it
+                                        else Path(name))
+    path.write_text(page, encoding="utf-8")
+    if open_it:
+        webbrowser.open(path.resolve().as_uri())
+    return path
+
+
+def report_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--html", metavar="FILE", default=None,
+                   help="also write the validation report as a self-contained HTML page to FILE")
+    p.add_argument("--open", action="store_true", help="open the HTML validation report in the browser")
 
 
 # ---- views ---------------------------------------------------------------------------------------
@@ -74,7 +106,8 @@ def rule_status(rule: dict[str, Any]) -> str:
 
 def dataset_version_view(console: Console, result: Any) -> None:
     fields("dataset", "version", "status", "code", "reason", "rows", "invalid_rows", "contract_version",
-           "curated_path", "quarantine_path", "glue_table", "report_key", "created_at")(console, result)
+           "curated_path", "quarantine_path", "glue_table", "report_key", "created_at",
+           "report_html_file")(console, result)
     raw = result.get("raw") or {}
     console.print(f"raw: s3://{raw.get('bucket')}/{raw.get('key')} (sha256 {raw.get('sha256')})",
                   highlight=False, markup=False)
@@ -103,8 +136,8 @@ VERSIONS = Command(dataset_versions, "list a dataset's versions, newest first", 
                                 ("file", lambda v: file_name((v.get("raw") or {}).get("key"))),
                                 at("created_at"), ("failing", lambda v: v.get("failing_rules"))),
                    extra=paging)
-SHOW = Command(dataset_version, "one version: outcome, validation rules, lineage", ("dataset", "version"),
-               view=dataset_version_view)
+SHOW = Command(dataset_version, "one version: outcome, validation rules, lineage (--html/--open: its HTML "
+               "validation report)", ("dataset", "version"), view=dataset_version_view, extra=report_options)
 UPLOAD = Command(upload, "upload a file into raw/{dataset}/ through a presigned URL", ("dataset", "file"),
                  view=upload_view,
                  extra=lambda p: p.add_argument("--name", default=None, help="file name to keep in the key "

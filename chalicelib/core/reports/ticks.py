@@ -80,16 +80,33 @@ def time_ticks(start: dt.datetime, end: dt.datetime, count: int = 6) -> list[Tim
     start, end = _utc(start), _utc(end)
     if end < start:
         start, end = end, start
+    finer: tuple[list[dt.datetime], int] | None = None
+    for step in _SECOND_STEPS:
+        moments = _aligned(start, end, step)
+        if len(moments) > count:
+            finer = (moments, step)
+            continue
+        if moments:
+            return _labelled(moments, step)
+        break  # this step is coarser than the range: the finer one, though it has a tick too many
+    else:
+        months = _month_ticks(start, end, count)
+        if months:
+            return months
+    if finer is not None:
+        return _labelled(*finer)
+    # less than a minute: one tick at the start, to the second
+    return [TimeTick(start, f"{start:%b %d %H:%M:%S}", start.strftime("%Y-%m-%dT%H:%M:%SZ"))]
+
+
+def _aligned(start: dt.datetime, end: dt.datetime, step: int) -> list[dt.datetime]:
+    """The multiples of ``step`` seconds since the epoch inside the range (UTC midnights for days; weeks
+    counted from a Monday)."""
+    epoch = dt.datetime(1970, 1, 5 if step % (7 * DAY) == 0 else 1, tzinfo=dt.UTC)
+    first = math.ceil((start - epoch) / dt.timedelta(seconds=step))
     span = (end - start).total_seconds()
-    step = next((s for s in _SECOND_STEPS if span / s <= count), None)
-    if step is None:
-        return _month_ticks(start, end, count)
-    epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-    first = math.ceil((start - epoch).total_seconds() / step) * step
-    moments = [epoch + dt.timedelta(seconds=first + i * step)
-               for i in range(int((end - start).total_seconds() // step) + 2)]
-    moments = [m for m in moments if start <= m <= end] or [start]
-    return _labelled(moments, step)
+    moments = [epoch + dt.timedelta(seconds=(first + i) * step) for i in range(int(span // step) + 2)]
+    return [m for m in moments if start <= m <= end]
 
 
 def _labelled(moments: list[dt.datetime], step: int) -> list[TimeTick]:
@@ -107,20 +124,29 @@ def _labelled(moments: list[dt.datetime], step: int) -> list[TimeTick]:
 
 
 def _month_ticks(start: dt.datetime, end: dt.datetime, count: int) -> list[TimeTick]:
-    months = (end.year - start.year) * 12 + end.month - start.month + 1
-    step = next((s for s in _MONTH_STEPS if months / s <= count), _MONTH_STEPS[-1])
-    index = start.year * 12 + start.month - 1
-    index += -index % step
-    if dt.datetime(index // 12, index % 12 + 1, 1, tzinfo=dt.UTC) < start:
-        index += step
-    ticks = []
-    while True:
-        moment = dt.datetime(index // 12, index % 12 + 1, 1, tzinfo=dt.UTC)
-        if moment > end:
+    """Month starts every 1, 3, 6, 12, 24 or 60 months (aligned to the year): the coarsest step with at
+    most ``count`` ticks in the range, or the finest with more when a coarser one has none."""
+    finer: list[TimeTick] = []
+    for step in _MONTH_STEPS:
+        index = start.year * 12 + start.month - 1
+        index += -index % step
+        if _month(index) < start:
+            index += step
+        ticks = []
+        while _month(index) <= end:
+            moment = _month(index)
+            ticks.append(TimeTick(moment, f"{moment:%b %Y}", moment.strftime("%Y-%m-%dT%H:%M:%SZ")))
+            index += step
+        if 0 < len(ticks) <= count:
+            return ticks
+        if not ticks:
             break
-        ticks.append(TimeTick(moment, f"{moment:%b %Y}", moment.strftime("%Y-%m-%dT%H:%M:%SZ")))
-        index += step
-    return ticks or [TimeTick(start, f"{start:%b %Y}", start.strftime("%Y-%m-%dT%H:%M:%SZ"))]
+        finer = ticks
+    return finer
+
+
+def _month(index: int) -> dt.datetime:
+    return dt.datetime(index // 12, index % 12 + 1, 1, tzinfo=dt.UTC)
 
 
 def parse_instant(value: object) -> dt.datetime | None:
