@@ -275,13 +275,16 @@ def _series_lines(points: Sequence[Point], x_of: Callable[[dt.datetime], float],
 
 
 def _time_span(moments: Sequence[dt.datetime]) -> tuple[dt.datetime, dt.datetime]:
-    """The points' span, padded by 5 % each side (an hour each side of a single instant)."""
+    """The points' span padded by 5 % each side, and at least an hour wide (centred on the points)."""
     if not moments:
         now = dt.datetime.now(dt.UTC)
         return now - dt.timedelta(hours=1), now
     start, end = min(moments), max(moments)
-    pad = (end - start) * 0.05 if end > start else dt.timedelta(hours=1)
+    pad = max((end - start) * 0.05, (MIN_SPAN - (end - start)) / 2)
     return start - pad, end + pad
+
+
+MIN_SPAN = dt.timedelta(hours=1)
 
 
 def _time_axis(plot: Plot, ticks: list[TimeTick], x_of: Callable[[dt.datetime], float]) -> str:
