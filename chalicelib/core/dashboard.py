@@ -309,7 +309,7 @@ def lineage_graph(m: ModelView) -> lineage_svg.Graph:
         run = graph.node("run", run_id or f"v{v['version']}", run_id or "unknown run")
         graph.edge(run, model)
         for ref in (v.get("dataset_versions") or [])[-MAX_LINEAGE_INPUTS:]:
-            dataset, number = str(ref.get("dataset")), int(ref.get("version") or 0)
+            dataset, number = str(ref.get("dataset")), int(str(ref.get("version") or 0))
             node = graph.node("dataset", f"{dataset}/{number}", f"{dataset} v{number}")
             graph.edge(node, run)
             record = m.inputs.get((dataset, number)) or {}

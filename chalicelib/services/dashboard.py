@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from chalicelib.core.dashboard import DashboardData, DatasetView, ModelView
@@ -79,7 +79,7 @@ def _specs(model: str, model_runs: Sequence[Any]) -> dict[int, dict[str, Any]]:
     return found
 
 
-def _inputs(versions: list[dict[str, Any]], known: dict[tuple[str, int], dict[str, Any]]
+def _inputs(versions: Sequence[Mapping[str, Any]], known: dict[tuple[str, int], dict[str, Any]]
             ) -> dict[tuple[str, int], dict[str, Any]]:
     """The dataset version records the model versions name (for their raw objects), at most a bounded few
     fetched beyond those the page already has."""

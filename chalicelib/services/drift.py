@@ -223,7 +223,8 @@ def _write_reports(summary: dict[str, Any], reference: Any, current: Any | None,
     keys = {"json": base + "report.json", "html": base + "report.html",
             "statistics": base + "statistics.json", "constraints": base + "constraints.json",
             "violations": base + "constraint_violations.json"}
-    s3.put_bytes(keys["html"], render_drift_report(summary, reference, current).encode(),
+    history, _ = store.list_checks(summary["model"], limit=30, kind="drift")  # each feature over time
+    s3.put_bytes(keys["html"], render_drift_report(summary, reference, current, history=history).encode(),
                  content_type="text/html; charset=utf-8")
     if current is not None:
         s3.put_json(keys["statistics"], modelmonitor.statistics(current, contract_types))

@@ -46,6 +46,7 @@ from chalicelib.core.errors import InvalidInputError, NotFoundError
 from chalicelib.core.events import ObjectRef, ObjectVersionDict
 from chalicelib.core.log import logger
 from chalicelib.core.settings import Settings, get_settings
+from chalicelib.services.upload_profile import ProfilingSink
 from chalicelib.storage import dataset_files as outputs
 from chalicelib.storage import datasets as store
 from chalicelib.storage import layout
@@ -242,7 +243,8 @@ def _process(obj: StoredObject, dataset: str, version: int, settings: Settings,
                               rename=layout.curated_columns, fence=lease.check)
     quarantine = outputs.S3Parts(f"{quarantine_dir}rows/", settings=settings, fence=lease.check)
     raw_object = outputs.RawObject(obj, settings)
-    result = validate_stream(raw_object.open, stored.contract, pii_key=pii_key(settings), curated=curated,
+    profiled = ProfilingSink(curated)  # the report's column profile, from the curated stream's first rows
+    result = validate_stream(raw_object.open, stored.contract, pii_key=pii_key(settings), curated=profiled,
                              quarantine=quarantine, name=obj.key, chunk_rows=CHUNK_ROWS)
     raw_object.raise_failed()  # S3 trouble while reading is not bad input: retried, never a verdict
     validated = time.perf_counter()
@@ -253,6 +255,12 @@ def _process(obj: StoredObject, dataset: str, version: int, settings: Settings,
     timings = {"validate_s": validated - started, "write_s": written - validated,
                "total_s": written - started}
     report = _report(result.report, record, stored, raw, outputs_info, timings)
+    if record.status == PASSED:
+        try:  # a profile is a view of the data, never a reason to lose the version
+            report["profile"] = profiled.profile(stored.contract, int(outputs_info.get("curated_rows") or 0))
+        except Exception as exc:
+            logger.warning("no column profile", extra={"dataset": dataset, "error_type": type(exc).__name__})
+            report["profile_error"] = f"{type(exc).__name__}: the column profile could not be computed"
     lease.check()
     outputs.put_report(dataset, version, report, settings)
     return _commit(DatasetVersion.from_dict({**record.to_dict(), "timings": _rounded(timings)}), lease)

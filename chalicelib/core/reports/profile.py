@@ -125,9 +125,13 @@ def _temporal(values: pd.Series) -> ColumnProfileDict:
     if instants.empty:
         return {}
     micros = instants.dt.as_unit("us").astype("int64").to_numpy()
-    counts, edges = np.histogram(micros, bins=min(BINS, max(1, int(instants.nunique()))))
-    return {"min": _iso(int(micros.min())), "max": _iso(int(micros.max())),
-            "histogram": {"edges": [_iso(int(e)) for e in edges], "counts": [int(c) for c in counts]}}
+    # as float offsets from the first instant: numpy refuses more integer bins than the range has units,
+    # and float microseconds since 1970 are too coarse to widen a zero-width range ("Too many bins")
+    start = int(micros.min())
+    counts, edges = np.histogram((micros - start).astype("float64"),
+                                 bins=min(BINS, max(1, int(instants.nunique()))))
+    return {"min": _iso(start), "max": _iso(int(micros.max())),
+            "histogram": {"edges": [_iso(start + int(e)) for e in edges], "counts": [int(c) for c in counts]}}
 
 
 def _top(values: pd.Series) -> list[dict[str, Any]]:

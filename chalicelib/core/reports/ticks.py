@@ -24,7 +24,7 @@ def nice_step(span: float, count: int) -> float:
     if span <= 0 or not math.isfinite(span):
         return 1.0
     raw = span / max(1, count)
-    power = 10 ** math.floor(math.log10(raw))
+    power = 10.0 ** math.floor(math.log10(raw))
     for factor in (1, 2, 2.5, 5, 10):
         if factor * power >= raw:
             return factor * power

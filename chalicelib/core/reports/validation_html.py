@@ -147,7 +147,8 @@ def _rule_row(rule: Mapping[str, Any], pii: Mapping[str, str], rows: int) -> lis
     more = len(rule.get("examples") or []) - len(examples)
     if more > 0:
         shown += f'<br><span class="muted">and {more} more in the JSON report</span>'
-    pii_tag = f' <span class="muted small">(PII: {esc(pii[column])})</span>' if column in pii else ""
+    pii_tag = (f' <span class="muted small">(PII: {esc(pii[column])})</span>'
+               if isinstance(column, str) and column in pii else "")
     return [f'<code>{esc(rule.get("id"))}</code>', esc(column or DASH) + pii_tag,
             esc(rule.get("severity") or ""), badge(status), esc(count),
             f'<span class="examples">{shown}</span>',

@@ -63,11 +63,13 @@ def upload(name: str, body: bytes) -> dict[str, Any]:
     deadline = time.monotonic() + 120
     while True:  # on the local stack the pump may be validating the same object: wait for its outcome
         try:
-            outcome = process_object(ref)
-            break
+            outcome = process_object(ref)  # a delivery while another attempt holds it is acknowledged
         except ObjectInProgressError:
-            assert time.monotonic() < deadline, f"{key} was never processed"
-            time.sleep(0.5)
+            outcome = None
+        if outcome is not None and outcome.version:
+            break
+        assert time.monotonic() < deadline, f"{key} was never processed"
+        time.sleep(0.5)
     record = datasets.get_version(DATASET, int(outcome.version or 0))
     return {"version": record.version, "status": record.status}
 

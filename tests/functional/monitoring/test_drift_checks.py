@@ -228,3 +228,14 @@ def test_a_new_dataset_version_is_checked_once_however_often_it_is_announced(mot
 
     items, _ = store.list_checks(model.name, limit=10)
     assert [i["check_id"] for i in items] == ["dataset-rides-v3"]
+
+
+def test_each_drift_report_charts_every_feature_over_the_checks_before_it(moto_world, production_model):
+    capture(production_model, make_frame(300, seed=41), NOW - dt.timedelta(hours=3))
+    first = run_drift_check(CheckRequest(production_model.name, now=NOW - dt.timedelta(hours=2),
+                                         window_hours=2))
+    capture(production_model, make_frame(300, seed=6, shift=8.0), NOW - dt.timedelta(minutes=30))
+    second = run_drift_check(CheckRequest(production_model.name, now=NOW, window_hours=1))
+    html = s3.get_bytes(second["reports"]["html"]).decode()
+    assert "over the last 2 check(s)" in html and "over the last 1 check(s)" not in html
+    assert s3.get_bytes(first["reports"]["html"]).decode().count("over the last 1 check(s)") > 0
