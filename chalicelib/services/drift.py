@@ -267,6 +267,11 @@ def _react(registry: Any, summary: dict[str, Any]) -> None:
         {"model": summary["model"], "version": summary["version"], "check_id": summary["check_id"],
          "report": summary["reports"]["html"], "run_id": summary["run_id"],
          "retrain": (summary.get("retrain") or {}).get("status")},
+        kind="drift", severity="medium",
+        next_steps=[f"Open the drift report: sluice drift history {summary['model']}",
+                    *([f"Follow retraining run {summary['run_id']}: sluice runs show {summary['model']} "
+                       f"{summary['run_id']}"] if summary["run_id"] else [])],
+        reports=[summary["reports"]["html"]],
     )
     registry.append_audit(summary["model"], "drift_detected", actor=summary["actor"],
                           version=summary["version"],

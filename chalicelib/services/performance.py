@@ -136,6 +136,11 @@ def _react(registry: Any, summary: dict[str, Any]) -> None:
          "run_id": summary["run_id"], "retrain": summary["retrain"].get("status"),
          "unmatched": summary["unmatched"], "window_hours": summary["window_hours"],
          "feedback_version": summary["feedback"].get("version")},
+        kind="performance", severity="high",
+        next_steps=[*([f"Follow retraining run {summary['run_id']}: sluice runs show {summary['model']} "
+                       f"{summary['run_id']}"] if summary["run_id"] else []),
+                    "Roll back if the previous version did better: "
+                    f"sluice models rollback {summary['model']}"],
     )
     registry.append_audit(summary["model"], "performance_drop", actor="system", version=summary["version"],
                           details={"check_id": summary["check_id"], "metric": summary["metric"],
@@ -170,4 +175,7 @@ def _alert_nothing_matched(summary: dict[str, Any]) -> None:
         {"model": summary["model"], "check_id": summary["check_id"], "labels_key": summary["labels_key"],
          "labels": summary["labels"], "unmatched": summary["unmatched"],
          "window_hours": summary["window_hours"]},
+        kind="labels", severity="medium",
+        next_steps=["Label the request_id values of prediction answers (and their record_index)",
+                    f"Check the capture percentage: sluice models serving {summary['model']}"],
     )

@@ -97,7 +97,9 @@ def process_object(ref: ObjectRef, *, lease_seconds: float = LEASE_SECONDS,
         publish_alert("sluice: an upload under raw/ was ignored",
                       f"{ref.key} is not raw/{{dataset}}/<file> with a dataset name of lowercase letters, "
                       "digits, '-' or '_' (at most 63): nothing validated it. Upload it under a valid name.",
-                      {"key": ref.key, "code": "not_a_dataset_key"}, settings)
+                      {"key": ref.key, "code": "not_a_dataset_key"}, settings, kind="upload_ignored",
+                      severity="low", next_steps=["Upload the file again under raw/{dataset}/ with a valid "
+                                                  "dataset name"])
         return Outcome(ref.key, skipped="not_a_dataset_key")
     try:
         obj = outputs.identify(ref.bucket, ref.key, ref.version_id, settings)
@@ -462,7 +464,11 @@ def _announce(record: DatasetVersion, settings: Settings) -> None:
          "failing_rules": record.failing_rules, "rows": record.rows, "invalid_rows": record.invalid_rows,
          "raw_key": record.raw.get("key"), "raw_version_id": record.raw.get("version_id"),
          "report_key": record.report_key, "quarantine_path": record.quarantine_path},
-        settings=settings)
+        settings=settings, kind="validation", severity="medium" if record.passed else "high",
+        next_steps=[f"Read the validation report: sluice datasets show {record.dataset} {record.version} "
+                    "--html report.html", "Fix the file and upload it again (the raw object is kept)"
+                    if not record.passed else "Review the quarantined rows"],
+        reports=[record.report_key])
 
 
 def _rounded(timings: dict[str, float]) -> dict[str, float]:

@@ -30,5 +30,7 @@ def handle_label_objects(refs: list[ObjectRef]) -> list[dict[str, Any]]:
                                                           "reason": exc.message})
             out.append({"key": ref.key, "status": "rejected", "code": exc.code, "message": exc.message})
             publish_alert(f"sluice: labels for {model} were not evaluated",
-                          f"{ref.key}: {exc.message} ({exc.code})", {"key": ref.key, "code": exc.code})
+                          f"{ref.key}: {exc.message} ({exc.code})", {"key": ref.key, "code": exc.code,
+                                                                      "model": model},
+                          kind="labels", severity="medium")
     return out

@@ -55,7 +55,10 @@ def _alert_unprocessed(ref: Any, exc: BaseException) -> None:
         publish_alert("sluice: an upload could not be processed",
                       f"{ref.key} (version {ref.version_id}) failed with {type(exc).__name__}; the raw "
                       "object is kept unchanged: upload it again once the cause is fixed.",
-                      {"key": ref.key, "version_id": ref.version_id, "error_type": type(exc).__name__})
+                      {"key": ref.key, "version_id": ref.version_id, "error_type": type(exc).__name__},
+                      kind="upload_error", severity="high",
+                      next_steps=["Look up the error in the on_raw_object logs (its key and version id)",
+                                  "Upload the file again once the cause is fixed"])
     except Exception:  # the alert is best effort: the failure is already logged
         logger.exception("could not send the unprocessed-upload alert")
 

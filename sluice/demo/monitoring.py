@@ -73,7 +73,8 @@ def _alerts(demo: Demo) -> list[dict[str, Any]]:
 
 def _show_alerts(demo: Demo) -> None:
     for alert in _alerts(demo):
-        demo.console.print(f"[red]alert[/] {alert['Subject']}: {json.loads(alert['Message'])['message']}")
+        event = json.loads(alert["Message"])  # an AWS Chatbot custom notification
+        demo.console.print(f"[red]alert[/] {alert['Subject']}: {event['content']['description']}")
 
 
 def step_new_data(demo: Demo) -> None:

@@ -18,6 +18,7 @@ from tests.functional.datasets.conftest import (
     rides_csv,
     upload_and_process,
 )
+from tests.unit.alerts.chatbot_schema import decoded_context
 
 
 def test_an_upload_without_a_contract_is_quarantined_with_code_no_contract(client, moto_world, alerts):
@@ -41,7 +42,7 @@ def test_an_upload_without_a_contract_is_quarantined_with_code_no_contract(clien
 
     [alert] = alerts()
     assert alert["Subject"] == "sluice: upload to orphans quarantined (no_contract)"
-    details = json.loads(alert["Message"])
+    details = decoded_context(alert["Message"])
     assert details["code"] == "no_contract" and details["version"] == 1
     assert email(0) not in alert["Message"]
 

@@ -24,6 +24,7 @@ from tests.functional.datasets.conftest import (
     rides_csv,
     upload_and_process,
 )
+from tests.unit.alerts.chatbot_schema import decoded_context
 
 EMAILS = [email(i) for i in range(40)]
 
@@ -105,7 +106,7 @@ def test_a_corrupted_upload_under_reject_file_is_quarantined_and_alerted(client,
     assert [(r["_row"], r["_reasons"]) for r in rows] == [(3, "fare.range"), (17, "fare.range")]
 
     [alert] = alerts()
-    details = json.loads(alert["Message"])
+    details = decoded_context(alert["Message"])
     assert alert["Subject"] == "sluice: upload to rides failed (invalid_rows)"
     assert details["failing_rules"] == ["fare.range"] and details["report_key"] == record.report_key
     assert invocations() == []

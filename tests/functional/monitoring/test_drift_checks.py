@@ -69,7 +69,10 @@ def test_drifted_traffic_alerts_writes_reports_and_starts_one_retraining_run(mot
     assert runs == [{"function": "train", "payload": {"model": model.name, "run_id": summary["run_id"]}}]
     alert = _alerts(alerts)[0]
     assert alert["Subject"].startswith(f"sluice: drift on {model.name}")
-    assert summary["reports"]["html"] in json.loads(alert["Message"])["report"]
+    event = json.loads(alert["Message"])
+    assert event["metadata"]["additionalContext"]["report"] == summary["reports"]["html"]
+    assert event["metadata"]["relatedResources"] == [f"s3://{moto_world.bucket}/{summary['reports']['html']}"]
+    assert alert["MessageAttributes"]["kind"]["Value"] == "drift"
     stored = s3.get_json(summary["reports"]["json"])
     assert stored["run_id"] == summary["run_id"] and stored["status"] == "drift"
     # a second drifted check within the cooldown starts nothing

@@ -5,11 +5,13 @@ import json
 import threading
 
 import boto3
+import jsonschema
 import pytest
 
 from chalicelib.core.errors import BadRequestError, NotFoundError
 from chalicelib.storage import notify, s3, table
 from chalicelib.storage.invoke import invoke_async
+from tests.unit.alerts.chatbot_schema import SCHEMA
 
 
 def test_put_and_get_round_trip_with_version_and_sha256(moto_world):
@@ -75,10 +77,18 @@ def test_alerts_reach_the_topic_subscribers(moto_world):
     queue = sqs.create_queue(QueueName="alerts-probe")["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     boto3.client("sns").subscribe(TopicArn=moto_world.topic_arn, Protocol="sqs", Endpoint=arn)
-    assert notify.publish_alert("drift on fare", "3 of 8 features drifted", {"report": "s3://x"})
+    assert notify.publish_alert("drift on fare", "3 of 8 features drifted", {"model": "fare", "report": "r"},
+                                kind="drift", severity="medium", reports=["reports/drift/fare/1/report.html"])
     message = json.loads(sqs.receive_message(QueueUrl=queue)["Messages"][0]["Body"])
     assert message["Subject"] == "drift on fare"
-    assert json.loads(message["Message"]) == {"message": "3 of 8 features drifted", "report": "s3://x"}
+    event = json.loads(message["Message"])
+    jsonschema.validate(event, SCHEMA)  # what AWS Chatbot shows as a custom notification
+    assert event["content"]["description"] == "3 of 8 features drifted"
+    assert event["metadata"]["additionalContext"] == {"model": "fare", "report": "r"}
+    assert event["metadata"]["relatedResources"] == [
+        f"s3://{moto_world.bucket}/reports/drift/fare/1/report.html"]
+    assert {k: v["Value"] for k, v in message["MessageAttributes"].items()} == {
+        "kind": "drift", "severity": "medium", "model": "fare"}
 
 
 def test_async_invocations_go_to_the_local_queue(moto_world):
