@@ -8,6 +8,7 @@ the predict path (last lines), which Lambda SnapStart snapshots when a version i
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from chalice import Chalice, IAMAuthorizer
@@ -130,8 +131,12 @@ def monitor(event: Any) -> dict:
 # ---- every route's exceptions reach map_errors (Chalice would answer untyped ones itself) -------
 surface_errors(app)
 
-# ---- authorization, keep last: IAM (SigV4) on every route except the public ones (docs/deploy.md)
-PUBLIC_ROUTES = {("/health", "GET"), ("/", "GET")}  # = `public:` of infra/api_access.yaml (tested)
+# ---- authorization, keep last: IAM (SigV4) on every route except the public ones (docs/deploy.md).
+# The dashboard shows model and dataset names and metrics: IAM too (`sluice dashboard` signs for a
+# browser), unless a stage sets SLUICE_PUBLIC_DASHBOARD=true in .chalice/config.json.
+PUBLIC_ROUTES = {("/health", "GET")}  # = `public:` of infra/api_access.yaml (tested)
+if os.environ.get("SLUICE_PUBLIC_DASHBOARD", "").lower() == "true":
+    PUBLIC_ROUTES.add(("/", "GET"))
 for _path, _methods in app.routes.items():
     for _method, _route in _methods.items():
         if (_path, _method) not in PUBLIC_ROUTES:

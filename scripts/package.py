@@ -57,6 +57,12 @@ def package(stage: str, out_dir: Path | None = None, force: bool = False) -> Pat
     merge.write_text(json.dumps(rendered.template, indent=1) + "\n")
     env = {**os.environ}
     env.setdefault("AWS_DEFAULT_REGION", os.environ.get("AWS_REGION", "us-east-1"))
+    # app.py decides the dashboard's authorization at import: from the stage's setting, never the shell's
+    env.pop("SLUICE_PUBLIC_DASHBOARD", None)
+    stage_env = json.loads((ROOT / ".chalice" / "config.json").read_text())["stages"].get(stage, {}).get(
+        "environment_variables", {})
+    if "SLUICE_PUBLIC_DASHBOARD" in stage_env:
+        env["SLUICE_PUBLIC_DASHBOARD"] = str(stage_env["SLUICE_PUBLIC_DASHBOARD"])
     for var in ("AWS_ENDPOINT_URL",):  # a local stack's endpoint must not leak into packaging
         env.pop(var, None)
     chalice = Path(sys.executable).with_name("chalice")

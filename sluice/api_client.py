@@ -67,7 +67,17 @@ class ApiClient:
     def get(self, path: str, **params: Any) -> Any:
         return self.request("GET", path, params=params)
 
-    def _signed_headers(self, method: str, url: str, query: dict[str, Any], data: bytes | None,
+    def fetch(self, path: str, query: list[tuple[str, str]]) -> requests.Response:
+        """GET ``path`` as it is (any content type, any status), signed when the API is deployed: what
+        ``sluice dashboard``'s local proxy forwards to the browser."""
+        url = self.base_url + path
+        headers = self._signed_headers("GET", url, query, None, {}) if self.sign else {}
+        try:
+            return self._session.get(url, params=query, headers=headers, timeout=self.timeout)
+        except requests.RequestException as exc:
+            raise ApiError(0, "unreachable", f"cannot reach {self.base_url}: {exc}") from exc
+
+    def _signed_headers(self, method: str, url: str, query: Any, data: bytes | None,
                         headers: dict[str, str]) -> dict[str, str]:
         import boto3
         from botocore.auth import SigV4Auth

@@ -142,3 +142,6 @@ def register(cli: Cli) -> None:
     demo.set_defaults(func=cmd_demo)
 
     HEALTH.add(cli.top, "health")
+    from sluice.cli import dashboard
+
+    dashboard.register(cli.top)

@@ -61,7 +61,7 @@ def test_every_route_but_the_public_ones_requires_sigv4_in_the_deployed_api(reso
 def test_app_py_and_infra_agree_on_the_public_routes():
     import app
 
-    assert {(path, method) for path, method in PUBLIC} == app.PUBLIC_ROUTES
+    assert {(path, method) for path, method in PUBLIC} == app.PUBLIC_ROUTES  # the dashboard: IAM
 
 
 def test_health_is_public_and_a_registry_write_is_not(chalice_app):
