@@ -37,6 +37,17 @@ app.register_blueprint(dashboard.bp)
 app.register_blueprint(openapi.bp)
 
 
+@app.middleware("all")
+def publish_metrics(event: Any, get_response: Any) -> Any:
+    """Every invocation's CloudWatch metrics (chalicelib/core/metrics.py) written to its log at its end."""
+    try:
+        return get_response(event)
+    finally:
+        from chalicelib.core.metrics import flush
+
+        flush()
+
+
 @app.middleware("http")
 def map_errors(event: Any, get_response: Any) -> Any:
     """The one place where exceptions become ``{"error": {"code", "message"}}`` responses."""

@@ -252,12 +252,16 @@ def _retrain(summary: dict[str, Any]) -> None:
 def _react(registry: Any, summary: dict[str, Any]) -> None:
     """Alert on drift (naming the retraining run, or why none started and what to upload where) and
     audit it."""
+    from chalicelib.core import metrics
     from chalicelib.services.training import retrain_sentence
     from chalicelib.storage.notify import publish_alert
 
+    metrics.count("DriftChecks", model=summary["model"])
     if summary["status"] != "drift":
         return
     drifted = [f["name"] for f in summary["features"] if f.get("status") == "drift"]
+    metrics.count("DriftDetected")
+    metrics.count("DriftedFeatures", float(len(drifted)))
     what = "new training data" if summary["trigger"] == "dataset" else "live traffic"
     publish_alert(
         f"sluice: drift on {summary['model']} v{summary['version']} ({what})",

@@ -124,6 +124,9 @@ def _react(registry: Any, summary: dict[str, Any]) -> None:
         _alert_nothing_matched(summary)
     if summary["status"] != "degraded":
         return
+    from chalicelib.core import metrics
+
+    metrics.count("PerformanceDrops", model=summary["model"])
     cause = {"performance_check": summary["check_id"], "version": summary["version"]}
     summary["retrain"] = retrain(summary["model"], "performance_drop", cause)  # after the feedback rows
     summary["run_id"] = summary["retrain"].get("run_id")  # were written: they count as new data

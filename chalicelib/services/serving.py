@@ -29,6 +29,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib.core import metrics
 from chalicelib.core.errors import NotFoundError
 from chalicelib.core.log import logger
 from chalicelib.core.registry.entities import DEFAULT_SHADOW_ALIAS, ServingSettings
@@ -194,6 +195,7 @@ class PredictionService:
         from chalicelib.core.serving.frame import frame_from_rows
         from chalicelib.core.serving.scoring import score
 
+        started = time.perf_counter()
         records = records_from_body(body)  # shape and size errors before any read
         check_count(records, self.settings.max_predict_records)
         target = self.resolve(model, alias=alias, version=version)
@@ -219,6 +221,8 @@ class PredictionService:
                 shadow=self._shadow(target, records, serving.shadow_alias)))
         else:
             capture_mod.count("skipped")
+        metrics.count("Predictions", float(len(records)), model=model)
+        metrics.milliseconds("PredictionLatency", (time.perf_counter() - started) * 1000)
         return answer
 
     def _shadow(self, target: Target, records: list[Any],

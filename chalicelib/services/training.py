@@ -266,7 +266,13 @@ def execute_run(model: str, run_id: str, *, heartbeat_seconds: float = HEARTBEAT
                            extra={"model": model, "run_id": run_id, "version": outcome["version"]})
     finally:
         runs.release_lock(model, run_id)
-    return dict(runs.get_run(model, run_id))
+    record = dict(runs.get_run(model, run_id))
+    if record.get("status") in ("succeeded", "failed"):
+        from chalicelib.core import metrics
+
+        metrics.count("TrainingRunsSucceeded" if record["status"] == "succeeded" else "TrainingRunsFailed",
+                      model=model)
+    return record
 
 
 def cancel_run(model: str, run_id: str, *, actor: str, reason: str = "") -> runs.RunRecord:

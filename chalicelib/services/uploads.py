@@ -451,6 +451,11 @@ def _column_types(contract: Any, renames: Mapping[str, str]) -> dict[str, str]:
 
 def _announce(record: DatasetVersion, settings: Settings) -> None:
     """``on_dataset_version`` after a pass; an SNS alert when anything was quarantined. No PII in either."""
+    from chalicelib.core import metrics
+
+    metrics.count("ValidationsPassed" if record.passed else "ValidationsFailed", dataset=record.dataset)
+    metrics.count("ValidatedRows", float(record.rows or 0))
+    metrics.count("QuarantinedRows", float(record.invalid_rows or 0))
     if record.passed:
         invoke_async(ON_DATASET_VERSION, {"dataset": record.dataset, "version": record.version}, settings)
         if not record.invalid_rows:
