@@ -46,11 +46,10 @@ REDRIVE = "redrive"
 ACKNOWLEDGE = "acknowledge"
 INSPECT = "inspect"
 
-# What the scheduled reconciler applies. retry_upload is listed and stays off until the upload claim
-# can be taken over safely by a retry (issue 16 defect 1: a lease that fits Lambda's retries, a fence
-# on the attempt's writes); inspect is for people.
-DEFAULT_ACTIONS: frozenset[str] = frozenset({RESOLVE_RUN, DELETE_ORPHAN_ARTIFACTS, RETRY_CHECK, REDRIVE,
-                                             ACKNOWLEDGE})
+# What the scheduled reconciler applies (inspect is for people). retry_upload is safe: an upload claim
+# has a 45 s lease a retry takes over, and an owner token fences the dead attempt's late writes.
+DEFAULT_ACTIONS: frozenset[str] = frozenset({RESOLVE_RUN, DELETE_ORPHAN_ARTIFACTS, RETRY_UPLOAD, RETRY_CHECK,
+                                             REDRIVE, ACKNOWLEDGE})
 ACTIONS: tuple[str, ...] = (RESOLVE_RUN, DELETE_ORPHAN_ARTIFACTS, RETRY_UPLOAD, RETRY_CHECK, REDRIVE,
                             ACKNOWLEDGE, INSPECT)
 DATASET_CHECK = re.compile(r"dataset-(?P<dataset>.+)-v(?P<version>\d+)")

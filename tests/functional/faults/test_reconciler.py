@@ -100,11 +100,12 @@ def test_the_default_pass_finishes_what_it_can_and_audits_each_action(tips, dlq,
         ("dead_letter", "inspect", "not_enabled")]
 
 
-def _invocations(moto_world):
+def _invocations(moto_world, wait: int = 0):
     import boto3
 
     sqs = boto3.client("sqs", region_name="us-east-1")
-    out = sqs.receive_message(QueueUrl=moto_world.invoke_queue_url, MaxNumberOfMessages=10)
+    out = sqs.receive_message(QueueUrl=moto_world.invoke_queue_url, MaxNumberOfMessages=10,
+                              WaitTimeSeconds=wait)
     return [(json.loads(m["Body"]), None) for m in out.get("Messages", [])]
 
 
@@ -117,28 +118,37 @@ def test_artifacts_still_within_a_functions_lifetime_are_not_orphans(tips, moto_
     assert found.subject == {"model": "tips", "version": 7, "prefix": "models/tips/7/"}
 
 
-def test_an_upload_claim_past_its_lease_is_listed_and_retried_only_when_that_action_is_enabled(
-        tips, moto_world):
+def test_an_upload_whose_attempt_died_and_whose_retries_ran_out_is_finished_by_the_reconciler(
+        client, moto_world):
+    """Lambda's two retries came and went while the dead attempt's claim was still leased (or failed
+    too): the raw object has a claim in progress and no version. The scheduled pass re-invokes its
+    upload, which takes the claim over and records the version once."""
+    from chalicelib.core.events import ObjectRef, parse_object_events
+    from chalicelib.services.uploads import LEASE_SECONDS
     from chalicelib.storage import datasets, layout
     from chalicelib.triggers.reconcile import reconcile
+    from tests.functional.datasets.conftest import put_contract, put_raw, rides_contract, rides_csv
 
-    identity = {"bucket": moto_world.bucket, "key": "raw/rides/a.csv", "version_id": "v1", "etag": "e1"}
-    datasets.claim_object("rides", layout.object_hash("a"), {**identity, "identity": "a"}, lease_seconds=60)
-    default = reconcile(dry_run=False, now=later())
-    [claim] = [f for f in default["findings"] if f["kind"] == "upload_claim_past_lease"]
-    assert claim["action"] == "retry_upload" and claim["outcome"] == "not_enabled"
-    assert claim["subject"] == {"dataset": "rides", "key": "raw/rides/a.csv", "version_id": "v1"}
-    enabled = reconcile(dry_run=False, now=later(), actions={"retry_upload"})
-    assert [f["outcome"] for f in enabled["findings"]] == ["done"]
-    [(body, _)] = _invocations(moto_world)
-    assert body["function"] == "on_raw_object"
-    detail = body["payload"]["detail"]
-    assert detail["object"] == {"key": "raw/rides/a.csv", "version-id": "v1", "etag": "e1"}
-    from chalicelib.core.events import parse_object_events
-
-    [ref] = parse_object_events(body["payload"])  # the upload handler reads it as an S3 event
-    assert (ref.bucket, ref.key, ref.version_id, ref.etag) == (moto_world.bucket, "raw/rides/a.csv", "v1",
-                                                               "e1")
+    put_contract(client, rides_contract())
+    ref = put_raw("raw/rides/jan.csv", rides_csv(30))
+    key = layout.object_hash(ObjectRef(ref.bucket, ref.key, ref.version_id, ref.etag).identity)
+    identity = {"bucket": ref.bucket, "key": ref.key, "version_id": ref.version_id, "etag": ref.etag}
+    dead = datasets.claim_object("rides", key, {**identity, "identity": ref.identity},
+                                 lease_seconds=0.1)  # the attempt that was killed
+    assert dead.state == "acquired"
+    assert reconcile(dry_run=False, now=time.time())["findings"] == []  # its lease still runs
+    time.sleep(2.1)  # its lease runs out (whole seconds, +1); a real one is LEASE_SECONDS
+    done = reconcile(dry_run=False, now=time.time())  # the default actions
+    [claim] = [f for f in done["findings"] if f["kind"] == "upload_claim_past_lease"]
+    assert (claim["action"], claim["outcome"]) == ("retry_upload", "done")
+    assert claim["subject"] == {"dataset": "rides", "key": ref.key, "version_id": ref.version_id}
+    [(body, _)] = _invocations(moto_world, wait=1)
+    [event_ref] = parse_object_events(body["payload"])
+    assert (event_ref.key, event_ref.version_id) == (ref.key, ref.version_id)
+    client.lambda_.invoke(body["function"], body["payload"])
+    [version] = datasets.list_versions("rides", limit=10)[0]
+    assert (version.version, version.status, version.rows) == (1, "passed", 30)
+    assert reconcile(dry_run=False, now=time.time() + LEASE_SECONDS + 5)["findings"] == []  # healed
 
 
 def test_redrive_takes_only_the_messages_named(tips, dlq, moto_world):
