@@ -26,6 +26,8 @@ TrainingRunsFailed       Count    training runs that ended failed
 
 from __future__ import annotations
 
+import os
+
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -47,11 +49,13 @@ def milliseconds(name: str, value: float, **metadata: object) -> None:
 
 
 def flush() -> None:
-    """Write this invocation's metrics to the log (nothing when none was recorded)."""
-    if metrics.metric_set:
+    """Write this invocation's metrics to the log: on Lambda only (CloudWatch Logs reads them there; on
+    the local stack or in a CLI's process they would be noise on stdout), and nothing when none was
+    recorded."""
+    if metrics.metric_set and os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
         metrics.flush_metrics()
     else:
-        metrics.clear_metrics()  # metadata of an invocation that recorded no metric
+        metrics.clear_metrics()
 
 
 def _metadata(metadata: dict[str, object]) -> None:

@@ -6,8 +6,16 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.functional.datasets.conftest import put_contract, put_raw, rides_contract, rides_csv
 from tests.functional.training.conftest import make_dataset  # noqa: F401  (a fixture)
+
+
+@pytest.fixture(autouse=True)
+def on_lambda(monkeypatch):
+    """Metrics are written on Lambda only (the runtime sets the function's name)."""
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "sluice-dev-on_raw_object")
 
 
 def emf_lines(text: str) -> list[dict]:
@@ -74,3 +82,14 @@ def test_training_and_prediction_invocations_write_theirs(client, moto_world, ma
     assert values["Predictions"] == 7.0 and values["PredictionLatency"] > 0
     assert {m["Name"]: m["Unit"] for m in line["_aws"]["CloudWatchMetrics"][0]["Metrics"]} == {
         "Predictions": "Count", "PredictionLatency": "Milliseconds"}
+
+
+def test_off_lambda_nothing_is_written_and_nothing_carries_over(client, moto_world, capsys, monkeypatch):
+    from chalicelib.core import metrics
+
+    monkeypatch.delenv("AWS_LAMBDA_FUNCTION_NAME")
+    metrics.count("Predictions", 3.0)
+    metrics.flush()  # the local stack, a CLI's process: no EMF on stdout
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "sluice-dev-api_handler")
+    metrics.flush()
+    assert emf_lines(capsys.readouterr().out) == []

@@ -31,6 +31,7 @@ EARLIER_SPELLINGS = {
     "predict": "models predict", "lineage": "models lineage",
     "models serving": "models serving",  # new with per-model serving settings: no earlier spelling
     "models export": "models export",  # new with exports: no earlier spelling
+    "dashboard": "dashboard",  # new with the signing proxy: no earlier spelling
     "drift check": "drift check", "drift history": "drift history",
     # new with crash recovery (issue 16): no earlier spelling
     "runs cancel": "runs cancel", "ops list": "ops list", "ops reconcile": "ops reconcile",
