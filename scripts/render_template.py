@@ -37,20 +37,16 @@ PLACEHOLDER_ROLE = "replaced-by-infra"
 API_REST_ID = "RestAPI"
 API_PERMISSION_ID = "APIHandlerInvokePermission"  # chalice's name for API Gateway's invoke permission
 SIZING_FILE = INFRA / "sizing.json"
-SNAPSTART_MAX_EPHEMERAL_MB = 512  # Lambda refuses SnapStart with more ephemeral storage
+SNAPSTART_MAX_EPHEMERAL_MB = 512
+RESERVE_PARAMETER = "ReserveConcurrency"
+RESERVES_CONCURRENCY = "ReservesConcurrency"  # the condition on it  # Lambda refuses SnapStart with more ephemeral storage
 XRAY_POLICY = "arn:${AWS::Partition}:iam::aws:policy/AWSXRayDaemonWriteAccess"
-TABLE_ACTIONS = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
-                 "dynamodb:Query", "dynamodb:ConditionCheckItem", "dynamodb:BatchGetItem",
-                 "dynamodb:BatchWriteItem", "dynamodb:DescribeTable"]  # no Scan: hot paths never scan
 GLUE_ACTIONS = ["glue:GetDatabase", "glue:GetTable", "glue:GetTables", "glue:CreateTable",
                 "glue:UpdateTable", "glue:GetPartition", "glue:GetPartitions", "glue:CreatePartition",
                 "glue:BatchCreatePartition", "glue:UpdatePartition", "glue:BatchGetPartition"]
 FUNCTION_SKIPS = [
     {"id": "CKV_AWS_117", "comment": "No VPC on purpose: the functions reach only AWS APIs (S3, DynamoDB, "
      "SNS, Lambda); a VPC would add NAT gateways or endpoints and cost without isolating anything."},
-    {"id": "CKV_AWS_115", "comment": "No reserved concurrency: it is taken from the account pool (a new "
-     "account has 10, and the deploy would fail); bursts are bounded by API stage throttling and "
-     "sluice's retraining cooldown."},
 ]
 SYNC_SKIPS = [{"id": "CKV_AWS_116", "comment": "Invoked synchronously by API Gateway: errors go back to "
                "the caller, a dead-letter queue would never receive anything."}]
@@ -139,37 +135,92 @@ def _function_arn(name: str) -> dict[str, str]:
                 f"${{AWS::StackName}}-{name}")
 
 
+def _objects(prefixes: list[str]) -> list[dict[str, str]]:
+    return [_sub(f"${{DataBucket.Arn}}/{prefix}") for prefix in prefixes]
+
+
+def _leading_keys(patterns: list[str]) -> dict[str, Any]:
+    """Only items whose partition key matches one of ``patterns`` (every key of a request must)."""
+    return {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": list(patterns)}}
+
+
+def _via(service: str, context_key: str, value: Any) -> dict[str, Any]:
+    """The data key only through ``service`` and only for this stack's resource of it (the encryption
+    context the service passes to KMS)."""
+    return {"StringEquals": {"kms:ViaService": _sub(f"{service}.${{AWS::Region}}.amazonaws.com"),
+                             f"kms:EncryptionContext:{context_key}": value}}
+
+
+def s3_statements(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    """Object reads, listings, writes, deletes and create-only writes, each on its own prefixes."""
+    out: list[dict[str, Any]] = []
+    if spec.get("reads"):
+        out.append({"Sid": "ReadData", "Effect": "Allow", "Action": ["s3:GetObject", "s3:GetObjectVersion"],
+                    "Resource": _objects(spec["reads"])})
+    if spec.get("lists"):
+        out.append({"Sid": "ListData", "Effect": "Allow", "Action": ["s3:ListBucket"],
+                    "Resource": {"Fn::GetAtt": ["DataBucket", "Arn"]},
+                    "Condition": {"StringLike": {"s3:prefix": list(spec["lists"])}}})
+    if spec.get("writes"):
+        out.append({"Sid": "WriteOwnPrefixes", "Effect": "Allow",
+                    "Action": ["s3:PutObject", "s3:AbortMultipartUpload"], "Resource": _objects(spec["writes"])})
+    if spec.get("deletes"):  # versioned bucket: a delete adds a marker, the data stays
+        out.append({"Sid": "DeleteOwnPrefixes", "Effect": "Allow", "Action": ["s3:DeleteObject"],
+                    "Resource": _objects(spec["deletes"])})
+    if spec.get("creates"):  # presigned uploads and exports: S3 refuses to overwrite (If-None-Match: *)
+        out.append({"Sid": "CreateOnce", "Effect": "Allow", "Action": ["s3:PutObject"],
+                    "Resource": _objects(spec["creates"]), "Condition": {"Null": {"s3:if-none-match": "false"}}})
+    kms = (["kms:Decrypt"] if spec.get("reads") or spec.get("writes") else []) + (
+        ["kms:GenerateDataKey"] if spec.get("writes") or spec.get("creates") else [])
+    if kms:  # SSE-KMS with a bucket key: S3 passes the bucket's ARN (not the object's) as the context
+        out.append({"Sid": "DataKeyViaS3", "Effect": "Allow", "Action": kms,
+                    "Resource": {"Fn::GetAtt": ["DataKey", "Arn"]},
+                    "Condition": _via("s3", "aws:s3:arn", {"Fn::GetAtt": ["DataBucket", "Arn"]})})
+    return out
+
+
+def table_statements(table: dict[str, list[str]]) -> list[dict[str, Any]]:
+    """The state table by partition key (``dynamodb:LeadingKeys``): reads, writes, deletes, index queries."""
+    table_arn = {"Fn::GetAtt": ["StateTable", "Arn"]}
+    out: list[dict[str, Any]] = []
+    for sid, key, actions in (("TableRead", "read", ["dynamodb:GetItem", "dynamodb:Query"]),
+                              ("TableWrite", "write", ["dynamodb:PutItem", "dynamodb:UpdateItem"]),
+                              ("TableDelete", "delete", ["dynamodb:DeleteItem"])):
+        if table.get(key):
+            out.append({"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": table_arn,
+                        "Condition": _leading_keys(table[key])})
+    if table.get("index"):  # a Query on the index: its leading key is the index's partition key (gsi1pk)
+        out.append({"Sid": "IndexQuery", "Effect": "Allow", "Action": ["dynamodb:Query"],
+                    "Resource": _sub("${StateTable.Arn}/index/gsi1"), "Condition": _leading_keys(table["index"])})
+    if out:  # the table's key (SSE-KMS): only through DynamoDB, only for this table
+        out.append({"Sid": "DataKeyViaDynamoDB", "Effect": "Allow",
+                    "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": {"Fn::GetAtt": ["DataKey", "Arn"]},
+                    "Condition": _via("dynamodb", "aws:dynamodb:tableName", {"Ref": "StateTable"})})
+    return out
+
+
 def role_statements(name: str, spec: dict[str, Any], asynchronous: bool) -> list[dict[str, Any]]:
-    """The least-privilege policy of one function, scoped to this stack's own resources (it reads the whole
-    bucket unless its ``reads`` names prefixes)."""
-    bucket = {"Fn::GetAtt": ["DataBucket", "Arn"]}
+    """The least-privilege policy of one function, scoped to this stack's own resources and, inside
+    them, to the S3 prefixes and table partitions infra/functions.yaml gives it."""
+    key = {"Fn::GetAtt": ["DataKey", "Arn"]}
     statements: list[dict[str, Any]] = [
         {"Sid": "OwnLogGroup", "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
          "Resource": _sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:"
                           f"/aws/lambda/${{AWS::StackName}}-{name}:*")},
-        {"Sid": "ReadData", "Effect": "Allow", "Action": ["s3:GetObject", "s3:GetObjectVersion"],
-         "Resource": [_sub(f"${{DataBucket.Arn}}/{prefix}") for prefix in spec["reads"]]
-         if spec.get("reads") else _sub("${DataBucket.Arn}/*")},
-        {"Sid": "ListData", "Effect": "Allow",
-         "Action": ["s3:ListBucket", "s3:ListBucketVersions", "s3:GetBucketLocation"], "Resource": bucket},
-        {"Sid": "DataKey", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
-         "Resource": {"Fn::GetAtt": ["DataKey", "Arn"]}},
-        {"Sid": "StateTable", "Effect": "Allow", "Action": TABLE_ACTIONS,
-         "Resource": [{"Fn::GetAtt": ["StateTable", "Arn"]}, _sub("${StateTable.Arn}/index/*")]},
+        *s3_statements(spec),
+        *table_statements(spec.get("table") or {}),
     ]
-    if spec.get("writes"):
-        statements.append({"Sid": "WriteOwnPrefixes", "Effect": "Allow",
-                           "Action": ["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
-                           "Resource": [_sub(f"${{DataBucket.Arn}}/{prefix}") for prefix in spec["writes"]]})
-    if spec.get("uploads"):  # presigned PUTs signed by this function: create objects, never delete
-        statements.append({"Sid": "CreateUploads", "Effect": "Allow", "Action": ["s3:PutObject"],
-                           "Resource": [_sub(f"${{DataBucket.Arn}}/{prefix}") for prefix in spec["uploads"]]})
     if spec.get("publishes"):
-        statements.append({"Sid": "Alerts", "Effect": "Allow", "Action": ["sns:Publish"],
-                           "Resource": {"Ref": "AlertsTopic"}})
+        statements += [
+            {"Sid": "Alerts", "Effect": "Allow", "Action": ["sns:Publish"], "Resource": {"Ref": "AlertsTopic"}},
+            {"Sid": "DataKeyViaSns", "Effect": "Allow", "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
+             "Resource": key, "Condition": _via("sns", "aws:sns:topicArn", {"Ref": "AlertsTopic"})}]
     if spec.get("pii_key"):
-        statements.append({"Sid": "PiiKey", "Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"],
-                           "Resource": {"Ref": "PiiKeySecret"}})
+        statements += [
+            {"Sid": "PiiKey", "Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"],
+             "Resource": {"Ref": "PiiKeySecret"}},
+            {"Sid": "DataKeyViaSecretsManager", "Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": key,
+             "Condition": _via("secretsmanager", "SecretARN", {"Ref": "PiiKeySecret"})}]
     if spec.get("glue"):
         prefix = "arn:${AWS::Partition}:glue:${AWS::Region}:${AWS::AccountId}"
         statements.append({"Sid": "GlueCatalog", "Effect": "Allow", "Action": GLUE_ACTIONS, "Resource": [
@@ -183,10 +234,30 @@ def role_statements(name: str, spec: dict[str, Any], asynchronous: bool) -> list
             "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:DeleteMessageBatch",
             "sqs:ChangeMessageVisibility", "sqs:ChangeMessageVisibilityBatch", "sqs:GetQueueAttributes"],
             "Resource": {"Fn::GetAtt": ["FailedEventsQueue", "Arn"]}})
-    if asynchronous:
-        statements.append({"Sid": "DeadLetterQueue", "Effect": "Allow", "Action": ["sqs:SendMessage"],
-                           "Resource": {"Fn::GetAtt": ["FailedEventsQueue", "Arn"]}})
+    if asynchronous:  # Lambda sends the failed event with the function's role
+        queue = {"Fn::GetAtt": ["FailedEventsQueue", "Arn"]}
+        statements += [
+            {"Sid": "DeadLetterQueue", "Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": queue},
+            {"Sid": "DataKeyViaSqs", "Effect": "Allow", "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
+             "Resource": key, "Condition": _via("sqs", "aws:sqs:arn", queue)}]
     return statements
+
+
+def reserved_concurrency(name: str, spec: dict[str, Any]) -> int:
+    value = spec.get("reserved_concurrency")
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise SystemExit(f"{name}: reserved_concurrency must be a whole number >= 1 (infra/functions.yaml)")
+    return value
+
+
+def concurrency_parameter() -> dict[str, Any]:
+    """The stack parameter that turns every function's reservation off (and its condition)."""
+    return {
+        "Parameters": {RESERVE_PARAMETER: {
+            "Type": "String", "AllowedValues": ["true", "false"], "Default": "true",
+            "Description": "Reserve each function's concurrency (infra/functions.yaml reserved_concurrency). "
+                           "false when the account's concurrency limit leaves no room (docs/deploy.md)."}},
+        "Conditions": {RESERVES_CONCURRENCY: {"Fn::Equals": [{"Ref": RESERVE_PARAMETER}, "true"]}}}
 
 
 def load_sizing(path: Path = SIZING_FILE) -> dict[str, Any]:
@@ -233,6 +304,8 @@ def function_resources(name: str, lid: str, spec: dict[str, Any], layers: dict[s
         "Layers": [copy.deepcopy(layers[layer]) for layer in spec["layers"]],
     })
     check_snapstart(name, properties)
+    properties["ReservedConcurrentExecutions"] = {"Fn::If": [
+        RESERVES_CONCURRENCY, reserved_concurrency(name, spec), {"Ref": "AWS::NoValue"}]}
     if asynchronous:
         properties["DeadLetterQueue"] = {"Type": "SQS",
                                          "TargetArn": {"Fn::GetAtt": ["FailedEventsQueue", "Arn"]}}
@@ -422,6 +495,8 @@ def render(stage: str, chalice_app: Any = None) -> Rendered:
     out = Rendered(template=template, functions=deployed_functions(chalice_app))
     config = load_yaml(INFRA / "functions.yaml")
     sizing = load_sizing()
+    for section, values in concurrency_parameter().items():
+        template.setdefault(section, {}).update(values)
     for name, lid in out.functions.items():
         _add(out, function_resources(name, lid, function_spec(config, name), config["layers"],
                                      asynchronous=name != API_FUNCTION, sizing=sizing))
