@@ -37,9 +37,9 @@ PLACEHOLDER_ROLE = "replaced-by-infra"
 API_REST_ID = "RestAPI"
 API_PERMISSION_ID = "APIHandlerInvokePermission"  # chalice's name for API Gateway's invoke permission
 SIZING_FILE = INFRA / "sizing.json"
-SNAPSTART_MAX_EPHEMERAL_MB = 512
+SNAPSTART_MAX_EPHEMERAL_MB = 512  # Lambda refuses SnapStart with more ephemeral storage
 RESERVE_PARAMETER = "ReserveConcurrency"
-RESERVES_CONCURRENCY = "ReservesConcurrency"  # the condition on it  # Lambda refuses SnapStart with more ephemeral storage
+RESERVES_CONCURRENCY = "ReservesConcurrency"  # the condition on it
 XRAY_POLICY = "arn:${AWS::Partition}:iam::aws:policy/AWSXRayDaemonWriteAccess"
 GLUE_ACTIONS = ["glue:GetDatabase", "glue:GetTable", "glue:GetTables", "glue:CreateTable",
                 "glue:UpdateTable", "glue:GetPartition", "glue:GetPartitions", "glue:CreatePartition",
@@ -163,13 +163,15 @@ def s3_statements(spec: dict[str, Any]) -> list[dict[str, Any]]:
                     "Condition": {"StringLike": {"s3:prefix": list(spec["lists"])}}})
     if spec.get("writes"):
         out.append({"Sid": "WriteOwnPrefixes", "Effect": "Allow",
-                    "Action": ["s3:PutObject", "s3:AbortMultipartUpload"], "Resource": _objects(spec["writes"])})
+                    "Action": ["s3:PutObject", "s3:AbortMultipartUpload"],
+                    "Resource": _objects(spec["writes"])})
     if spec.get("deletes"):  # versioned bucket: a delete adds a marker, the data stays
         out.append({"Sid": "DeleteOwnPrefixes", "Effect": "Allow", "Action": ["s3:DeleteObject"],
                     "Resource": _objects(spec["deletes"])})
     if spec.get("creates"):  # presigned uploads and exports: S3 refuses to overwrite (If-None-Match: *)
         out.append({"Sid": "CreateOnce", "Effect": "Allow", "Action": ["s3:PutObject"],
-                    "Resource": _objects(spec["creates"]), "Condition": {"Null": {"s3:if-none-match": "false"}}})
+                    "Resource": _objects(spec["creates"]),
+                    "Condition": {"Null": {"s3:if-none-match": "false"}}})
     kms = (["kms:Decrypt"] if spec.get("reads") or spec.get("writes") else []) + (
         ["kms:GenerateDataKey"] if spec.get("writes") or spec.get("creates") else [])
     if kms:  # SSE-KMS with a bucket key: S3 passes the bucket's ARN (not the object's) as the context
@@ -191,10 +193,12 @@ def table_statements(table: dict[str, list[str]]) -> list[dict[str, Any]]:
                         "Condition": _leading_keys(table[key])})
     if table.get("index"):  # a Query on the index: its leading key is the index's partition key (gsi1pk)
         out.append({"Sid": "IndexQuery", "Effect": "Allow", "Action": ["dynamodb:Query"],
-                    "Resource": _sub("${StateTable.Arn}/index/gsi1"), "Condition": _leading_keys(table["index"])})
+                    "Resource": _sub("${StateTable.Arn}/index/gsi1"),
+                    "Condition": _leading_keys(table["index"])})
     if out:  # the table's key (SSE-KMS): only through DynamoDB, only for this table
         out.append({"Sid": "DataKeyViaDynamoDB", "Effect": "Allow",
-                    "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": {"Fn::GetAtt": ["DataKey", "Arn"]},
+                    "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                    "Resource": {"Fn::GetAtt": ["DataKey", "Arn"]},
                     "Condition": _via("dynamodb", "aws:dynamodb:tableName", {"Ref": "StateTable"})})
     return out
 
@@ -212,7 +216,8 @@ def role_statements(name: str, spec: dict[str, Any], asynchronous: bool) -> list
     ]
     if spec.get("publishes"):
         statements += [
-            {"Sid": "Alerts", "Effect": "Allow", "Action": ["sns:Publish"], "Resource": {"Ref": "AlertsTopic"}},
+            {"Sid": "Alerts", "Effect": "Allow", "Action": ["sns:Publish"],
+             "Resource": {"Ref": "AlertsTopic"}},
             {"Sid": "DataKeyViaSns", "Effect": "Allow", "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
              "Resource": key, "Condition": _via("sns", "aws:sns:topicArn", {"Ref": "AlertsTopic"})}]
     if spec.get("pii_key"):

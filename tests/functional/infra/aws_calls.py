@@ -140,12 +140,19 @@ class FunctionRuntime:
 
         if call.params.get("InvocationType") == "Event":
             self._queued.append((target, payload))
-            return (AWSResponse("lambda", 202, {}, None),
-                    {"StatusCode": 202, "ResponseMetadata": {"HTTPStatusCode": 202}})
+            return (
+                AWSResponse("lambda", 202, {}, None),
+                {"StatusCode": 202, "ResponseMetadata": {"HTTPStatusCode": 202}},
+            )
         answer = json.dumps(self.invoke(target, payload), default=str).encode()
-        return (AWSResponse("lambda", 200, {}, None),
-                {"StatusCode": 200, "ResponseMetadata": {"HTTPStatusCode": 200},
-                 "Payload": StreamingBody(io.BytesIO(answer), len(answer))})
+        return (
+            AWSResponse("lambda", 200, {}, None),
+            {
+                "StatusCode": 200,
+                "ResponseMetadata": {"HTTPStatusCode": 200},
+                "Payload": StreamingBody(io.BytesIO(answer), len(answer)),
+            },
+        )
 
     @contextmanager
     def installed(self) -> Iterator[FunctionRuntime]:
@@ -168,16 +175,35 @@ class FunctionRuntime:
 # ---- calls -> IAM requests ----------------------------------------------------------------------
 
 S3_OBJECT_READS = {"GetObject": "s3:GetObject", "HeadObject": "s3:GetObject"}
-S3_OBJECT_WRITES = {"PutObject": "s3:PutObject", "CreateMultipartUpload": "s3:PutObject",
-                    "UploadPart": "s3:PutObject", "CompleteMultipartUpload": "s3:PutObject",
-                    "AbortMultipartUpload": "s3:AbortMultipartUpload", "DeleteObject": "s3:DeleteObject"}
-S3_BUCKET = {"ListObjectsV2": "s3:ListBucket", "ListObjects": "s3:ListBucket", "HeadBucket": "s3:ListBucket",
-             "ListObjectVersions": "s3:ListBucketVersions", "GetBucketLocation": "s3:GetBucketLocation"}
-DYNAMODB_ITEM = {"GetItem": "dynamodb:GetItem", "PutItem": "dynamodb:PutItem",
-                 "UpdateItem": "dynamodb:UpdateItem", "DeleteItem": "dynamodb:DeleteItem",
-                 "Query": "dynamodb:Query", "Scan": "dynamodb:Scan"}
-TRANSACT = {"Put": "dynamodb:PutItem", "Update": "dynamodb:UpdateItem", "Delete": "dynamodb:DeleteItem",
-            "ConditionCheck": "dynamodb:ConditionCheckItem"}
+S3_OBJECT_WRITES = {
+    "PutObject": "s3:PutObject",
+    "CreateMultipartUpload": "s3:PutObject",
+    "UploadPart": "s3:PutObject",
+    "CompleteMultipartUpload": "s3:PutObject",
+    "AbortMultipartUpload": "s3:AbortMultipartUpload",
+    "DeleteObject": "s3:DeleteObject",
+}
+S3_BUCKET = {
+    "ListObjectsV2": "s3:ListBucket",
+    "ListObjects": "s3:ListBucket",
+    "HeadBucket": "s3:ListBucket",
+    "ListObjectVersions": "s3:ListBucketVersions",
+    "GetBucketLocation": "s3:GetBucketLocation",
+}
+DYNAMODB_ITEM = {
+    "GetItem": "dynamodb:GetItem",
+    "PutItem": "dynamodb:PutItem",
+    "UpdateItem": "dynamodb:UpdateItem",
+    "DeleteItem": "dynamodb:DeleteItem",
+    "Query": "dynamodb:Query",
+    "Scan": "dynamodb:Scan",
+}
+TRANSACT = {
+    "Put": "dynamodb:PutItem",
+    "Update": "dynamodb:UpdateItem",
+    "Delete": "dynamodb:DeleteItem",
+    "ConditionCheck": "dynamodb:ConditionCheckItem",
+}
 
 
 def _plain(value: Any) -> Any:
@@ -209,8 +235,10 @@ def iam_requests(call: Call, names: Names) -> list[Request]:
 def _s3(call: Call, names: Names) -> list[Request]:
     p, op = call.params, call.operation
     bucket_arn = f"arn:aws:s3:::{p['Bucket']}"
-    kms = {"kms:ViaService": f"s3.{REGION}.amazonaws.com",
-           "kms:EncryptionContext:aws:s3:arn": bucket_arn}  # BucketKeyEnabled: the bucket's ARN
+    kms = {
+        "kms:ViaService": f"s3.{REGION}.amazonaws.com",
+        "kms:EncryptionContext:aws:s3:arn": bucket_arn,
+    }  # BucketKeyEnabled: the bucket's ARN
     if op in S3_OBJECT_READS:
         action = "s3:GetObjectVersion" if p.get("VersionId") else S3_OBJECT_READS[op]
         return [Request(action, f"{bucket_arn}/{p['Key']}"), Request("kms:Decrypt", names.key_arn, kms)]
@@ -227,9 +255,12 @@ def _s3(call: Call, names: Names) -> list[Request]:
     if op == "CopyObject":
         source = p["CopySource"]
         source_key = source["Key"] if isinstance(source, dict) else source.split("/", 1)[1]
-        return [Request("s3:GetObject", f"{bucket_arn}/{source_key}"),
-                Request("s3:PutObject", f"{bucket_arn}/{p['Key']}"),
-                Request("kms:Decrypt", names.key_arn, kms), Request("kms:GenerateDataKey", names.key_arn, kms)]
+        return [
+            Request("s3:GetObject", f"{bucket_arn}/{source_key}"),
+            Request("s3:PutObject", f"{bucket_arn}/{p['Key']}"),
+            Request("kms:Decrypt", names.key_arn, kms),
+            Request("kms:GenerateDataKey", names.key_arn, kms),
+        ]
     if op in S3_BUCKET:
         context = {"s3:prefix": p.get("Prefix", "")} if S3_BUCKET[op].startswith("s3:ListBucket") else {}
         return [Request(S3_BUCKET[op], bucket_arn, context)]
@@ -239,27 +270,43 @@ def _s3(call: Call, names: Names) -> list[Request]:
 def _dynamodb(call: Call, names: Names) -> list[Request]:
     p, op = call.params, call.operation
     table_arn = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{p.get('TableName', names.table)}"
-    kms = [Request(action, names.key_arn, {"kms:ViaService": f"dynamodb.{REGION}.amazonaws.com",
-                                           "kms:EncryptionContext:aws:dynamodb:tableName": names.table})
-           for action in ("kms:Decrypt", "kms:GenerateDataKey")]
+    kms = [
+        Request(
+            action,
+            names.key_arn,
+            {
+                "kms:ViaService": f"dynamodb.{REGION}.amazonaws.com",
+                "kms:EncryptionContext:aws:dynamodb:tableName": names.table,
+            },
+        )
+        for action in ("kms:Decrypt", "kms:GenerateDataKey")
+    ]
     if op == "DescribeTable":
         return [Request("dynamodb:DescribeTable", table_arn)]
     if op == "Query":
         resource = f"{table_arn}/index/{p['IndexName']}" if p.get("IndexName") else table_arn
-        return [Request("dynamodb:Query", resource,
-                        {"dynamodb:LeadingKeys": [_partition_of_query(p)]}), *kms]
+        return [Request("dynamodb:Query", resource, {"dynamodb:LeadingKeys": [_partition_of_query(p)]}), *kms]
     if op in DYNAMODB_ITEM:
         key = p.get("Key") or p.get("Item")
-        return [Request(DYNAMODB_ITEM[op], table_arn, {"dynamodb:LeadingKeys": [str(_plain(key["pk"]))]}),
-                *kms]
+        return [
+            Request(DYNAMODB_ITEM[op], table_arn, {"dynamodb:LeadingKeys": [str(_plain(key["pk"]))]}),
+            *kms,
+        ]
     if op == "TransactWriteItems":
         out = []
         for item in p["TransactItems"]:
             [(kind, body)] = item.items()
             key = body.get("Key") or body.get("Item")
-            out.append(Request(TRANSACT[kind], table_arn,
-                               {"dynamodb:LeadingKeys": [str(_plain(key["pk"]))],
-                                "dynamodb:EnclosingOperation": "TransactWriteItems"}))
+            out.append(
+                Request(
+                    TRANSACT[kind],
+                    table_arn,
+                    {
+                        "dynamodb:LeadingKeys": [str(_plain(key["pk"]))],
+                        "dynamodb:EnclosingOperation": "TransactWriteItems",
+                    },
+                )
+            )
         return [*out, *kms]
     if op in ("BatchGetItem", "BatchWriteItem"):
         raise AssertionError(f"{call.function}: dynamodb:{op} (model its per-table keys before using it)")
@@ -279,15 +326,22 @@ def _glue(call: Call, names: Names) -> list[Request]:
 def _sns(call: Call, names: Names) -> list[Request]:
     topic = call.params["TopicArn"]
     kms = {"kms:ViaService": f"sns.{REGION}.amazonaws.com", "kms:EncryptionContext:aws:sns:topicArn": topic}
-    return [Request(f"sns:{call.operation}", topic), Request("kms:GenerateDataKey", names.key_arn, kms),
-            Request("kms:Decrypt", names.key_arn, kms)]
+    return [
+        Request(f"sns:{call.operation}", topic),
+        Request("kms:GenerateDataKey", names.key_arn, kms),
+        Request("kms:Decrypt", names.key_arn, kms),
+    ]
 
 
 def _secretsmanager(call: Call, names: Names) -> list[Request]:
-    kms = {"kms:ViaService": f"secretsmanager.{REGION}.amazonaws.com",
-           "kms:EncryptionContext:SecretARN": names.secret_arn}
-    return [Request(f"secretsmanager:{call.operation}", names.secret_arn),
-            Request("kms:Decrypt", names.key_arn, kms)]
+    kms = {
+        "kms:ViaService": f"secretsmanager.{REGION}.amazonaws.com",
+        "kms:EncryptionContext:SecretARN": names.secret_arn,
+    }
+    return [
+        Request(f"secretsmanager:{call.operation}", names.secret_arn),
+        Request("kms:Decrypt", names.key_arn, kms),
+    ]
 
 
 def _lambda(call: Call, names: Names) -> list[Request]:
@@ -301,5 +355,12 @@ def _sts(call: Call, names: Names) -> list[Request]:
     return []
 
 
-_HANDLERS = {"s3": _s3, "dynamodb": _dynamodb, "glue": _glue, "sns": _sns, "secretsmanager": _secretsmanager,
-             "lambda": _lambda, "sts": _sts}
+_HANDLERS = {
+    "s3": _s3,
+    "dynamodb": _dynamodb,
+    "glue": _glue,
+    "sns": _sns,
+    "secretsmanager": _secretsmanager,
+    "lambda": _lambda,
+    "sts": _sts,
+}

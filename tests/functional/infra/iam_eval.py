@@ -20,12 +20,20 @@ def resolver(names: Names) -> dict[str, str]:
     """``${...}`` / ``Ref`` / ``GetAtt`` values of the template's resources in the scenario's account."""
     table_arn = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{names.table}"
     return {
-        "AWS::Partition": "aws", "AWS::Region": REGION, "AWS::AccountId": ACCOUNT, "AWS::StackName": names.stack,
-        "DataBucket": names.bucket, "DataBucket.Arn": f"arn:aws:s3:::{names.bucket}",
-        "StateTable": names.table, "StateTable.Arn": table_arn,
-        "AlertsTopic": names.topic_arn, "AlertsTopic.TopicName": names.topic_arn.rsplit(":", 1)[-1],
-        "FailedEventsQueue.Arn": names.queue_arn, "GlueDatabase": names.glue_database,
-        "PiiKeySecret": names.secret_arn, "DataKey.Arn": names.key_arn,
+        "AWS::Partition": "aws",
+        "AWS::Region": REGION,
+        "AWS::AccountId": ACCOUNT,
+        "AWS::StackName": names.stack,
+        "DataBucket": names.bucket,
+        "DataBucket.Arn": f"arn:aws:s3:::{names.bucket}",
+        "StateTable": names.table,
+        "StateTable.Arn": table_arn,
+        "AlertsTopic": names.topic_arn,
+        "AlertsTopic.TopicName": names.topic_arn.rsplit(":", 1)[-1],
+        "FailedEventsQueue.Arn": names.queue_arn,
+        "GlueDatabase": names.glue_database,
+        "PiiKeySecret": names.secret_arn,
+        "DataKey.Arn": names.key_arn,
     }
 
 
@@ -56,8 +64,12 @@ def _operator(name: str, present: bool, values: list[Any], patterns: list[Any]) 
     if name == "Null":
         return (not present) == (str(patterns[0]).lower() == "true")
     qualifier, _, base = name.rpartition(":")
-    test = {"StringEquals": lambda v, p: v == p, "StringLike": _like, "ArnLike": _like,
-            "ArnEquals": lambda v, p: v == p}.get(base.removesuffix("IfExists"))
+    test = {
+        "StringEquals": lambda v, p: v == p,
+        "StringLike": _like,
+        "ArnLike": _like,
+        "ArnEquals": lambda v, p: v == p,
+    }.get(base.removesuffix("IfExists"))
     if test is None or qualifier not in ("", "ForAllValues", "ForAnyValue"):
         raise AssertionError(f"condition operator {name} is not modelled")
     if not present:
@@ -96,8 +108,12 @@ def allowed(statements: list[dict[str, Any]], request: Request) -> bool:
 def grants(statement: dict[str, Any]) -> Iterable[tuple[str, dict[str, Any]]]:
     """One statement as its smallest grants: each action x resource x value of each condition list,
     with a label (``Sid action resource {key: value}``)."""
-    conditions = [(op, key, p) for op, keys in statement.get("Condition", {}).items()
-                  for key, patterns in keys.items() for p in _list(patterns)]
+    conditions = [
+        (op, key, p)
+        for op, keys in statement.get("Condition", {}).items()
+        for key, patterns in keys.items()
+        for p in _list(patterns)
+    ]
     by_key: dict[tuple[str, str], list[Any]] = {}
     for op, key, pattern in conditions:
         by_key.setdefault((op, key), []).append(pattern)

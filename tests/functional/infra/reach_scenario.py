@@ -33,8 +33,9 @@ def _put(bucket: str, key: str, body: bytes) -> Any:
     from chalicelib.core.events import ObjectRef, eventbridge_object_created
 
     out = boto3.client("s3", region_name="us-east-1").put_object(Bucket=bucket, Key=key, Body=body)
-    return eventbridge_object_created(ObjectRef(bucket, key, out.get("VersionId"), out["ETag"].strip('"'),
-                                                len(body)))
+    return eventbridge_object_created(
+        ObjectRef(bucket, key, out.get("VersionId"), out["ETag"].strip('"'), len(body))
+    )
 
 
 def _csv(frame: Any) -> bytes:
@@ -55,16 +56,27 @@ def scenario_world(moto_session: Any) -> Iterator[tuple[FunctionRuntime, Names]]
 
     with pytest.MonkeyPatch.context() as patch, fresh_world(moto_session, patch.setenv) as resources:
         secret = boto3.client("secretsmanager", region_name="us-east-1").create_secret(
-            Name=f"{resources.bucket}-pii", SecretString="k" * 64)["ARN"]
+            Name=f"{resources.bucket}-pii", SecretString="k" * 64
+        )["ARN"]
         patch.delenv("SLUICE_PII_KEY")
-        for key, value in {"SLUICE_PII_KEY_SECRET": secret, "SLUICE_INVOKE_MODE": "lambda",
-                           "SLUICE_FUNCTION_PREFIX": PREFIX}.items():
+        for key, value in {
+            "SLUICE_PII_KEY_SECRET": secret,
+            "SLUICE_INVOKE_MODE": "lambda",
+            "SLUICE_FUNCTION_PREFIX": PREFIX,
+        }.items():
             patch.setenv(key, value)
         queue_arn = boto3.client("sqs", region_name="us-east-1").get_queue_attributes(
-            QueueUrl=resources.invoke_queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        names = Names(bucket=resources.bucket, table=resources.table, topic_arn=resources.topic_arn,
-                      queue_arn=queue_arn, glue_database=resources.glue_database, secret_arn=secret,
-                      key_arn="arn:aws:kms:us-east-1:123456789012:key/data-key")
+            QueueUrl=resources.invoke_queue_url, AttributeNames=["QueueArn"]
+        )["Attributes"]["QueueArn"]
+        names = Names(
+            bucket=resources.bucket,
+            table=resources.table,
+            topic_arn=resources.topic_arn,
+            queue_arn=queue_arn,
+            glue_database=resources.glue_database,
+            secret_arn=secret,
+            key_arn="arn:aws:kms:us-east-1:123456789012:key/data-key",
+        )
         import app
 
         with Client(app.app, stage_name="local") as client:
@@ -90,7 +102,9 @@ def run(runtime: FunctionRuntime, names: Names) -> None:
     _ok(http("post", f"/datasets/{DATASET}/uploads", {"filename": "january.csv"}))
     _ok(http("post", f"/datasets/{DATASET}/samples", {"filename": "sample.csv"}))
     frame = rides_frame()
-    [first] = runtime.invoke("on_raw_object", _put(bucket, f"raw/{DATASET}/january.csv", _csv(frame)))["processed"]
+    [first] = runtime.invoke("on_raw_object", _put(bucket, f"raw/{DATASET}/january.csv", _csv(frame)))[
+        "processed"
+    ]
     assert first["status"] == "passed", first
     runtime.drain()  # on_dataset_version
     _ok(http("post", f"/datasets/{DATASET}/contract/infer", {"key": "january.csv"}))
@@ -106,10 +120,14 @@ def run(runtime: FunctionRuntime, names: Names) -> None:
     bad = rides_frame(rows=120, seed=11)
     bad["fare"] = bad["fare"].astype(object)
     bad.loc[::10, "fare"] = "not a number"  # 12 rows of 120 quarantined
-    for orphan in (f"curated/{DATASET}/dataset_version=2/crashed.parquet",  # a crashed attempt's leftovers
-                   f"quarantine/{DATASET}/0000000002/rows/crashed.parquet"):
+    for orphan in (
+        f"curated/{DATASET}/dataset_version=2/crashed.parquet",  # a crashed attempt's leftovers
+        f"quarantine/{DATASET}/0000000002/rows/crashed.parquet",
+    ):
         _put(bucket, orphan, b"PAR1")
-    [second] = runtime.invoke("on_raw_object", _put(bucket, f"raw/{DATASET}/february.csv", _csv(bad)))["processed"]
+    [second] = runtime.invoke("on_raw_object", _put(bucket, f"raw/{DATASET}/february.csv", _csv(bad)))[
+        "processed"
+    ]
     assert second["status"] == "passed", second
     runtime.drain()  # on_dataset_version: retraining on new data (train), drift against the new version
     assert _ok(http("get", f"/datasets/{DATASET}/versions/2"))["invalid_rows"] == 12
@@ -117,12 +135,26 @@ def run(runtime: FunctionRuntime, names: Names) -> None:
 
     _serve(runtime, names, frame)
     _registry(runtime)
-    for path in ("/", "/health", "/openapi.json", "/datasets", f"/datasets/{DATASET}/versions",
-                 f"/datasets/{DATASET}/versions/1", f"/datasets/{DATASET}/contract", "/models",
-                 f"/models/{MODEL}/versions", f"/models/{MODEL}/versions/1", f"/models/{MODEL}/versions/1/lineage",
-                 f"/models/{MODEL}/runs", f"/models/{MODEL}/audit", f"/models/{MODEL}/aliases/production",
-                 f"/models/{MODEL}/aliases/production/history", f"/models/{MODEL}/spec",
-                 f"/models/{MODEL}/serving", f"/models/{MODEL}/drift"):
+    for path in (
+        "/",
+        "/health",
+        "/openapi.json",
+        "/datasets",
+        f"/datasets/{DATASET}/versions",
+        f"/datasets/{DATASET}/versions/1",
+        f"/datasets/{DATASET}/contract",
+        "/models",
+        f"/models/{MODEL}/versions",
+        f"/models/{MODEL}/versions/1",
+        f"/models/{MODEL}/versions/1/lineage",
+        f"/models/{MODEL}/runs",
+        f"/models/{MODEL}/audit",
+        f"/models/{MODEL}/aliases/production",
+        f"/models/{MODEL}/aliases/production/history",
+        f"/models/{MODEL}/spec",
+        f"/models/{MODEL}/serving",
+        f"/models/{MODEL}/drift",
+    ):
         _ok(http("get", path), 200)
 
 
@@ -130,21 +162,25 @@ def _serve(runtime: FunctionRuntime, names: Names, frame: Any) -> None:
     """Predictions with capture, a drift check, labels (feedback rows), a batch file, the monitor."""
     import pandas as pd
 
-    from sluice.local.pump import scheduled_event
-
     from chalicelib.services.serving import get_service
+    from sluice.local.pump import scheduled_event
 
     http = runtime.http
     _ok(http("put", f"/models/{MODEL}/serving", {"capture_percent": 100}))
     part = frame.iloc[:80].reset_index(drop=True)
-    records = [{k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()}
-               for row in json.loads(part.drop(columns=["tipped"]).to_json(orient="records", date_format="iso"))]
+    records = [
+        {k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()}
+        for row in json.loads(part.drop(columns=["tipped"]).to_json(orient="records", date_format="iso"))
+    ]
     answer = _ok(http("post", f"/models/{MODEL}/predict", {"records": records}), 200)
     get_service().capture.drain()
     _ok(http("post", f"/models/{MODEL}/drift/check"), 200)
-    labels = pd.DataFrame({"request_id": answer["request_id"], "record_index": range(len(part)),
-                           "tipped": part["tipped"]})
-    [summary] = runtime.invoke("on_label_object", _put(names.bucket, f"labels/{MODEL}/week1.csv", _csv(labels)))
+    labels = pd.DataFrame(
+        {"request_id": answer["request_id"], "record_index": range(len(part)), "tipped": part["tipped"]}
+    )
+    [summary] = runtime.invoke(
+        "on_label_object", _put(names.bucket, f"labels/{MODEL}/week1.csv", _csv(labels))
+    )
     assert summary["feedback"]["status"] == "passed", summary
     runtime.drain()
     batch = _csv(part.drop(columns=["tipped"]))

@@ -36,27 +36,43 @@ def _unwalked(names: Names) -> dict[str, list[Request]]:
     """Calls made only on paths the day does not walk, per function, with the code that makes them."""
     table = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{names.table}"
     bucket = f"arn:aws:s3:::{names.bucket}"
-    via = {"sns": {"kms:ViaService": f"sns.{REGION}.amazonaws.com",
-                   "kms:EncryptionContext:aws:sns:topicArn": names.topic_arn}}
+    via = {
+        "sns": {
+            "kms:ViaService": f"sns.{REGION}.amazonaws.com",
+            "kms:EncryptionContext:aws:sns:topicArn": names.topic_arn,
+        }
+    }
     model = {"dynamodb:LeadingKeys": [f"MODEL#{MODEL}"]}
     # chalicelib/storage/checks.py once() -> release_claim: a failed drift or performance check
     release = Request("dynamodb:DeleteItem", table, model, "checks.release_claim")
     # chalicelib/storage/notify.py publish_alert: drift found, performance dropped, labels rejected
-    alert = [Request("sns:Publish", names.topic_arn, {}, "notify.publish_alert"),
-             Request("kms:GenerateDataKey", names.key_arn, via["sns"], "notify.publish_alert"),
-             Request("kms:Decrypt", names.key_arn, via["sns"], "notify.publish_alert")]
+    alert = [
+        Request("sns:Publish", names.topic_arn, {}, "notify.publish_alert"),
+        Request("kms:GenerateDataKey", names.key_arn, via["sns"], "notify.publish_alert"),
+        Request("kms:Decrypt", names.key_arn, via["sns"], "notify.publish_alert"),
+    ]
     # chalicelib/services/schedule.py, performance.py: retraining on drift / on a performance drop
-    retrain = Request("lambda:InvokeFunction", f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:sluice-iam-train",
-                      {}, "invoke_async(train)")
+    retrain = Request(
+        "lambda:InvokeFunction",
+        f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:sluice-iam-train",
+        {},
+        "invoke_async(train)",
+    )
     # chalicelib/storage/dataset_files.py quarantine_rows: feedback rows that fail their contract
     # dataset_files.py write_curated / quarantine_rows: what a crashed attempt left is deleted first
-    quarantine = [Request("s3:DeleteObject", f"{bucket}/curated/tips-feedback/dataset_version=2/part.parquet"),
-                  Request("s3:ListBucket", bucket, {"s3:prefix": "quarantine/tips-feedback/0000000002/rows/"}),
-                  Request("s3:PutObject", f"{bucket}/quarantine/tips-feedback/0000000002/rows/part.parquet"),
-                  Request("s3:DeleteObject", f"{bucket}/quarantine/tips-feedback/0000000002/rows/part.parquet")]
-    return {"api_handler": [release, *alert], "on_dataset_version": [release, *alert],
-            "monitor": [release, *alert, retrain], "on_label_object": [release, *alert, retrain],
-            "process_feedback": [*alert, *quarantine]}
+    quarantine = [
+        Request("s3:DeleteObject", f"{bucket}/curated/tips-feedback/dataset_version=2/part.parquet"),
+        Request("s3:ListBucket", bucket, {"s3:prefix": "quarantine/tips-feedback/0000000002/rows/"}),
+        Request("s3:PutObject", f"{bucket}/quarantine/tips-feedback/0000000002/rows/part.parquet"),
+        Request("s3:DeleteObject", f"{bucket}/quarantine/tips-feedback/0000000002/rows/part.parquet"),
+    ]
+    return {
+        "api_handler": [release, *alert],
+        "on_dataset_version": [release, *alert],
+        "monitor": [release, *alert, retrain],
+        "on_label_object": [release, *alert, retrain],
+        "process_feedback": [*alert, *quarantine],
+    }
 
 
 @pytest.fixture(scope="module")
@@ -66,8 +82,10 @@ def day(moto_session: Any) -> Any:
 
     with threadpool_limits(limits=1), scenario_world(moto_session) as (runtime, names):
         run(runtime, names)
-    requests = {function: [r for call in calls for r in iam_requests(call, names)]
-                for function, calls in runtime.calls.items()}
+    requests = {
+        function: [r for call in calls for r in iam_requests(call, names)]
+        for function, calls in runtime.calls.items()
+    }
     for function, extra in _unwalked(names).items():
         requests.setdefault(function, []).extend(extra)
     return requests, dict(runtime.invocations), names
@@ -78,11 +96,14 @@ def policies(resources: dict, functions: dict, day: Any) -> dict[str, list[dict]
     """function name -> the statements of its role, intrinsics resolved to the scenario's names."""
     values = resolver(day[2])
     out = {}
-    for lid, function in functions.items():
+    for function in functions.values():
         name = function["Properties"]["FunctionName"]["Fn::Sub"].removeprefix("${AWS::StackName}-")
         role = resources[function["Properties"]["Role"]["Fn::GetAtt"][0]]
-        out[name] = [resolve(s, values) for p in role["Properties"]["Policies"]
-                     for s in p["PolicyDocument"]["Statement"]]
+        out[name] = [
+            resolve(s, values)
+            for p in role["Properties"]["Policies"]
+            for s in p["PolicyDocument"]["Statement"]
+        ]
     return out
 
 
@@ -93,9 +114,14 @@ def test_the_day_runs_every_function_of_the_template(day, policies):
 
 def test_every_call_a_function_makes_is_allowed_by_its_role(day, policies):
     requests, _, _ = day
-    denied = sorted({f"{function}: {r.action} {r.resource} {r.context} ({r.call})"
-                     for function, made in requests.items() for r in made
-                     if not allowed(policies[function], r)})
+    denied = sorted(
+        {
+            f"{function}: {r.action} {r.resource} {r.context} ({r.call})"
+            for function, made in requests.items()
+            for r in made
+            if not allowed(policies[function], r)
+        }
+    )
     assert not denied, "\n".join(denied)
 
 
@@ -112,9 +138,13 @@ def _area(key: str) -> str:
 
 # Verbs one grant stands for: reading an object version is reading the object; a partition read by
 # GetItem or Query is read, written by PutItem or UpdateItem is written (functions.yaml's table classes).
-VERB_CLASS = {"s3:GetObjectVersion": "s3:GetObject", "dynamodb:GetItem": "dynamodb:read",
-              "dynamodb:Query": "dynamodb:read", "dynamodb:PutItem": "dynamodb:write",
-              "dynamodb:UpdateItem": "dynamodb:write"}
+VERB_CLASS = {
+    "s3:GetObjectVersion": "s3:GetObject",
+    "dynamodb:GetItem": "dynamodb:read",
+    "dynamodb:Query": "dynamodb:read",
+    "dynamodb:PutItem": "dynamodb:write",
+    "dynamodb:UpdateItem": "dynamodb:write",
+}
 
 
 def area(request: Request) -> tuple[Any, ...]:
@@ -178,8 +208,12 @@ def _as(request: Request, action: str) -> Request:
 def test_a_role_that_reads_the_whole_bucket_is_refused(day, policies):
     """What every role granted before: the proof above refuses it (train never reads raw/)."""
     requests, _, names = day
-    wide = {"Sid": "ReadData", "Effect": "Allow", "Action": ["s3:GetObject"],
-            "Resource": f"arn:aws:s3:::{names.bucket}/*"}
+    wide = {
+        "Sid": "ReadData",
+        "Effect": "Allow",
+        "Action": ["s3:GetObject"],
+        "Resource": f"arn:aws:s3:::{names.bucket}/*",
+    }
     used = {area(r) for r in requests["train"]}
     reached = {area(p) for p in _probes(requests, names) if matches(wide, _as(p, "s3:GetObject"))}
     assert ("s3:GetObject", "s3 raw", ()) in reached - used
