@@ -187,7 +187,8 @@ def table_statements(table: dict[str, list[str]]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for sid, key, actions in (("TableRead", "read", ["dynamodb:GetItem", "dynamodb:Query"]),
                               ("TableWrite", "write", ["dynamodb:PutItem", "dynamodb:UpdateItem"]),
-                              ("TableDelete", "delete", ["dynamodb:DeleteItem"])):
+                              ("TableDelete", "delete", ["dynamodb:DeleteItem"]),
+                              ("TableCheck", "check", ["dynamodb:ConditionCheckItem"])):
         if table.get(key):
             out.append({"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": table_arn,
                         "Condition": _leading_keys(table[key])})
@@ -234,17 +235,19 @@ def role_statements(name: str, spec: dict[str, Any], asynchronous: bool) -> list
     if spec.get("invokes"):
         statements.append({"Sid": "StartFunctions", "Effect": "Allow", "Action": ["lambda:InvokeFunction"],
                            "Resource": [_function_arn(target) for target in spec["invokes"]]})
-    if spec.get("dead_letters"):
+    queue = {"Fn::GetAtt": ["FailedEventsQueue", "Arn"]}
+    if spec.get("dead_letters"):  # the reconciler: read, hide again, delete (*Batch: the same actions)
         statements.append({"Sid": "ReadDeadLetters", "Effect": "Allow", "Action": [
-            "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:DeleteMessageBatch",
-            "sqs:ChangeMessageVisibility", "sqs:ChangeMessageVisibilityBatch", "sqs:GetQueueAttributes"],
-            "Resource": {"Fn::GetAtt": ["FailedEventsQueue", "Arn"]}})
+            "sqs:ReceiveMessage", "sqs:ChangeMessageVisibility", "sqs:DeleteMessage"], "Resource": queue})
     if asynchronous:  # Lambda sends the failed event with the function's role
-        queue = {"Fn::GetAtt": ["FailedEventsQueue", "Arn"]}
-        statements += [
-            {"Sid": "DeadLetterQueue", "Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": queue},
-            {"Sid": "DataKeyViaSqs", "Effect": "Allow", "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
-             "Resource": key, "Condition": _via("sqs", "aws:sqs:arn", queue)}]
+        statements.append({"Sid": "DeadLetterQueue", "Effect": "Allow", "Action": ["sqs:SendMessage"],
+                           "Resource": queue})
+    # the queue is SSE-KMS: a sender encrypts, a reader decrypts, through SQS, for this queue
+    sqs_kms = (["kms:GenerateDataKey"] if asynchronous else []) + (
+        ["kms:Decrypt"] if asynchronous or spec.get("dead_letters") else [])
+    if sqs_kms:
+        statements.append({"Sid": "DataKeyViaSqs", "Effect": "Allow", "Action": sqs_kms, "Resource": key,
+                           "Condition": _via("sqs", "aws:sqs:arn", queue)})
     return statements
 
 
@@ -470,6 +473,11 @@ def api_resources(chalice_app: Any, access: dict[str, Any], api_stage: str) -> t
     roles = classify_routes(route_keys(chalice_app), access)
     resources: dict[str, Any] = {API_REST_ID: {
         "Properties": {
+            # Without it SAM's Deployment also creates a stage named "Stage", without the api stage's
+            # throttling, metrics and tracing, where the public routes answer too. Any valid value turns it
+            # off; "2.0" is what Chalice's DefinitionBody is (swagger 2.0), so SAM leaves the body as it is
+            # (a 3.x value would have it rewrite the definitions as OpenAPI 3).
+            "OpenApiVersion": "2.0",
             "TracingEnabled": True,
             "MethodSettings": [{"ResourcePath": "/*", "HttpMethod": "*", "MetricsEnabled": True,
                                 "ThrottlingRateLimit": 50, "ThrottlingBurstLimit": 100}]},

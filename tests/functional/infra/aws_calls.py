@@ -118,6 +118,13 @@ class FunctionRuntime:
             ran.append((function, self.invoke(function, payload)))
         return ran
 
+    def drop(self, function: str) -> int:
+        """Lose the queued ``Event`` invocations of ``function`` (its container died before it ran)."""
+        kept = deque(q for q in self._queued if q[0] != function)
+        lost = len(self._queued) - len(kept)
+        self._queued = kept
+        return lost
+
     # ---- botocore hooks ---------------------------------------------------------------------
 
     def on_params(self, params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
@@ -350,6 +357,37 @@ def _lambda(call: Call, names: Names) -> list[Request]:
     return [Request("lambda:InvokeFunction", f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}")]
 
 
+# The failed-events queue's API: a batch operation is authorized as its single one (SQS's permission
+# reference: DeleteMessage, ChangeMessageVisibility also grant their *Batch versions).
+SQS_ACTIONS = {
+    "ReceiveMessage": "sqs:ReceiveMessage",
+    "DeleteMessage": "sqs:DeleteMessage",
+    "DeleteMessageBatch": "sqs:DeleteMessage",
+    "ChangeMessageVisibility": "sqs:ChangeMessageVisibility",
+    "ChangeMessageVisibilityBatch": "sqs:ChangeMessageVisibility",
+    "SendMessage": "sqs:SendMessage",
+    "SendMessageBatch": "sqs:SendMessage",
+    "GetQueueAttributes": "sqs:GetQueueAttributes",
+}
+
+
+def _sqs(call: Call, names: Names) -> list[Request]:
+    """A queue's ARN from its URL (``https://sqs.{region}.amazonaws.com/{account}/{name}``); reading
+    messages of an SSE-KMS queue decrypts them with the caller's credentials, sending encrypts."""
+    action = SQS_ACTIONS.get(call.operation)
+    if action is None:
+        raise AssertionError(f"{call.function}: no IAM model for sqs:{call.operation}")
+    account, name = str(call.params["QueueUrl"]).rstrip("/").split("/")[-2:]
+    queue = f"arn:aws:sqs:{REGION}:{account}:{name}"
+    kms = {"kms:ViaService": f"sqs.{REGION}.amazonaws.com", "kms:EncryptionContext:aws:sqs:arn": queue}
+    out = [Request(action, queue)]
+    if action == "sqs:ReceiveMessage":
+        out.append(Request("kms:Decrypt", names.key_arn, kms))
+    if action == "sqs:SendMessage":
+        out += [Request(a, names.key_arn, kms) for a in ("kms:GenerateDataKey", "kms:Decrypt")]
+    return out
+
+
 def _sts(call: Call, names: Names) -> list[Request]:
     assert call.operation == "GetCallerIdentity", call  # needs no permission
     return []
@@ -362,5 +400,6 @@ _HANDLERS = {
     "sns": _sns,
     "secretsmanager": _secretsmanager,
     "lambda": _lambda,
+    "sqs": _sqs,
     "sts": _sts,
 }

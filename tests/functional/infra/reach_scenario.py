@@ -7,9 +7,12 @@ synchronous invokes, ``train`` and ``on_dataset_version`` through asynchronous o
 triggers for objects under ``raw/``, ``labels/`` and ``batch/*/input/``, ``monitor`` on its schedule.
 
 Every path that reaches storage is walked at least once: a passing upload and one with quarantined
-rows, the PII key from Secrets Manager, training and its registration, predictions with capture, a
-drift check, labels joined into feedback rows, batch scoring, the hourly monitor, an export, alias
-moves (audited) and the read routes.
+rows over a crashed attempt's leftovers, the PII key from Secrets Manager, training and its
+registration, predictions with capture, a drift check, labels joined into feedback rows, batch scoring,
+the hourly monitor, an export, alias moves (audited), the read routes and the HTML reports; then a bad
+day's end: a run cancelled, a run whose function never started, a crashed run's artifacts, dead letters
+of every kind in the failed-events queue, and the reconciler (the ``reconcile`` function on its schedule
+and through the API's ops routes) finishing or cleaning each.
 """
 
 from __future__ import annotations
@@ -65,9 +68,12 @@ def scenario_world(moto_session: Any) -> Iterator[tuple[FunctionRuntime, Names]]
             "SLUICE_FUNCTION_PREFIX": PREFIX,
         }.items():
             patch.setenv(key, value)
-        queue_arn = boto3.client("sqs", region_name="us-east-1").get_queue_attributes(
-            QueueUrl=resources.invoke_queue_url, AttributeNames=["QueueArn"]
-        )["Attributes"]["QueueArn"]
+        sqs = boto3.client("sqs", region_name="us-east-1")
+        failed_events = sqs.create_queue(QueueName=f"{resources.table}-failed")["QueueUrl"]
+        patch.setenv("SLUICE_DEAD_LETTER_QUEUE_URL", failed_events)  # as the template sets it for reconcile
+        queue_arn = sqs.get_queue_attributes(QueueUrl=failed_events, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
         names = Names(
             bucket=resources.bucket,
             table=resources.table,
@@ -102,9 +108,8 @@ def run(runtime: FunctionRuntime, names: Names) -> None:
     _ok(http("post", f"/datasets/{DATASET}/uploads", {"filename": "january.csv"}))
     _ok(http("post", f"/datasets/{DATASET}/samples", {"filename": "sample.csv"}))
     frame = rides_frame()
-    [first] = runtime.invoke("on_raw_object", _put(bucket, f"raw/{DATASET}/january.csv", _csv(frame)))[
-        "processed"
-    ]
+    first_event = _put(bucket, f"raw/{DATASET}/january.csv", _csv(frame))
+    [first] = runtime.invoke("on_raw_object", first_event)["processed"]
     assert first["status"] == "passed", first
     runtime.drain()  # on_dataset_version
     _ok(http("post", f"/datasets/{DATASET}/contract/infer", {"key": "january.csv"}))
@@ -133,7 +138,7 @@ def run(runtime: FunctionRuntime, names: Names) -> None:
     assert _ok(http("get", f"/datasets/{DATASET}/versions/2"))["invalid_rows"] == 12
     assert runtime.invocations["train"] == 2, dict(runtime.invocations)
 
-    _serve(runtime, names, frame)
+    events = _serve(runtime, names, frame)
     _registry(runtime)
     for path in (
         "/",
@@ -154,12 +159,17 @@ def run(runtime: FunctionRuntime, names: Names) -> None:
         f"/models/{MODEL}/spec",
         f"/models/{MODEL}/serving",
         f"/models/{MODEL}/drift",
+        f"/datasets/{DATASET}/versions/1/report.html",
+        f"/datasets/{DATASET}/versions/2/report.html",
+        f"/?model={MODEL}&runs={run_id}",
     ):
         _ok(http("get", path), 200)
+    _bad_day(runtime, names, [first_event, *events])
 
 
-def _serve(runtime: FunctionRuntime, names: Names, frame: Any) -> None:
-    """Predictions with capture, a drift check, labels (feedback rows), a batch file, the monitor."""
+def _serve(runtime: FunctionRuntime, names: Names, frame: Any) -> list[dict[str, Any]]:
+    """Predictions with capture, a drift check, labels (feedback rows), a batch file, the monitor; the
+    object events of the labels and the batch file."""
     import pandas as pd
 
     from chalicelib.services.serving import get_service
@@ -178,16 +188,17 @@ def _serve(runtime: FunctionRuntime, names: Names, frame: Any) -> None:
     labels = pd.DataFrame(
         {"request_id": answer["request_id"], "record_index": range(len(part)), "tipped": part["tipped"]}
     )
-    [summary] = runtime.invoke(
-        "on_label_object", _put(names.bucket, f"labels/{MODEL}/week1.csv", _csv(labels))
-    )
+    labels_event = _put(names.bucket, f"labels/{MODEL}/week1.csv", _csv(labels))
+    [summary] = runtime.invoke("on_label_object", labels_event)
     assert summary["feedback"]["status"] == "passed", summary
     runtime.drain()
     batch = _csv(part.drop(columns=["tipped"]))
-    out = runtime.invoke("on_batch_object", _put(names.bucket, f"batch/{MODEL}/input/day1.csv", batch))
+    batch_event = _put(names.bucket, f"batch/{MODEL}/input/day1.csv", batch)
+    out = runtime.invoke("on_batch_object", batch_event)
     assert out["objects"] and out["objects"][0].get("rows"), out
     runtime.invoke("monitor", scheduled_event("monitor", "us-east-1"))
     runtime.drain()
+    return [labels_event, batch_event]
 
 
 def _registry(runtime: FunctionRuntime) -> None:
@@ -197,3 +208,69 @@ def _registry(runtime: FunctionRuntime) -> None:
     _ok(http("patch", f"/models/{MODEL}/versions/1", {"tags": {"owner": "scenario"}}), 200)
     _ok(http("put", f"/models/{MODEL}/aliases/staging", {"version": 1}))
     _ok(http("delete", f"/models/{MODEL}/aliases/staging"), 200, 204)
+
+
+class _Later:
+    """The reconciler's clock an hour on: every lease and grace period of the day has run out."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def time(self) -> float:
+        import time
+
+        return time.time() + self.seconds
+
+
+def _dead_letter(queue_url: str, payload: dict[str, Any]) -> None:
+    """What Lambda sends to the failed-events queue when an asynchronous event failed for good."""
+    import boto3
+
+    boto3.client("sqs", region_name="us-east-1").send_message(
+        QueueUrl=queue_url,
+        MessageBody=json.dumps(payload),
+        MessageAttributes={"ErrorCode": {"DataType": "String", "StringValue": "Runtime.ExitError"}},
+    )
+
+
+def _bad_day(runtime: FunctionRuntime, names: Names, object_events: list[dict[str, Any]]) -> None:
+    """A run cancelled; a run whose function never started; a crashed run's artifacts; dead letters for
+    each function the reconciler redrives to, a training event (acknowledged) and one nobody knows (left
+    for a person); the ops routes (the API hands them to ``reconcile``) and the scheduled pass."""
+    import os
+
+    import pytest
+
+    from chalicelib.core.ops.reconcile import ORPHAN_GRACE_SECONDS
+    from chalicelib.services import reconcile
+    from sluice.local.pump import scheduled_event
+
+    http, bucket = runtime.http, names.bucket
+    cancelled = _ok(http("post", f"/models/{MODEL}/train", {"reason": "cancelled"}))["run_id"]
+    _ok(http("post", f"/models/{MODEL}/runs/{cancelled}/cancel", {"reason": "scenario"}), 200)
+    runtime.drain()  # train: the cancelled run stops at its first checkpoint
+    assert _ok(http("get", f"/models/{MODEL}/runs/{cancelled}"))["status"] == "cancelled"
+    lost = _ok(http("post", f"/models/{MODEL}/train", {"reason": "lost"}))["run_id"]
+    assert runtime.drop("train") == 1  # its container died before the run started
+    _put(bucket, f"models/{MODEL}/9/model.joblib", b"half")  # a crashed run's artifacts
+
+    queue = os.environ["SLUICE_DEAD_LETTER_QUEUE_URL"]
+    for payload in [
+        *object_events,  # on_raw_object, on_label_object, on_batch_object: idempotent, redriven
+        {"dataset": DATASET, "version": 2},  # on_dataset_version: once-only claims, redriven
+        {"model": MODEL, "run_id": lost},  # training: acknowledged (its run is resolved instead)
+        {"what": "nobody knows"},  # left for a person
+    ]:
+        _dead_letter(queue, payload)
+    found = _ok(http("get", "/ops/findings"), 200)["findings"]
+    assert {f["outcome"] for f in found} == {"planned", "not_enabled"}, found
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(reconcile, "time", _Later(ORPHAN_GRACE_SECONDS + 3600))
+        done = runtime.invoke("reconcile", scheduled_event("reconcile", "us-east-1"))
+    outcomes = sorted((f["kind"], f["outcome"]) for f in done["findings"])
+    assert outcomes.count(("dead_letter", "done")) == 5, outcomes
+    assert ("run_past_lease", "done") in outcomes and ("orphan_artifacts", "done") in outcomes, outcomes
+    runtime.drain()  # the redriven events: each handler sees it already did the work
+    assert _ok(http("get", f"/models/{MODEL}/runs/{lost}"))["status"] == "failed"
+    _ok(http("post", "/ops/redrive", {}), 200)
+    assert _ok(http("get", "/ops/audit"), 200)["items"]

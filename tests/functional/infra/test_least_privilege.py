@@ -247,3 +247,24 @@ def test_audit_records_cannot_be_deleted_by_functions_that_delete_nothing(day, p
     for function, statements in policies.items():
         for action in ("dynamodb:BatchWriteItem", "dynamodb:Scan", "dynamodb:DeleteTable"):
             assert not allowed(statements, Request(action, table, audit)), (function, action)
+
+
+def test_only_the_reconciler_reads_dead_letters_deletes_model_artifacts_and_writes_its_log(day, policies):
+    """The failed-events queue (the payloads of every failed event), a model's artifacts and the OPS log
+    are the reconciler's alone; it reads no object and cannot touch a dataset's items."""
+    _, _, names = day
+    table = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{names.table}"
+    bucket = f"arn:aws:s3:::{names.bucket}"
+
+    def holders(request: Request) -> set[str]:
+        return {f for f, s in policies.items() if allowed(s, request)}
+
+    assert holders(Request("sqs:ReceiveMessage", names.queue_arn)) == {"reconcile"}
+    assert holders(Request("sqs:DeleteMessage", names.queue_arn)) == {"reconcile"}
+    assert holders(Request("s3:DeleteObject", f"{bucket}/models/{MODEL}/9/model.joblib")) == {"reconcile"}
+    assert holders(Request("dynamodb:PutItem", table, {"dynamodb:LeadingKeys": ["OPS"]})) == {"reconcile"}
+    reconciler = policies["reconcile"]
+    assert not allowed(reconciler, Request("s3:GetObject", f"{bucket}/models/{MODEL}/1/model.joblib"))
+    dataset = {"dynamodb:LeadingKeys": ["DATASET#rides"]}
+    assert not any(allowed(reconciler, Request(a, table, dataset))
+                   for a in ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"))
