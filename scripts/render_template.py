@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import alarms  # scripts/alarms.py: the stack's CloudWatch alarms and dashboard
+
 ROOT = Path(__file__).resolve().parents[1]
 INFRA = ROOT / "infra"
 API_FUNCTION = "api_handler"
@@ -478,6 +480,8 @@ def api_resources(chalice_app: Any, access: dict[str, Any], api_stage: str) -> t
             # off; "2.0" is what Chalice's DefinitionBody is (swagger 2.0), so SAM leaves the body as it is
             # (a 3.x value would have it rewrite the definitions as OpenAPI 3).
             "OpenApiVersion": "2.0",
+            # the name CloudWatch's API Gateway metrics (and the alarms on them) go by: one per stack
+            "Name": {"Fn::Sub": "${AWS::StackName}"},
             "TracingEnabled": True,
             "MethodSettings": [{"ResourcePath": "/*", "HttpMethod": "*", "MetricsEnabled": True,
                                 "ThrottlingRateLimit": 50, "ThrottlingBurstLimit": 100}]},
@@ -524,6 +528,9 @@ def render(stage: str, chalice_app: Any = None) -> Rendered:
             api = _deep_merge(api, alias_wiring(chalice_app))
         _add(out, api)
         template.setdefault("Outputs", {}).update(api_outputs)
+    api_stage = api_stage_name(stage) if chalice_app.routes else None
+    _add(out, alarms.alarm_resources(out.functions, api_stage))
+    _add(out, alarms.dashboard_resource(out.functions, api_stage))
     return out
 
 

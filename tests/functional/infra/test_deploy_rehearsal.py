@@ -170,4 +170,4 @@ def test_a_sub_naming_a_missing_resource_fails_the_rehearsal(sam_template, small
 def test_the_api_is_deployed_to_its_api_stage_alone(rehearsal):
     """Without OpenApiVersion on RestAPI, SAM's Deployment also created a stage named 'Stage' without the api
     stage's throttling, metrics and tracing (the public routes answered there too)."""
-    assert rehearsal.api_stages == {"sluice": ["api"]}
+    assert rehearsal.api_stages == {"sluice-dev": ["api"]}  # the API is named after its stack
