@@ -13,7 +13,8 @@ during the work, counted from the resident set after the imports (the function's
 is reset just before the work (``/proc/self/clear_refs``), so the data preparation of the benchmark itself
 does not count. Workloads:
 
-- **validation**: ``validate_file`` (the engine's public entry point, as bench/validate.py calls it) on
+- **validation**: the upload path's one pass, ``validate_stream`` with curated and quarantine sinks that
+  hold each part until it is handed on (as ``S3Parts`` holds its parts in flight), on
   ``corrupted_{size}.csv`` with the 18-rule contract ``bench/contracts/rides.yaml``;
 - **training**: ``execute_run`` (bench/train.py's run: HistGradientBoostingRegressor, 15 columns) against
   moto in-process; once more at the largest size on 5 columns, to split the per-row cost into a part
@@ -116,13 +117,35 @@ def work_validation(data: Path, size: str) -> dict[str, Any]:
     import pyarrow.parquet  # noqa: F401
 
     from chalicelib.core.validation.contract import parse_contract
-    from chalicelib.core.validation.engine import validate_file
+    from chalicelib.core.validation.engine import validate_stream
 
     contract = parse_contract((ROOT / "bench" / "contracts" / "rides.yaml").read_text())
     path = data / f"corrupted_{size}.csv"
-    out = _measure(lambda: validate_file(str(path), contract, pii_key=PII_KEY).rows)
+    out = _measure(lambda: validate_stream(str(path), contract, pii_key=PII_KEY, curated=_PartsInFlight(),
+                                           quarantine=_PartsInFlight()).rows)
     out.update(csv_bytes=path.stat().st_size, parquet_bytes=path.with_suffix(".parquet").stat().st_size)
     return out
+
+
+class _PartsInFlight:
+    """A sink that keeps the last few parts it was handed, as the upload path's ``S3Parts`` keeps the
+    parts it is still uploading (``UPLOADS_IN_FLIGHT``), and drops the rest."""
+
+    def __init__(self, in_flight: int = 3) -> None:
+        self.in_flight = in_flight
+        self.parts: list[Any] = []
+
+    def write(self, part: int, table: Any) -> None:
+        self.parts = [*self.parts, table][-self.in_flight:]
+
+    def replace(self, part: int, table: Any) -> None:
+        self.write(part, table)
+
+    def close(self) -> None:
+        self.parts = []
+
+    def abort(self) -> None:
+        self.parts = []
 
 
 NARROW = ["trip_distance_km", "passenger_count", "payment_type", "is_airport"]  # one of each type
