@@ -416,7 +416,10 @@ def print_table(document: dict[str, Any]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--full", action="store_true", help=f"sizes {', '.join(FULL_SIZES)} (slow)")
+    parser.add_argument("--full", action="store_true",
+                        help=f"sizes {', '.join(FULL_SIZES)} (what make sizing runs: the upload path's "
+                             "memory is flat only past a few chunks)")
+    parser.add_argument("--quick", action="store_true", help=f"sizes {', '.join(SIZES)} (a smoke run)")
     parser.add_argument("--sizes", nargs="+", help="row counts as make_data.py names them (25k, 1m)")
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--out", type=Path, default=OUT)
