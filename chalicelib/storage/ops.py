@@ -53,41 +53,22 @@ def dataset_names() -> list[str]:
     """Every dataset (the datasets index; paged to the end)."""
     from boto3.dynamodb.conditions import Key
 
-    names: list[str] = []
-    start: PageKey | None = None
-    while True:
-        items, start = state.query_page(Key("gsi1pk").eq(DATASETS_INDEX_PK), limit=100, start_key=start,
-                                        index=state.GSI1)
-        names.extend(str(i["gsi1sk"]) for i in items)
-        if not start:
-            return names
+    return [str(i["gsi1sk"]) for i in state.query_all(Key("gsi1pk").eq(DATASETS_INDEX_PK), index=state.GSI1)]
 
 
 def claims_in_progress(dataset: str) -> list[dict[str, Any]]:
     """The dataset's upload processing claims still ``in_progress`` (a Query with a filter)."""
     from boto3.dynamodb.conditions import Attr, Key
 
-    found: list[dict[str, Any]] = []
-    start: PageKey | None = None
     condition = Key("pk").eq(dataset_pk(dataset)) & Key("sk").begins_with(object_sk(""))
-    while True:
-        items, start = state.query_page(condition, limit=100, start_key=start,
-                                        FilterExpression=Attr("status").eq("in_progress"))
-        found.extend(state.plain_item(i) for i in items)
-        if not start:
-            return found
+    items = state.query_all(condition, FilterExpression=Attr("status").eq("in_progress"))
+    return [state.plain_item(i) for i in items]
 
 
 def check_claims_running(model: str) -> list[dict[str, Any]]:
     """The model's once-only check claims still ``running`` (a Query with a filter); ``sk`` kept."""
     from boto3.dynamodb.conditions import Attr, Key
 
-    found: list[dict[str, Any]] = []
-    start: PageKey | None = None
     condition = Key("pk").eq(model_pk(model)) & Key("sk").begins_with(claim_sk(""))
-    while True:
-        items, start = state.query_page(condition, limit=100, start_key=start,
-                                        FilterExpression=Attr("status").eq("running"))
-        found.extend(state.plain_item(i) for i in items)
-        if not start:
-            return found
+    items = state.query_all(condition, FilterExpression=Attr("status").eq("running"))
+    return [state.plain_item(i) for i in items]

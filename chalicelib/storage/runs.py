@@ -276,14 +276,8 @@ def in_flight_runs() -> list[RunRecord]:
     """Every queued or running run of every model (the in-flight index; one Query, paged)."""
     from boto3.dynamodb.conditions import Key
 
-    found: list[RunRecord] = []
-    start: PageKey | None = None
-    while True:
-        items, start = state.query_page(Key("gsi1pk").eq(RUNS_IN_FLIGHT), limit=100, start_key=start,
-                                        index=state.GSI1)
-        found.extend(_public(state.plain_item(i)) for i in items)
-        if not start:
-            return found
+    return [_public(state.plain_item(i)) for i in state.query_all(Key("gsi1pk").eq(RUNS_IN_FLIGHT),
+                                                                  index=state.GSI1)]
 
 
 def list_runs(model: str, *, limit: int, start_key: PageKey | None = None

@@ -104,6 +104,18 @@ def query_page(key_condition: ConditionBase, *, limit: int, start_key: PageKey |
     return out.get("Items", []), cast("PageKey | None", out.get("LastEvaluatedKey"))
 
 
+def query_all(key_condition: ConditionBase, *, index: str | None = None, page_size: int = 100,
+              **kwargs: Unpack[QueryOptions]) -> list[Item]:
+    """Every item a Query matches, page after page (for the reconciler's sweeps, not for listings)."""
+    found: list[Item] = []
+    start: PageKey | None = None
+    while True:
+        items, start = query_page(key_condition, limit=page_size, start_key=start, index=index, **kwargs)
+        found.extend(items)
+        if not start:
+            return found
+
+
 def _check_start_key(start_key: Mapping[str, object], index: str | None) -> None:
     """A continuation token must be a key of this table (and index) we could have issued."""
     expected = {"pk", "sk"} | ({f"{index}pk", f"{index}sk"} if index else set())
