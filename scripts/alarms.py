@@ -61,15 +61,14 @@ def dashboard_resource(functions: dict[str, str], api_stage: str | None) -> dict
     """``OperationsDashboard``: per function invocations, errors, throttles and p99 duration; the API's
     requests, 4xx/5xx and latency; sluice's validation, prediction, drift and training counts."""
     names = sorted(functions)
+    def each_function(metric: str) -> list[list[str]]:
+        return [["AWS/Lambda", metric, "FunctionName", f"${{AWS::StackName}}-{n}"] for n in names]
+
     widgets: list[dict[str, Any]] = [
-        _widget("Lambda errors", [["AWS/Lambda", "Errors", "FunctionName", f"${{AWS::StackName}}-{n}"]
-                                  for n in names], "Sum"),
-        _widget("Lambda throttles", [["AWS/Lambda", "Throttles", "FunctionName", f"${{AWS::StackName}}-{n}"]
-                                     for n in names], "Sum"),
-        _widget("Lambda invocations", [["AWS/Lambda", "Invocations", "FunctionName",
-                                        f"${{AWS::StackName}}-{n}"] for n in names], "Sum"),
-        _widget("Lambda duration p99 (ms)", [["AWS/Lambda", "Duration", "FunctionName",
-                                             f"${{AWS::StackName}}-{n}"] for n in names], "p99"),
+        _widget("Lambda errors", each_function("Errors"), "Sum"),
+        _widget("Lambda throttles", each_function("Throttles"), "Sum"),
+        _widget("Lambda invocations", each_function("Invocations"), "Sum"),
+        _widget("Lambda duration p99 (ms)", each_function("Duration"), "p99"),
     ]
     if api_stage is not None:
         api = ["ApiName", "${AWS::StackName}", "Stage", api_stage]
