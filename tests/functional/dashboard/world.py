@@ -66,8 +66,8 @@ def upload(name: str, body: bytes) -> dict[str, Any]:
             outcome = process_object(ref)  # a delivery while another attempt holds it is acknowledged
         except ObjectInProgressError:
             outcome = None
-        if outcome is not None and outcome.version:
-            break
+        if outcome is not None and outcome.version and outcome.skipped is None:
+            break  # recorded (now or before); an acknowledged delivery's version may not be recorded yet
         assert time.monotonic() < deadline, f"{key} was never processed"
         time.sleep(0.5)
     record = datasets.get_version(DATASET, int(outcome.version or 0))
