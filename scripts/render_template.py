@@ -183,12 +183,20 @@ def s3_statements(spec: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def table_statements(table: dict[str, list[str]]) -> list[dict[str, Any]]:
-    """The state table by partition key (``dynamodb:LeadingKeys``): reads, writes, deletes, index queries."""
+# What no role may do on an insert-only partition (the audit logs): change or delete an item, by any API
+INSERT_ONLY_DENIED = ["dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem",
+                      "dynamodb:PartiQLInsert", "dynamodb:PartiQLUpdate", "dynamodb:PartiQLDelete"]
+
+
+def table_statements(table: dict[str, list[str]], insert_only: list[str] | None = None
+                     ) -> list[dict[str, Any]]:
+    """The state table by partition key (``dynamodb:LeadingKeys``): reads, writes, inserts, deletes, index
+    queries; and an explicit Deny of every change to the ``insert_only`` partitions (whatever else allows)."""
     table_arn = {"Fn::GetAtt": ["StateTable", "Arn"]}
     out: list[dict[str, Any]] = []
     for sid, key, actions in (("TableRead", "read", ["dynamodb:GetItem", "dynamodb:Query"]),
                               ("TableWrite", "write", ["dynamodb:PutItem", "dynamodb:UpdateItem"]),
+                              ("TableInsert", "insert", ["dynamodb:PutItem"]),
                               ("TableDelete", "delete", ["dynamodb:DeleteItem"]),
                               ("TableCheck", "check", ["dynamodb:ConditionCheckItem"])):
         if table.get(key):
@@ -198,6 +206,10 @@ def table_statements(table: dict[str, list[str]]) -> list[dict[str, Any]]:
         out.append({"Sid": "IndexQuery", "Effect": "Allow", "Action": ["dynamodb:Query"],
                     "Resource": _sub("${StateTable.Arn}/index/gsi1"),
                     "Condition": _leading_keys(table["index"])})
+    if out and insert_only:  # a Deny wins over any Allow; ForAnyValue: one such key in a request is enough
+        out.append({"Sid": "InsertOnlyPartitions", "Effect": "Deny", "Action": INSERT_ONLY_DENIED,
+                    "Resource": table_arn,
+                    "Condition": {"ForAnyValue:StringLike": {"dynamodb:LeadingKeys": list(insert_only)}}})
     if out:  # the table's key (SSE-KMS): only through DynamoDB, only for this table
         out.append({"Sid": "DataKeyViaDynamoDB", "Effect": "Allow",
                     "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
@@ -215,7 +227,7 @@ def role_statements(name: str, spec: dict[str, Any], asynchronous: bool) -> list
          "Resource": _sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:"
                           f"/aws/lambda/${{AWS::StackName}}-{name}:*")},
         *s3_statements(spec),
-        *table_statements(spec.get("table") or {}),
+        *table_statements(spec.get("table") or {}, spec.get("insert_only")),
     ]
     if spec.get("publishes"):
         statements += [

@@ -33,13 +33,22 @@ pk                     sk                                          item (gsi1pk 
 ``MODEL#{m}``          ``ALIAS#{a}``                               alias (``ALIAS#{a}`` / ``{m}`` while set)
 ``MODEL#{m}``          ``SERVING``                                 serving settings (capture %, shadow alias)
 ``MODEL#{m}``          ``ALIASLOG#{a}#{iso time}#{seq:010d}``      alias history
-``MODEL#{m}``          ``AUDIT#{iso time}#{id}``                   audit log (insert only)
 ``MODEL#{m}``          ``SPEC#{v:010d}`` · ``SPEC#HEAD``           training specs; the head is indexed
                                                                    (``SPECS_BY_DATASET#{d}`` / ``MODEL#{m}``)
 ``MODEL#{m}``          ``RUN#{id}`` · ``RUNLOCK``                  training runs; one run in flight
 ``MODEL#{m}``          ``CHECK#{iso time}#{id}`` · ``CLAIM#{id}``  drift/performance checks; once-only claims
+``AUDIT#{m}``          ``AUDIT#{iso time}#{id}``                   a model's audit log (insert only)
+``OPS#AUDIT``          ``AUDIT#{iso time}#{id}``                   the reconciler's audit log (insert only)
+``GLUETABLE#{t}``      ``META``                                    the dataset holding Glue table *t*
 any                    ``COUNTER#{name}``                          atomic counters (version numbers)
 =====================  ==========================================  =========================================
+
+Audit records have partitions of their own (``AUDIT#{m}``, ``OPS#AUDIT``) so that IAM, which sees only
+partition keys (``dynamodb:LeadingKeys``), can make them insert-only: every role that audits may PutItem
+there (only the reconciler in ``OPS#AUDIT``) and every role is denied UpdateItem, DeleteItem,
+BatchWriteItem and PartiQL writes on them; the code writes them with ``attribute_not_exists(pk)``.
+Records written before they moved (``MODEL#{m}`` / ``AUDIT#…``, and ``OPS`` / ``AUDIT#…``) are only
+read: the listings merge them with the new ones, newest first, so a deployed stack needs no migration.
 
 Zero-padded numbers make ``sk`` order numeric, so "newest first" is a descending Query; every read on a
 hot path is a GetItem or a Query, never a Scan.
@@ -338,6 +347,16 @@ def alias_log_upper(alias: str, at: str) -> str:
 
 def audit_sk(at: str, event_id: str) -> str:
     return f"{AUDIT_PREFIX}{at}#{event_id}"
+
+
+def audit_pk(model: str) -> str:
+    """A model's audit log."""
+    return f"{AUDIT_PREFIX}{model}"
+
+
+# The reconciler's audit log: outside AUDIT#*, so that a role writing models' audit logs cannot write it
+OPS_AUDIT_PK = "OPS#AUDIT"
+LEGACY_OPS_AUDIT_PK = "OPS"  # where the reconciler's log was written before it had an AUDIT# partition
 
 
 def spec_sk(version: int) -> str:

@@ -1,8 +1,9 @@
 """The reconciler's reads and its audit log, in the state table.
 
-- ``pk = OPS``, ``sk = AUDIT#{iso time}#{id}``: one record per action the reconciler (or a person
-  through ``sluice ops``) took — insert only, like the registry's audit log; actions on a model are
-  also in that model's audit log.
+- ``pk = OPS#AUDIT``, ``sk = AUDIT#{iso time}#{id}``: one record per action the reconciler (or a person
+  through ``sluice ops``) took — insert only, like the registry's audit log (a partition IAM makes
+  insert-only, layout.py); actions on a model are also in that model's audit log. Records written before
+  the log had a partition of its own (``pk = OPS``) are read with the new ones, never written.
 - upload processing claims (``DATASET#{d}`` / ``OBJECT#…``, written by the upload path) and once-only
   check claims (``MODEL#{m}`` / ``CLAIM#…``, written by monitoring): read only.
 """
@@ -19,6 +20,8 @@ from chalicelib.storage import table as state
 from chalicelib.storage.layout import (
     AUDIT_PREFIX,
     DATASETS_INDEX_PK,
+    LEGACY_OPS_AUDIT_PK,
+    OPS_AUDIT_PK,
     audit_sk,
     claim_sk,
     dataset_pk,
@@ -26,7 +29,7 @@ from chalicelib.storage.layout import (
     object_sk,
 )
 
-OPS_PK = "OPS"  # the reconciler's partition (layout.py's table should list it)
+OPS_PK = OPS_AUDIT_PK  # the reconciler's log (continuation tokens of GET /ops/audit name it)
 
 
 def append_audit(record: dict[str, Any]) -> dict[str, Any]:
@@ -41,12 +44,12 @@ def append_audit(record: dict[str, Any]) -> dict[str, Any]:
 def list_audit(*, limit: int, start_key: PageKey | None = None
                ) -> tuple[list[dict[str, Any]], PageKey | None]:
     """The reconciler's audit log, newest first, one page."""
-    from boto3.dynamodb.conditions import Key
-
-    items, last = state.query_page(Key("pk").eq(OPS_PK) & Key("sk").begins_with(AUDIT_PREFIX), limit=limit,
-                                   start_key=start_key, forward=False)
+    start = state.check_token(start_key, pk=OPS_PK, prefix=AUDIT_PREFIX)
+    items, last = state.newest_across([OPS_PK, LEGACY_OPS_AUDIT_PK], AUDIT_PREFIX, limit=limit,
+                                      after=str(start["sk"]) if start else None)
     hidden = ("pk", "sk", "type")
-    return [{k: v for k, v in state.plain_item(i).items() if k not in hidden} for i in items], last
+    return ([{k: v for k, v in state.plain_item(i).items() if k not in hidden} for i in items],
+            {"pk": OPS_PK, "sk": last} if last else None)
 
 
 def dataset_names() -> list[str]:

@@ -116,6 +116,29 @@ def query_all(key_condition: ConditionBase, *, index: str | None = None, page_si
             return found
 
 
+def newest_across(partitions: list[str], prefix: str, *, limit: int, after: str | None = None,
+                  settings: Settings | None = None) -> tuple[list[Item], str | None]:
+    """One page, newest first (``sk`` descending), of the items whose ``sk`` starts with ``prefix`` in
+    several partitions taken as one listing (a log whose records moved to a new partition and whose old
+    records stay where they were); ``after``: the ``sk`` the previous page ended with (``sk`` values are
+    unique across the partitions). Returns the items and the ``sk`` to continue after, or None.
+
+    One Query per partition (``sk BETWEEN prefix AND after``, ``limit + 2`` items: the one at ``after``
+    itself and one more tell whether a next page exists), merged.
+    """
+    from boto3.dynamodb.conditions import Key
+
+    found: list[Item] = []
+    for pk in partitions:
+        condition = Key("pk").eq(pk) & (Key("sk").between(prefix, after) if after else
+                                        Key("sk").begins_with(prefix))
+        items, _ = query_page(condition, limit=limit + 2, forward=False, settings=settings)
+        found += [i for i in items if i["sk"] != after]
+    found.sort(key=lambda i: str(i["sk"]), reverse=True)
+    page = found[:limit]
+    return page, (str(page[-1]["sk"]) if len(found) > limit else None)
+
+
 def _check_start_key(start_key: Mapping[str, object], index: str | None) -> None:
     """A continuation token must be a key of this table (and index) we could have issued."""
     expected = {"pk", "sk"} | ({f"{index}pk", f"{index}sk"} if index else set())

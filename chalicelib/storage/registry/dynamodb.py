@@ -9,15 +9,16 @@ Key design (partition ``pk = MODEL#{model}`` holds everything about one model):
 | model version | ``MODEL#{m}`` | ``VERSION#{v:010d}`` | — |
 | alias (current) | ``MODEL#{m}`` | ``ALIAS#{alias}`` | ``ALIAS#{alias}`` / ``{m}`` while set |
 | alias log | ``MODEL#{m}`` | ``ALIASLOG#{alias}#{iso-ts}#{seq:010d}`` | — |
-| audit | ``MODEL#{m}`` | ``AUDIT#{iso-ts}#{id}`` | — |
+| audit | ``AUDIT#{m}`` | ``AUDIT#{iso-ts}#{id}`` (insert only; before 2026-12 under ``MODEL#{m}``) | — |
 | serving settings | ``MODEL#{m}`` | ``SERVING`` | — |
 
 Registration is a transaction (conditional Put of the version + Put of its audit record), then an
 UpdateItem of the model summary (kept out of the transaction so concurrent registrations never
 contend on one item). An alias move is one transaction: Put of the alias conditional on its move
 count ``seq``, Update of the target version (exists, not rejected; revision + 1), Put of the log
-entry and of the audit records. "Which version was X at T" is one Query on the alias log
-(``sk <= ALIASLOG#{alias}#{T}#~``, newest first, Limit 1).
+entry and of the audit records. Audit records are always put with ``attribute_not_exists(pk)``, in
+their own partition, which IAM makes insert-only (layout.py). "Which version was X at T" is one Query on
+the alias log (``sk <= ALIASLOG#{alias}#{T}#~``, newest first, Limit 1).
 """
 
 from __future__ import annotations
@@ -57,10 +58,12 @@ from chalicelib.storage.layout import (
     alias_log_sk,
     alias_log_upper,
     alias_sk,
+    audit_pk,
     audit_sk,
     model_pk,
     version_sk,
 )
+from chalicelib.storage.registry.keys import audit_token
 from chalicelib.storage.table import check_token
 
 if TYPE_CHECKING:
@@ -87,8 +90,7 @@ class DynamoDBRegistryStore(RegistryStore):
 
     def create_model_version(self, version: ModelVersion, audit: AuditEvent) -> None:
         try:
-            self._transact([_put(version_item(version), "attribute_not_exists(pk)"),
-                            _put(audit_item(audit))])
+            self._transact([_put(version_item(version), "attribute_not_exists(pk)"), _put_audit(audit)])
         except _Cancelled as exc:
             if exc.failed(0):
                 raise ModelVersionExistsError(f"version {version.version} of model {version.model!r} "
@@ -128,7 +130,7 @@ class DynamoDBRegistryStore(RegistryStore):
     def update_model_version(self, model: str, version: int, update: VersionUpdate,
                              audits: list[AuditEvent]) -> ModelVersion:
         ops = [_update_version(model, version, update, forbid_rejected=False)]
-        ops += [_put(audit_item(e)) for e in audits]
+        ops += [_put_audit(e) for e in audits]
         try:
             self._transact(ops)
         except _Cancelled as exc:
@@ -176,7 +178,7 @@ class DynamoDBRegistryStore(RegistryStore):
         log = {"pk": model_pk(move.model), "sk": alias_log_sk(move.alias, move.at, move.seq),
                "type": "alias_move", **move.to_dict()}
         ops.append(_put(log, "attribute_not_exists(pk)"))
-        ops += [_put(audit_item(e)) for e in audits]
+        ops += [_put_audit(e) for e in audits]
         try:
             self._transact(ops)
         except _Cancelled as exc:
@@ -211,16 +213,25 @@ class DynamoDBRegistryStore(RegistryStore):
     # ---- audit -------------------------------------------------------------------------------
 
     def append_audit(self, events: list[AuditEvent]) -> None:
-        if len(events) == 1:
-            self.table.put_item(Item=state.to_dynamo(audit_item(events[0])),
-                                ConditionExpression="attribute_not_exists(pk)")
-        elif events:
-            self._transact([_put(audit_item(e)) for e in events])
+        try:
+            if len(events) == 1:
+                self.table.put_item(Item=state.to_dynamo(audit_item(events[0])),
+                                    ConditionExpression="attribute_not_exists(pk)")
+            elif events:
+                self._transact([_put_audit(e) for e in events])
+        except Exception as exc:
+            if not isinstance(exc, _Cancelled) and not state.condition_failed(exc):
+                raise
+            raise ConcurrentUpdateError("an audit record with this id exists (never overwritten)") from exc
 
     def list_audit(self, model: str, limit: int, start: Key | None
                    ) -> tuple[list[AuditEvent], Key | None]:
-        items, last = self._query(model, AUDIT_PREFIX, limit, start)
-        return [_audit(i) for i in items], last
+        """The model's audit partition and, merged by time, the records written before it had one."""
+        after = audit_token(model, start)
+        items, last = state.newest_across([audit_pk(model), model_pk(model)], AUDIT_PREFIX, limit=limit,
+                                          after=after, settings=self._settings)
+        events = [_audit(state.plain_item(i)) for i in items]
+        return events, ({"pk": audit_pk(model), "sk": last} if last else None)
 
     # ---- serving settings --------------------------------------------------------------------
 
@@ -236,7 +247,7 @@ class DynamoDBRegistryStore(RegistryStore):
         else:
             put = _put(item, "#rev = :prev", {"#rev": "revision"}, {":prev": settings.revision - 1})
         try:
-            self._transact([put, _put(audit_item(audit))])
+            self._transact([put, _put_audit(audit)])
         except _Cancelled as exc:
             raise ConcurrentUpdateError(f"the serving settings of model {settings.model!r} changed "
                                         "meanwhile; read them again and retry") from exc
@@ -384,8 +395,14 @@ def version_item(version: ModelVersion) -> dict[str, object]:
 
 
 def audit_item(event: AuditEvent) -> dict[str, object]:
-    return {"pk": model_pk(event.model), "sk": audit_sk(event.at, event.id), "type": "audit",
+    return {"pk": audit_pk(event.model), "sk": audit_sk(event.at, event.id), "type": "audit",
             **event.to_dict()}
+
+
+def _put_audit(event: AuditEvent) -> dict[str, state.Item]:
+    """An audit record's Put, insert only (IAM cannot refuse a PutItem that overwrites; this can)."""
+    return _put(audit_item(event), "attribute_not_exists(pk)")
+
 
 
 def _audit(item: state.Item) -> AuditEvent:

@@ -31,17 +31,18 @@ from chalicelib.core.registry.errors import (
 )
 from chalicelib.core.registry.store import Key, RegistryStore
 from chalicelib.storage.layout import (
-    AUDIT_PREFIX,
     MODEL_SK,
     MODELS_INDEX_PK,
     VERSION_PREFIX,
     alias_log_prefix,
     alias_log_sk,
     alias_log_upper,
+    audit_pk,
     audit_sk,
     model_pk,
     version_sk,
 )
+from chalicelib.storage.registry.keys import audit_token
 from chalicelib.storage.table import check_token
 
 
@@ -208,10 +209,11 @@ class MemoryRegistryStore(RegistryStore):
 
     def list_audit(self, model: str, limit: int, start: Key | None
                    ) -> tuple[list[AuditEvent], Key | None]:
-        check_token(start, pk=model_pk(model), prefix=AUDIT_PREFIX)
+        after = audit_token(model, start)
         with self._lock:
             rows = sorted(self._audit.get(model, {}).items(), reverse=True)
-        return _page(rows, limit, start, model_pk(model), newest_first=True)
+        return _page(rows, limit, {"pk": audit_pk(model), "sk": after} if after else None, audit_pk(model),
+                     newest_first=True)
 
     # ---- serving settings --------------------------------------------------------------------
 

@@ -30,6 +30,8 @@ def roles(resources, functions):
 def test_no_function_role_grants_a_wildcard_resource_or_action(roles):
     for name, role in roles.items():
         for statement in _statements(role):
+            if statement["Sid"] == "InsertOnlyPartitions":  # the one Deny: the audit logs' changes
+                continue
             assert statement["Effect"] == "Allow"
             assert all(r != "*" for r in _listify(statement["Resource"])), (name, statement["Sid"])
             assert all(not a.endswith(":*") and a != "*" for a in _listify(statement["Action"])), name
@@ -47,11 +49,11 @@ def test_roles_reach_only_the_stacks_own_bucket_table_topic_and_key_and_no_one_r
         reads = [r["Fn::Sub"] for r in _listify(by_sid.get("ReadData", {}).get("Resource", []))]
         assert reads or name == "Reconcile", name  # the reconciler lists and deletes, it reads no object
         assert all(r.startswith("${DataBucket.Arn}/") and r != "${DataBucket.Arn}/*" for r in reads)
-        for sid in ("TableRead", "TableWrite", "TableDelete", "TableCheck"):
+        for sid in ("TableRead", "TableWrite", "TableInsert", "TableDelete", "TableCheck"):
             if sid in by_sid:
                 assert by_sid[sid]["Resource"] == {"Fn::GetAtt": ["StateTable", "Arn"]}
                 assert "dynamodb:LeadingKeys" in by_sid[sid]["Condition"]["ForAllValues:StringLike"]
-        actions = {a for s in _statements(role) for a in _listify(s["Action"])}
+        actions = {a for s in _statements(role) if s["Effect"] == "Allow" for a in _listify(s["Action"])}
         assert not actions & {"dynamodb:Scan", "dynamodb:BatchWriteItem", "dynamodb:BatchGetItem"}, name
         for statement in _statements(role):
             if any(a.startswith("kms:") for a in _listify(statement["Action"])):
@@ -127,3 +129,21 @@ def test_the_labels_function_writes_feedback_rows_and_hands_their_validation_to_
     # process_feedback writes what validation of an upload writes, nothing under feedback/ or raw/
     assert _writes(roles["ProcessFeedback"]) == _writes(roles["OnRawObject"])
     assert not any(s["Sid"] == "GlueCatalog" for s in _statements(roles["OnLabelObject"]))
+
+
+def test_every_role_with_table_access_is_denied_changes_to_the_audit_logs(roles):
+    """The Deny is in the template itself, whatever else a role is granted (the least-privilege proof
+    evaluates it: tests/functional/infra/test_least_privilege.py)."""
+    for name, role in roles.items():
+        statements = _statements(role)
+        if not any(s["Sid"].startswith("Table") for s in statements):
+            continue
+        [deny] = [s for s in statements if s["Effect"] == "Deny"]
+        assert deny["Resource"] == {"Fn::GetAtt": ["StateTable", "Arn"]}, name
+        logs = ["AUDIT#*", "OPS#AUDIT"]
+        assert deny["Condition"] == {"ForAnyValue:StringLike": {"dynamodb:LeadingKeys": logs}}, name
+        changes = {"dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}
+        assert changes <= set(deny["Action"]), name
+        inserts = next((s for s in statements if s["Sid"] == "TableInsert"), None)
+        if inserts:
+            assert inserts["Action"] == ["dynamodb:PutItem"], name

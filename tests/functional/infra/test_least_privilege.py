@@ -45,6 +45,13 @@ def _unwalked(names: Names) -> dict[str, list[Request]]:
     model = {"dynamodb:LeadingKeys": [f"MODEL#{MODEL}"]}
     # chalicelib/storage/checks.py once() -> release_claim: a failed drift or performance check
     release = Request("dynamodb:DeleteItem", table, model, "checks.release_claim")
+    # chalicelib/services/drift.py: drift found is in the model's audit log (the day's data does not drift)
+    drifted = Request(
+        "dynamodb:PutItem",
+        table,
+        {"dynamodb:LeadingKeys": [f"AUDIT#{MODEL}"]},
+        "registry.append_audit(drift_detected)",
+    )
     # chalicelib/storage/notify.py publish_alert: drift found, performance dropped, labels rejected
     alert = [
         Request("sns:Publish", names.topic_arn, {}, "notify.publish_alert"),
@@ -68,8 +75,8 @@ def _unwalked(names: Names) -> dict[str, list[Request]]:
     ]
     return {
         "api_handler": [release, *alert],
-        "on_dataset_version": [release, *alert],
-        "monitor": [release, *alert, retrain],
+        "on_dataset_version": [release, *alert, drifted],
+        "monitor": [release, *alert, retrain, drifted],
         "on_label_object": [release, *alert, retrain],
         "process_feedback": [*alert, *quarantine],
     }
@@ -186,7 +193,7 @@ def test_every_grant_of_a_role_reaches_only_areas_its_function_uses(day, policie
         made = requests.get(function, [])
         used = {area(r) for r in made}
         for statement in statements:
-            if statement["Sid"] in NOT_SLUICE:
+            if statement["Sid"] in NOT_SLUICE or statement["Effect"] == "Deny":  # a Deny grants nothing
                 continue
             for label, grant in grants(statement):
                 action = label.split(" ")[1]
@@ -235,22 +242,83 @@ def test_only_validation_and_inference_read_uploads_and_only_validation_reads_th
     assert {f for f, s in policies.items() if allowed(s, secret)} == {"on_raw_object", "process_feedback"}
 
 
-def test_audit_records_cannot_be_deleted_by_functions_that_delete_nothing(day, policies):
-    """Audit records (MODEL#{m} / AUDIT#...) share their partition with the model's other items, so IAM
-    (which sees partition keys only) cannot single them out: what it can enforce is that only the
-    functions that give a check's claim back may delete any item, and none may batch-write or scan."""
+AUDIT_LOGS = (f"AUDIT#{MODEL}", "OPS#AUDIT")  # a model's audit log, the reconciler's
+CHANGES = (
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:PartiQLUpdate",
+    "dynamodb:PartiQLDelete",
+)
+
+
+def test_audit_records_are_insert_only_for_every_role_by_an_explicit_deny(day, policies):
+    """The audit logs have partitions of their own, so IAM can single them out: no role may update,
+    delete or batch-write an audit record, even one whose other grants would allow it (the Deny wins);
+    the roles that audit may only put records there (the code's condition keeps a put from overwriting)."""
+    requests, _, names = day
+    table = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{names.table}"
+    wide = {"Sid": "Wide", "Effect": "Allow", "Action": "dynamodb:*", "Resource": table}
+    for function, statements in policies.items():
+        # a role that reaches the table at all carries the Deny (one that does not is denied anyway)
+        reaches = any("dynamodb:" in str(s["Action"]) for s in statements)
+        for pk in AUDIT_LOGS:
+            for action in CHANGES:
+                change = Request(action, table, {"dynamodb:LeadingKeys": [pk]})
+                assert not allowed(statements, change), (function, action, pk)
+                assert not reaches or not allowed([*statements, wide], change), (function, action, pk)
+        if not reaches:
+            continue
+        mixed = Request(
+            "dynamodb:BatchWriteItem", table, {"dynamodb:LeadingKeys": [f"MODEL#{MODEL}", AUDIT_LOGS[0]]}
+        )
+        assert not allowed([*statements, wide], mixed), function
+    writers = {
+        f
+        for f, made in requests.items()
+        if any(
+            r.action == "dynamodb:PutItem" and r.context["dynamodb:LeadingKeys"][0].startswith("AUDIT#")
+            for r in made
+        )
+    }
+    assert writers == {
+        "api_handler",
+        "train",
+        "on_dataset_version",
+        "on_label_object",
+        "monitor",
+        "reconcile",
+    }
+    put = Request("dynamodb:PutItem", table, {"dynamodb:LeadingKeys": [AUDIT_LOGS[0]]})
+    assert {f for f, s in policies.items() if allowed(s, put)} == writers
+
+
+def test_audit_records_are_written_in_their_own_partitions_only(day):
+    """What the Deny relies on: no call of the day writes an audit record (``sk = AUDIT#…``) anywhere
+    else, and none changes one in place."""
+    requests, _, _ = day
+    for function, made in requests.items():
+        for r in made:
+            keys = r.context.get("dynamodb:LeadingKeys") or []
+            if r.action.startswith("dynamodb:") and any(k.startswith(("AUDIT#", "OPS#AUDIT")) for k in keys):
+                assert r.action == "dynamodb:PutItem" or r.action in ("dynamodb:GetItem", "dynamodb:Query"), (
+                    function,
+                    r,
+                )
+
+
+def test_no_role_batch_writes_or_scans(day, policies):
     _, _, names = day
     table = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{names.table}"
-    audit = {"dynamodb:LeadingKeys": [f"MODEL#{MODEL}"]}
-    deleters = {f for f, s in policies.items() if allowed(s, Request("dynamodb:DeleteItem", table, audit))}
-    assert deleters == {"api_handler", "on_dataset_version", "monitor", "on_label_object"}
     for function, statements in policies.items():
         for action in ("dynamodb:BatchWriteItem", "dynamodb:Scan", "dynamodb:DeleteTable"):
-            assert not allowed(statements, Request(action, table, audit)), (function, action)
+            assert not allowed(
+                statements, Request(action, table, {"dynamodb:LeadingKeys": [f"MODEL#{MODEL}"]})
+            ), (function, action)
 
 
 def test_only_the_reconciler_reads_dead_letters_deletes_model_artifacts_and_writes_its_log(day, policies):
-    """The failed-events queue (the payloads of every failed event), a model's artifacts and the OPS log
+    """The failed-events queue (the payloads of every failed event), a model's artifacts and the ops log
     are the reconciler's alone; it reads no object and cannot touch a dataset's items."""
     _, _, names = day
     table = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{names.table}"
@@ -262,9 +330,13 @@ def test_only_the_reconciler_reads_dead_letters_deletes_model_artifacts_and_writ
     assert holders(Request("sqs:ReceiveMessage", names.queue_arn)) == {"reconcile"}
     assert holders(Request("sqs:DeleteMessage", names.queue_arn)) == {"reconcile"}
     assert holders(Request("s3:DeleteObject", f"{bucket}/models/{MODEL}/9/model.joblib")) == {"reconcile"}
-    assert holders(Request("dynamodb:PutItem", table, {"dynamodb:LeadingKeys": ["OPS"]})) == {"reconcile"}
+    assert holders(Request("dynamodb:PutItem", table, {"dynamodb:LeadingKeys": ["OPS#AUDIT"]})) == {
+        "reconcile"
+    }
     reconciler = policies["reconcile"]
     assert not allowed(reconciler, Request("s3:GetObject", f"{bucket}/models/{MODEL}/1/model.joblib"))
     dataset = {"dynamodb:LeadingKeys": ["DATASET#rides"]}
-    assert not any(allowed(reconciler, Request(a, table, dataset))
-                   for a in ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"))
+    assert not any(
+        allowed(reconciler, Request(a, table, dataset))
+        for a in ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
+    )
