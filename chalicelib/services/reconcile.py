@@ -6,9 +6,11 @@ It runs on a schedule (the ``reconcile`` function) and on demand (``sluice ops``
    a live lease: resolved from the registry (:func:`chalicelib.services.training.resolve_lost_run`);
 2. **orphan artifacts** — ``models/{model}/{version}/`` of a version the registry does not hold, that
    no live run reserved, written longer ago than any function lives: deleted;
-3. **upload claims past their lease** — listed; re-invoking their upload is the ``retry_upload``
-   action, off by default until the upload claim can be taken over safely; **check claims past their
-   lease** (a once-only drift check of a new dataset version whose attempt died): re-invoked;
+3. **upload claims past their lease** — their upload re-invoked (``retry_upload``: the retry takes the
+   claim over); **orphan outputs** — an upload attempt's folder under ``curated/`` or ``quarantine/``
+   that no version record points to (a fenced-out attempt's ``run-{attempt}/``, a version never
+   recorded), once no live claim can be writing it: deleted; **check claims past their lease** (a
+   once-only drift check of a new dataset version whose attempt died): re-invoked;
 4. **dead letters** — the failed-events queue: idempotent handlers' events redriven (re-invoked), the
    work of others acknowledged (a lost training run is resolved by step 1), unknown ones left for a
    person.
@@ -23,6 +25,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
+from dataclasses import asdict
 from typing import Any
 
 from chalicelib.core.clock import iso
@@ -33,6 +36,7 @@ from chalicelib.core.ops.reconcile import (
     ACTIONS,
     DEFAULT_ACTIONS,
     DELETE_ORPHAN_ARTIFACTS,
+    DELETE_ORPHAN_OUTPUTS,
     REDRIVE,
     RESOLVE_RUN,
     RETRY_CHECK,
@@ -42,6 +46,7 @@ from chalicelib.core.ops.reconcile import (
     check_claim_finding,
     dead_letter_finding,
     object_event,
+    output_finding,
     run_finding,
     upload_claim_finding,
 )
@@ -56,8 +61,8 @@ def no_route(key: str) -> list[str]:
     return []
 
 
-KINDS = ("run_past_lease", "orphan_artifacts", "upload_claim_past_lease", "check_claim_past_lease",
-         "dead_letter")
+KINDS = ("run_past_lease", "orphan_artifacts", "upload_claim_past_lease", "orphan_outputs",
+         "check_claim_past_lease", "dead_letter")
 ACTOR = "reconciler"
 
 
@@ -81,10 +86,8 @@ def scan(now: float | None = None, *, kinds: Iterable[str] = KINDS, route: Route
                 findings.append(found)
     if "orphan_artifacts" in wanted:
         findings.extend(_orphans(now, reserved))
-    if "upload_claim_past_lease" in wanted:
-        for dataset in ops.dataset_names():
-            findings.extend(f for c in ops.claims_in_progress(dataset)
-                            if (f := upload_claim_finding(dataset, c, now)) is not None)
+    if wanted & {"upload_claim_past_lease", "orphan_outputs"}:
+        findings.extend(_uploads(now, wanted))
     if "check_claim_past_lease" in wanted:
         findings.extend(_check_claims(now))
     if "dead_letter" in wanted and (url := dead_letters.queue_url()):
@@ -115,6 +118,45 @@ def _orphans(now: float, reserved: set[tuple[str, int]]) -> list[Finding]:
         if finding is not None:
             found.append(finding)
     return found
+
+
+def _uploads(now: float, wanted: set[str]) -> list[Finding]:
+    """Upload claims past their lease and orphan output folders, dataset by dataset."""
+    found: list[Finding] = []
+    for dataset in ops.dataset_names():
+        claims = ops.claims_in_progress(dataset)
+        if "upload_claim_past_lease" in wanted:
+            found.extend(f for c in claims if (f := upload_claim_finding(dataset, c, now)) is not None)
+        if "orphan_outputs" in wanted:
+            found.extend(_orphan_outputs(dataset, claims, now))
+    return found
+
+
+def _orphan_outputs(dataset: str, claims: list[dict[str, Any]], now: float,
+                    only: str | None = None) -> list[Finding]:
+    """The dataset's output folders no version record points to (``only``: that folder's finding)."""
+    live = [c for c in claims if float(c.get("lease_until", 0)) >= now]
+    records: dict[int, dict[str, Any] | None] = {}
+    found: list[Finding] = []
+    for folder in ops.output_folders(dataset):
+        if only is not None and folder.prefix != only:
+            continue
+        if folder.version not in records:
+            records[folder.version] = _version_record(dataset, folder.version)
+        finding = output_finding(asdict(folder), records[folder.version], live, now)
+        if finding is not None:
+            found.append(finding)
+    return found
+
+
+def _version_record(dataset: str, version: int) -> dict[str, Any] | None:
+    from chalicelib.core.datasets.errors import DatasetVersionNotFoundError
+    from chalicelib.storage import datasets
+
+    try:
+        return dict(datasets.get_version(dataset, version).to_dict())
+    except DatasetVersionNotFoundError:
+        return None
 
 
 def _registered_versions(model: str) -> set[int]:
@@ -206,6 +248,14 @@ def _delete_orphan(finding: Finding, _now: float, _url: str | None) -> dict[str,
     return {"outcome": "done", "deleted": artifacts.delete_artifacts(model, version)}
 
 
+def _delete_outputs(finding: Finding, now: float, _url: str | None) -> dict[str, Any]:
+    """Decided again on fresh facts (a version recorded, a claim taken, a write since the scan: skipped)."""
+    dataset, prefix = finding.subject["dataset"], finding.subject["prefix"]
+    if not _orphan_outputs(dataset, ops.claims_in_progress(dataset), now, only=prefix):
+        return {"outcome": "skipped", "why": "the folder is in use or recorded now, or gone"}
+    return {"outcome": "done", "deleted": ops.delete_folder(prefix, loose=bool(finding.details.get("loose")))}
+
+
 def _retry_upload(finding: Finding, _now: float, _url: str | None) -> dict[str, Any]:
     details = finding.details
     invoke_async("on_raw_object", object_event(str(details.get("bucket")), str(finding.subject["key"]),
@@ -234,8 +284,9 @@ def _acknowledge(finding: Finding, _now: float, url: str | None) -> dict[str, An
 
 
 APPLY: dict[str, Callable[[Finding, float, str | None], dict[str, Any]]] = {
-    RESOLVE_RUN: _resolve_run, DELETE_ORPHAN_ARTIFACTS: _delete_orphan, RETRY_UPLOAD: _retry_upload,
-    RETRY_CHECK: _retry_check, REDRIVE: _redrive, ACKNOWLEDGE: _acknowledge,
+    RESOLVE_RUN: _resolve_run, DELETE_ORPHAN_ARTIFACTS: _delete_orphan,
+    DELETE_ORPHAN_OUTPUTS: _delete_outputs, RETRY_UPLOAD: _retry_upload, RETRY_CHECK: _retry_check,
+    REDRIVE: _redrive, ACKNOWLEDGE: _acknowledge,
 }
 
 

@@ -5,29 +5,39 @@
   insert-only, layout.py); actions on a model are also in that model's audit log. Records written before
   the log had a partition of its own (``pk = OPS``) are read with the new ones, never written.
 - upload processing claims (``DATASET#{d}`` / ``OBJECT#…``, written by the upload path) and once-only
-  check claims (``MODEL#{m}`` / ``CLAIM#…``, written by monitoring): read only.
+  check claims (``MODEL#{m}`` / ``CLAIM#…``, written by monitoring): read only;
+- the folders upload attempts wrote under ``curated/`` and ``quarantine/`` (listed; those no version
+  record points to are deleted by the reconciler).
 """
 
 from __future__ import annotations
 
 import time
 import uuid
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.clock import iso
 from chalicelib.core.paging import PageKey
 from chalicelib.storage import table as state
 from chalicelib.storage.layout import (
     AUDIT_PREFIX,
+    CURATED,
     DATASETS_INDEX_PK,
     LEGACY_OPS_AUDIT_PK,
     OPS_AUDIT_PK,
+    PARTITION,
+    QUARANTINE,
     audit_sk,
     claim_sk,
+    curated_prefix,
     dataset_pk,
     model_pk,
     object_sk,
 )
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3.type_defs import ObjectIdentifierTypeDef
 
 OPS_PK = OPS_AUDIT_PK  # the reconciler's log (continuation tokens of GET /ops/audit name it)
 
@@ -75,3 +85,74 @@ def check_claims_running(model: str) -> list[dict[str, Any]]:
     condition = Key("pk").eq(model_pk(model)) & Key("sk").begins_with(claim_sk(""))
     items = state.query_all(condition, FilterExpression=Attr("status").eq("running"))
     return [state.plain_item(i) for i in items]
+
+
+# ---- what upload attempts left in curated/ and quarantine/ ----------------------------------------
+
+
+@dataclass(frozen=True)
+class OutputFolder:
+    """One attempt's folder of a dataset version's outputs: ``curated/{d}/dataset_version={n}/run-{a}/``,
+    the parts an older attempt wrote straight into the partition (``loose``: only the objects directly
+    under it), or ``quarantine/{d}/{n:010d}/``."""
+
+    dataset: str
+    version: int
+    area: str  # "curated" | "quarantine"
+    prefix: str
+    objects: int
+    newest: float  # the last write, epoch seconds
+    loose: bool = False
+
+
+def output_folders(dataset: str) -> list[OutputFolder]:
+    """Every folder of ``dataset``'s outputs that holds objects, in key order (two listings)."""
+    found: dict[tuple[str, int, str, bool], tuple[int, float]] = {}
+    for area, base in ((CURATED, curated_prefix(dataset)), (QUARANTINE, f"{QUARANTINE}/{dataset}/")):
+        for key, modified in _objects(base):
+            folder = _folder_of(area, base, key)
+            if folder is not None:
+                count, newest = found.get(folder, (0, 0.0))
+                found[folder] = (count + 1, max(newest, modified))
+    return [OutputFolder(dataset, version, area, prefix, count, newest, loose)
+            for (area, version, prefix, loose), (count, newest) in sorted(found.items())]
+
+
+def _folder_of(area: str, base: str, key: str) -> tuple[str, int, str, bool] | None:
+    """(area, version, folder prefix, loose) of one object key under ``base``; None for keys outside the
+    layout (left alone)."""
+    rest = key.removeprefix(base).split("/")
+    if area == QUARANTINE:
+        ok = len(rest) >= 2 and rest[0].isdigit()
+        return (area, int(rest[0]), f"{base}{rest[0]}/", False) if ok else None
+    partition = rest[0].removeprefix(f"{PARTITION}=")
+    if len(rest) < 2 or partition == rest[0] or not partition.isdigit():
+        return None
+    if len(rest) == 2:  # a part straight in the partition (before attempts had folders of their own)
+        return area, int(partition), f"{base}{rest[0]}/", True
+    return area, int(partition), f"{base}{rest[0]}/{rest[1]}/", False
+
+
+def _objects(prefix: str) -> list[tuple[str, float]]:
+    from chalicelib.core.settings import get_settings
+    from chalicelib.storage.clients import client
+
+    paginator = client("s3").get_paginator("list_objects_v2")
+    pages = paginator.paginate(Bucket=get_settings().bucket, Prefix=prefix)
+    return [(o["Key"], o["LastModified"].timestamp()) for page in pages for o in page.get("Contents", [])]
+
+
+def delete_folder(prefix: str, *, loose: bool = False) -> int:
+    """Delete the objects of one output folder (``loose``: only those directly under ``prefix``, never a
+    folder inside it); a delete marker each, the bucket keeps versions. Returns how many."""
+    from chalicelib.core.settings import get_settings
+    from chalicelib.storage.clients import client
+
+    if not prefix.startswith((f"{CURATED}/", f"{QUARANTINE}/")):
+        raise ValueError(f"refusing to delete under {prefix!r}")
+    keys = [k for k, _ in _objects(prefix) if not loose or "/" not in k.removeprefix(prefix)]
+    s3_client, bucket = client("s3"), get_settings().bucket
+    for start in range(0, len(keys), 1000):
+        batch: list[ObjectIdentifierTypeDef] = [{"Key": k} for k in keys[start:start + 1000]]
+        s3_client.delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True})
+    return len(keys)

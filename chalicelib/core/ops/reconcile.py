@@ -10,6 +10,12 @@ finding                        action                       what the action does
 ``orphan_artifacts``           ``delete_orphan_artifacts``  delete ``models/{model}/{version}/`` of a
                                                             version the registry does not hold, once no
                                                             run can still be writing it
+``orphan_outputs``             ``delete_orphan_outputs``    delete an upload attempt's folder under
+                                                            ``curated/`` (``run-{attempt}/``) or
+                                                            ``quarantine/`` that no version record
+                                                            points to: a fenced-out attempt's, or one
+                                                            of a version never recorded, once no live
+                                                            claim can still be writing it
 ``upload_claim_past_lease``    ``retry_upload``             re-invoke ``on_raw_object`` for the claimed
                                                             object (off until the upload claim's lease
                                                             and fencing let a retry take it over)
@@ -40,6 +46,7 @@ from chalicelib.core.training.lease import FUNCTION_TIMEOUT_SECONDS, IN_FLIGHT, 
 
 RESOLVE_RUN = "resolve_run"
 DELETE_ORPHAN_ARTIFACTS = "delete_orphan_artifacts"
+DELETE_ORPHAN_OUTPUTS = "delete_orphan_outputs"
 RETRY_UPLOAD = "retry_upload"
 RETRY_CHECK = "retry_check"
 REDRIVE = "redrive"
@@ -48,15 +55,21 @@ INSPECT = "inspect"
 
 # What the scheduled reconciler applies (inspect is for people). retry_upload is safe: an upload claim
 # has a 45 s lease a retry takes over, and an owner token fences the dead attempt's late writes.
-DEFAULT_ACTIONS: frozenset[str] = frozenset({RESOLVE_RUN, DELETE_ORPHAN_ARTIFACTS, RETRY_UPLOAD, RETRY_CHECK,
-                                             REDRIVE, ACKNOWLEDGE})
-ACTIONS: tuple[str, ...] = (RESOLVE_RUN, DELETE_ORPHAN_ARTIFACTS, RETRY_UPLOAD, RETRY_CHECK, REDRIVE,
-                            ACKNOWLEDGE, INSPECT)
+DEFAULT_ACTIONS: frozenset[str] = frozenset({RESOLVE_RUN, DELETE_ORPHAN_ARTIFACTS, DELETE_ORPHAN_OUTPUTS,
+                                             RETRY_UPLOAD, RETRY_CHECK, REDRIVE, ACKNOWLEDGE})
+ACTIONS: tuple[str, ...] = (RESOLVE_RUN, DELETE_ORPHAN_ARTIFACTS, DELETE_ORPHAN_OUTPUTS, RETRY_UPLOAD,
+                            RETRY_CHECK, REDRIVE, ACKNOWLEDGE, INSPECT)
 DATASET_CHECK = re.compile(r"dataset-(?P<dataset>.+)-v(?P<version>\d+)")
 
 # Artifacts are an orphan only when no function can still be writing them: longer than any function
 # lives (the train function's timeout) plus a margin for clocks.
 ORPHAN_GRACE_SECONDS = FUNCTION_TIMEOUT_SECONDS + 60
+# An upload attempt writes only while its claim's lease is live (it renews it; its fence stops its writes
+# once it cannot): a folder of a version never recorded, untouched for longer than that lease (the upload
+# path's LEASE_SECONDS, pinned by a test) plus a margin for parts in flight and clocks, is dead.
+UPLOAD_LEASE_SECONDS = 45.0
+OUTPUT_GRACE_SECONDS = UPLOAD_LEASE_SECONDS + 300
+RUN_FOLDER = "run-"  # an upload attempt's folder: run-{the first 16 characters of its owner token}/
 MAX_ERROR_CHARS = 300
 
 
@@ -108,6 +121,53 @@ def artifact_finding(model: str, version: int, *, objects: int, newest: float, r
                    f"version {version} is not registered and its {objects} object(s) were last written "
                    f"{int(now - newest)} s ago (no run can still register them)",
                    {"objects": objects})
+
+
+def output_finding(folder: Mapping[str, Any], record: Mapping[str, Any] | None,
+                   live_claims: list[Mapping[str, Any]], now: float) -> Finding | None:
+    """An upload attempt's output folder (``dataset``, ``version``, ``area``, ``prefix``, ``objects``,
+    ``newest``, ``loose``) that nothing points to: under a recorded version (``record``: its
+    ``curated_path``/``quarantine_path``), any folder other than the one it records (a fenced-out
+    attempt's, or every one of a version recorded without that output); under a version never recorded,
+    one untouched for :data:`OUTPUT_GRACE_SECONDS` while no live claim works on that version. Never the
+    folder a version points to (nor one inside it), nor the folder of a live claim's attempt."""
+    version, prefix, area = int(folder["version"]), str(folder["prefix"]), str(folder["area"])
+    owners = {f"{RUN_FOLDER}{str(c.get('owner') or '')[:16]}/" for c in live_claims}
+    if any(prefix.endswith(owner) for owner in owners):
+        return None
+    if record is not None:
+        pointed = _key_of(record.get(f"{area}_path"))
+        if pointed is not None and (area == "quarantine" or prefix.startswith(pointed)):
+            return None
+        why = (f"version {version} records {record.get(f'{area}_path')}, not this folder" if pointed else
+               f"version {version} is recorded without {area} output")
+    else:
+        if any(_int(c.get("version")) == version for c in live_claims):
+            return None
+        idle = now - float(folder["newest"])
+        if idle < OUTPUT_GRACE_SECONDS:
+            return None
+        why = f"version {version} was never recorded and nothing wrote here for {int(idle)} s"
+    subject = {"dataset": str(folder["dataset"]), "version": version, "prefix": prefix}
+    details = {"area": area, "objects": int(folder["objects"]), "loose": bool(folder.get("loose")),
+               "recorded": record is not None}
+    reason = f"an upload attempt's {area} folder: {why}"
+    return Finding("orphan_outputs", subject, DELETE_ORPHAN_OUTPUTS, reason, details)
+
+
+def _key_of(path: object) -> str | None:
+    """``s3://bucket/key`` → ``key`` (a prefix ends with ``/``); None when there is no path."""
+    if not isinstance(path, str) or not path.startswith("s3://"):
+        return None
+    key = path.removeprefix("s3://").partition("/")[2]
+    return key if key.endswith("/") else f"{key}/"
+
+
+def _int(value: object) -> int | None:
+    try:
+        return None if value is None else int(str(value))
+    except ValueError:
+        return None
 
 
 def upload_claim_finding(dataset: str, claim: Mapping[str, Any], now: float) -> Finding | None:

@@ -253,6 +253,12 @@ def _bad_day(runtime: FunctionRuntime, names: Names, object_events: list[dict[st
     lost = _ok(http("post", f"/models/{MODEL}/train", {"reason": "lost"}))["run_id"]
     assert runtime.drop("train") == 1  # its container died before the run started
     _put(bucket, f"models/{MODEL}/9/model.joblib", b"half")  # a crashed run's artifacts
+    for orphan in (  # upload attempts' folders no version points to
+        f"curated/{DATASET}/dataset_version=1/run-0fencedout00000/part-00000.snappy.parquet",  # fenced out
+        f"curated/{DATASET}/dataset_version=9/run-0000deadattempt/part-00000.snappy.parquet",  # no record
+        f"quarantine/{DATASET}/0000000009/rows/part-00000.snappy.parquet",
+    ):
+        _put(bucket, orphan, b"PAR1")
 
     queue = os.environ["SLUICE_DEAD_LETTER_QUEUE_URL"]
     for payload in [
@@ -270,6 +276,7 @@ def _bad_day(runtime: FunctionRuntime, names: Names, object_events: list[dict[st
     outcomes = sorted((f["kind"], f["outcome"]) for f in done["findings"])
     assert outcomes.count(("dead_letter", "done")) == 5, outcomes
     assert ("run_past_lease", "done") in outcomes and ("orphan_artifacts", "done") in outcomes, outcomes
+    assert outcomes.count(("orphan_outputs", "done")) == 3, outcomes
     runtime.drain()  # the redriven events: each handler sees it already did the work
     assert _ok(http("get", f"/models/{MODEL}/runs/{lost}"))["status"] == "failed"
     _ok(http("post", "/ops/redrive", {}), 200)
