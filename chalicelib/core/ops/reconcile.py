@@ -38,7 +38,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -124,7 +124,7 @@ def artifact_finding(model: str, version: int, *, objects: int, newest: float, r
 
 
 def output_finding(folder: Mapping[str, Any], record: Mapping[str, Any] | None,
-                   live_claims: list[Mapping[str, Any]], now: float) -> Finding | None:
+                   live_claims: Sequence[Mapping[str, Any]], now: float) -> Finding | None:
     """An upload attempt's output folder (``dataset``, ``version``, ``area``, ``prefix``, ``objects``,
     ``newest``, ``loose``) that nothing points to: under a recorded version (``record``: its
     ``curated_path``/``quarantine_path``), any folder other than the one it records (a fenced-out

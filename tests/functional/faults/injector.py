@@ -12,12 +12,18 @@ or object that passes every call through to the real one, except the call a :cla
 The stand-in has the target's spec: an attribute the real module or object lacks is an
 ``AttributeError``, as with ``create_autospec``. Install stand-ins with ``monkeypatch.setattr`` on the
 module that holds the reference (``chalicelib.services.training.runs``...).
+
+:func:`aws_writes` consults a plan one level lower, before every AWS *write* any client makes (a botocore
+hook on every session created meanwhile, awswrangler's included), named by :func:`write_label`
+(``s3.PutObject curated``, ``dynamodb.UpdateItem OBJECT# status=:done``...): a plan with no faults
+records the writes a handler makes, in order (``FaultPlan.log``), so a test can fault each in turn.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,6 +56,7 @@ class FaultPlan:
     faults: tuple[Fault, ...]
     calls: dict[str, int] = field(default_factory=dict)
     fired: list[Fault] = field(default_factory=list)
+    log: list[tuple[str, int]] = field(default_factory=list)  # every call consulted: (call, its count)
     dead: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -58,6 +65,7 @@ class FaultPlan:
             if self.dead:
                 raise Killed(f"{call}: the process is dead")
             self.calls[call] = count = self.calls.get(call, 0) + 1
+            self.log.append((call, count))
             fault = next((f for f in self.faults if f.call == call and f.nth == count), None)
             if fault is None:
                 return
@@ -102,3 +110,54 @@ def install(monkeypatch: Any, plan: FaultPlan, wraps: dict[str, tuple[Any, str]]
                                 lambda *a, _f=factory, _n=name, **k: Faulty(_n, _f(*a, **k), plan))
         else:
             monkeypatch.setattr(holder, attribute, Faulty(name, real, plan))
+
+
+# AWS operations that change something (S3, DynamoDB, Glue, SNS, SQS, Lambda), faulted by aws_writes
+WRITES = frozenset({
+    "PutObject", "CopyObject", "DeleteObject", "DeleteObjects", "CreateMultipartUpload", "UploadPart",
+    "CompleteMultipartUpload", "PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem",
+    "CreateTable", "UpdateTable", "DeleteTable", "CreatePartition", "BatchCreatePartition", "UpdatePartition",
+    "BatchUpdatePartition", "Publish", "SendMessage", "Invoke",
+})
+
+
+def write_label(service: str, operation: str, params: dict[str, Any]) -> str:
+    """A write at the granularity of the layout: the S3 area of its key, the DynamoDB item kind (and
+    the first attribute an update sets), else the service and operation."""
+    label = f"{service}.{operation}"
+    if service == "s3":
+        keys = [params.get("Key")] + [o.get("Key") for o in (params.get("Delete") or {}).get("Objects", [])]
+        key = next((k for k in keys if k), "")
+        parts = str(key).split("/")
+        return f"{label} {'/'.join(parts[:2]) if parts[0] == 'reports' else parts[0]}"
+    if service == "dynamodb" and operation != "TransactWriteItems":
+        sk: Any = (params.get("Key") or params.get("Item") or {}).get("sk", "")
+        sk = str(sk.get("S", "") if isinstance(sk, dict) else sk)  # a low-level client's typed value
+        kind = sk.split("#")[0] + ("#" if "#" in sk else "")
+        first = str(params.get("UpdateExpression", "")).removeprefix("SET ").split(",")[0].split(" ADD ")[0]
+        for name, value in (params.get("ExpressionAttributeNames") or {}).items():
+            first = first.replace(name, value)
+        return " ".join(f"{label} {kind} {first}".split())
+    return label
+
+
+@contextmanager
+def aws_writes(plan: FaultPlan) -> Iterator[FaultPlan]:
+    """``plan`` consulted before every AWS write made meanwhile (by chalicelib's clients, which are
+    created anew, and by any session created meanwhile): ``kill`` and ``fail`` as for the stand-ins."""
+    from botocore.handlers import BUILTIN_HANDLERS
+
+    from chalicelib import storage
+
+    def before(model: Any, params: dict[str, Any], **_: Any) -> None:
+        if model.name in WRITES:  # the call's own parameters, before they are built into a request
+            plan.before(write_label(model.service_model.service_name, model.name, params))
+
+    hook = ("provide-client-params.*.*", before)
+    BUILTIN_HANDLERS.append(hook)
+    storage.reset()
+    try:
+        yield plan
+    finally:
+        BUILTIN_HANDLERS.remove(hook)
+        storage.reset()
