@@ -18,7 +18,7 @@ from chalicelib.core.errors import ConflictError
 from chalicelib.core.log import logger
 from chalicelib.core.settings import get_settings
 from chalicelib.storage import checks as store
-from chalicelib.storage import layout, s3
+from chalicelib.storage import layout, s3, sql_tables
 from chalicelib.storage.capture_window import frames, iter_capture_lines
 
 if TYPE_CHECKING:
@@ -89,6 +89,7 @@ def _run(request: CheckRequest, check_id: str | None) -> dict[str, Any]:
     _react(registry, summary)
     s3.put_json(summary["reports"]["json"], summary)  # last: it names the retraining run, if any
     store.put_check(request.model, summary)
+    sql_tables.put_check(summary)  # the sluice_checks / sluice_check_features rows (best effort)
     return summary
 
 

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from chalicelib.core.clock import iso
 from chalicelib.core.datasets.feedback import Join, join_labels
 from chalicelib.core.log import logger
-from chalicelib.core.monitoring.live import JoinedRow, live_metrics, read_labels
+from chalicelib.core.monitoring.live import JoinedRow, as_class, live_metrics, read_labels
 
 if TYPE_CHECKING:
     from chalicelib.core.training.metadata import ModelMetadata
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 from chalicelib.services.drift import NoProductionVersionError
 from chalicelib.services.feedback import FeedbackRequest, collect_feedback
 from chalicelib.services.registry import get_registry
-from chalicelib.storage import artifacts, layout, s3
+from chalicelib.storage import artifacts, layout, s3, sql_tables
 from chalicelib.storage import checks as store
 from chalicelib.storage.capture_window import iter_capture_sources
 from chalicelib.storage.feedback_files import read_labels_object
@@ -77,7 +77,22 @@ def _check(request: LabelsRequest, check_id: str) -> dict[str, Any]:
     summary["report"] = layout.drift_report_prefix(request.model, summary["check_id"]) + "performance.json"
     s3.put_json(summary["report"], summary)
     store.put_check(request.model, summary)
+    _record_rows(request, check_id, labels_object, labels, metadata, summary)
     return summary
+
+
+def _record_rows(request: LabelsRequest, check_id: str, labels_object: LabelsObject, labels: Any,
+                 metadata: ModelMetadata, summary: dict[str, Any]) -> None:
+    """The SQL tables' rows (best effort): the check, and the labels spelled as the model's classes so
+    that ``prediction = label`` compares like values (a labels file may write the class 1 as 1.0)."""
+    classes = (metadata.get("classes") or []) if metadata.get("task") == "classification" else []
+    triples = zip(labels["request_id"].tolist(), labels["record_index"].tolist(),
+                  [as_class(label, classes) if classes else label for label in labels["label"].tolist()],
+                  strict=True)
+    sql_tables.put_labels(request.model, triples, labelled_at=iso(labels_object.written_at),
+                          labels_key=request.key, labels_version_id=labels_object.stored.version_id,
+                          check_id=check_id)
+    sql_tables.put_check(summary)
 
 
 def _read(labels_object: LabelsObject, key: str, target: str | None) -> Any:

@@ -14,7 +14,18 @@ import os
 import sys
 
 from chalicelib import __version__
-from sluice.cli import completion, contracts, datasets, monitoring, ops, registry, serving, stack, training
+from sluice.cli import (
+    completion,
+    contracts,
+    datasets,
+    monitoring,
+    ops,
+    query,
+    registry,
+    serving,
+    stack,
+    training,
+)
 from sluice.cli.calls import run_api
 from sluice.cli.grammar import Cli
 
@@ -61,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli.add_nouns()
     for group in GROUPS:
         group.register(cli)
+    query.register(cli)
     completion.register(cli)
     return parser
 
