@@ -23,7 +23,9 @@ NOT_LOCAL_TYPES = ("AWS::S3::BucketPolicy", "AWS::SQS::Queue", "AWS::SQS::QueueP
                    "AWS::IAM::ManagedPolicy", "AWS::IAM::Role", "AWS::IAM::OIDCProvider",
                    "AWS::KMS::Key", "AWS::KMS::Alias", "AWS::SNS::TopicPolicy",
                    "AWS::Serverless::LayerVersion", "AWS::Logs::LogGroup",
-                   "AWS::CloudWatch::Alarm", "AWS::SecretsManager::Secret")
+                   "AWS::CloudWatch::Alarm", "AWS::SecretsManager::Secret",
+                   # sluice query's local engine reads chalicelib/core/sql_tables.py itself (DuckDB)
+                   "AWS::Glue::Table", "AWS::Athena::WorkGroup")
 
 
 @dataclass(frozen=True)

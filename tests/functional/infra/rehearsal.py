@@ -63,6 +63,8 @@ MOTO_GAPS: dict[str, str] = {
     "AWS::Lambda::Alias": "skipped by moto's CloudFormation (its Ref would be None, so a Permission on the "
                           "alias loses its FunctionName): lambda.create_alias",
     "AWS::Glue::Database": "skipped by moto's CloudFormation (Ref would be None): glue.create_database",
+    "AWS::Glue::Table": "skipped by moto's CloudFormation: glue.create_table",
+    "AWS::Athena::WorkGroup": "skipped by moto's CloudFormation: athena.create_work_group",
     "AWS::SecretsManager::Secret": "skipped by moto's CloudFormation (Ref would be None): "
                                    "secretsmanager.create_secret with the generated string",
     "AWS::S3::BucketPolicy": "skipped by moto's CloudFormation: s3.put_bucket_policy",
@@ -443,6 +445,19 @@ def _glue_database(name: str, props: dict[str, Any], account_id: str, region: st
     return _StandInResource(database["Name"])
 
 
+def _glue_table(name: str, props: dict[str, Any], account_id: str, region: str) -> Any:
+    table = props["TableInput"]
+    _client("glue").create_table(CatalogId=props.get("CatalogId", account_id),
+                                 DatabaseName=props["DatabaseName"], TableInput=table)
+    return _StandInResource(table["Name"])
+
+
+def _athena_workgroup(name: str, props: dict[str, Any], account_id: str, region: str) -> Any:
+    _client("athena").create_work_group(Name=props["Name"], Description=props.get("Description", ""),
+                                        Configuration=props.get("WorkGroupConfiguration", {}))
+    return _StandInResource(props["Name"])
+
+
 def _secret(name: str, props: dict[str, Any], account_id: str, region: str) -> Any:
     generate = dict(props.get("GenerateSecretString") or {})
     template, key = generate.pop("SecretStringTemplate", None), generate.pop("GenerateStringKey", None)
@@ -486,6 +501,8 @@ _CREATORS = {
     "AWS::Lambda::Version": _version,
     "AWS::Lambda::Alias": _alias,
     "AWS::Glue::Database": _glue_database,
+    "AWS::Glue::Table": _glue_table,
+    "AWS::Athena::WorkGroup": _athena_workgroup,
     "AWS::SecretsManager::Secret": _secret,
     "AWS::S3::BucketPolicy": _bucket_policy,
     "AWS::SQS::QueuePolicy": _queue_policy,
