@@ -24,7 +24,7 @@ from chalicelib.core.events import ObjectRef
 from chalicelib.core.log import logger
 from chalicelib.core.serving.batch_files import CHUNK_ROWS, CONTENT_TYPES, batch_format, score_file
 from chalicelib.core.serving.errors import BatchFileUnreadableError
-from chalicelib.storage import batch_objects
+from chalicelib.storage import batch_objects, sql_tables
 from chalicelib.storage.layout import BATCH_INPUT_KEY, batch_output_key
 
 BATCH_ALIAS = "production"
@@ -49,7 +49,14 @@ class BatchOutcome:
 
 
 def score_object(ref: ObjectRef, service: Any, *, chunk_rows: int = CHUNK_ROWS) -> BatchOutcome:
-    """Score one input object version into its output object (or skip it, if already done)."""
+    """Score one input object version into its output object (or skip it, if already done), and record
+    what it made as a row of the ``sluice_batch_outputs`` SQL table (docs/queries.md)."""
+    outcome = _score(ref, service, chunk_rows)
+    sql_tables.put_batch_output(outcome.to_dict())
+    return outcome
+
+
+def _score(ref: ObjectRef, service: Any, chunk_rows: int) -> BatchOutcome:
     match = BATCH_INPUT_KEY.match(ref.key)
     out_key = batch_output_key(ref.key)
     if match is None or out_key is None:

@@ -15,6 +15,8 @@ moto's gaps, patched in the rehearsal only (``rehearsal.MOTO_GAPS``; the deploye
 - ``AWS::Lambda::Alias``: skipped by moto (its Ref would be None, so the API's Permission on the SnapStart
   alias loses its FunctionName): create_alias
 - ``AWS::Glue::Database``: skipped by moto (its Ref would be None): glue.create_database
+- ``AWS::Glue::Table``: skipped by moto: glue.create_table
+- ``AWS::Athena::WorkGroup``: skipped by moto: athena.create_work_group
 - ``AWS::SecretsManager::Secret``: skipped by moto (its Ref would be None): create_secret, generated string
 - ``AWS::S3::BucketPolicy``: skipped by moto: s3.put_bucket_policy
 - ``AWS::SQS::QueuePolicy``: skipped by moto: sqs.set_queue_attributes(Policy)

@@ -124,7 +124,8 @@ def _writes(role: dict) -> list[str]:
 
 
 def test_the_labels_function_writes_feedback_rows_and_hands_their_validation_to_process_feedback(roles):
-    assert _writes(roles["OnLabelObject"]) == ["reports/drift/*", "feedback/*"]
+    assert _writes(roles["OnLabelObject"]) == ["reports/drift/*", "feedback/*", "tables/checks/*",
+                                               "tables/labels/*"]
     assert "feedback/*" not in _writes(roles["OnRawObject"]) + _writes(roles["APIHandler"])
     # process_feedback writes what validation of an upload writes, nothing under feedback/ or raw/
     assert _writes(roles["ProcessFeedback"]) == _writes(roles["OnRawObject"])
