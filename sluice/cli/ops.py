@@ -1,7 +1,7 @@
 """``sluice ops list|reconcile|redrive|audit``: what the reconciler finds after a crash, and what it did.
 
 ``list`` is a dry run (nothing changes); ``reconcile`` applies the default actions (``--dry-run``:
-only say what it would do; ``--action`` to choose, e.g. ``retry_upload`` which is off by default);
+only say what it would do; ``--action`` to apply only some);
 ``redrive`` re-invokes dead letters (all, or the message ids given); ``audit`` shows the actions taken.
 """
 
@@ -74,7 +74,8 @@ def _reconcile_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dry-run", action="store_true", help="say what it would do; change nothing")
     p.add_argument("--action", action="append", default=None, metavar="ACTION",
                    help="apply only this action (repeatable): resolve_run, delete_orphan_artifacts, "
-                        "retry_upload, retry_check, redrive, acknowledge (default: all but retry_upload)")
+                        "delete_orphan_outputs, retry_upload, retry_check, redrive, acknowledge "
+                        "(default: the scheduled reconciler's)")
 
 
 def _redrive_args(p: argparse.ArgumentParser) -> None:
