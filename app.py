@@ -16,6 +16,7 @@ from chalice import Chalice, IAMAuthorizer
 from chalicelib.triggers.http import dashboard, health, openapi
 from chalicelib.triggers.http import datasets as datasets_api
 from chalicelib.triggers.http import exports as exports_api
+from chalicelib.triggers.http import imports as imports_api
 from chalicelib.triggers.http import monitoring as monitoring_api
 from chalicelib.triggers.http import ops as ops_api
 from chalicelib.triggers.http import registry as registry_api
@@ -31,6 +32,7 @@ app.register_blueprint(serving_api.bp)
 app.register_blueprint(datasets_api.bp)
 app.register_blueprint(training_api.bp)
 app.register_blueprint(exports_api.bp)
+app.register_blueprint(imports_api.bp)
 app.register_blueprint(monitoring_api.bp)
 app.register_blueprint(ops_api.bp)
 app.register_blueprint(dashboard.bp)

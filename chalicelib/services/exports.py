@@ -131,6 +131,22 @@ def portable(pipeline: Any) -> Any:
     return copied
 
 
+def native(pipeline: Any) -> Any:
+    """``pipeline`` with FunctionTransformers that call ``sluice_transforms`` (an export brought back by
+    an import) calling sluice's own functions again, as the pipelines sluice trains do (in place)."""
+    from sklearn.preprocessing import FunctionTransformer
+
+    from chalicelib.core.training import pipeline as own
+
+    for step in _estimators(pipeline):
+        if isinstance(step, FunctionTransformer):
+            for attribute in ("func", "inverse_func"):
+                func = getattr(step, attribute)
+                if getattr(func, "__module__", "") == PORTABLE_MODULE and func.__name__ in PORTABLE_FUNCTIONS:
+                    setattr(step, attribute, getattr(own, func.__name__))
+    return pipeline
+
+
 def _estimators(root: Any) -> list[Any]:
     """``root`` and every estimator nested in it (pipelines, column transformers, their fitted copies)."""
     found, stack, seen = [], [root], set()

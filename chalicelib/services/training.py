@@ -113,10 +113,10 @@ def _check_window_size(model: str, spec: TrainingSpec) -> None:
         return  # the run itself says there is no data
     contract = dataset_store.get_contract(spec.dataset, versions[-1].contract_version).contract
     feedback = dataset_store.passing_versions(feedback_dataset(model)) if spec.data.feedback else []
-    _check_size(versions, feedback, contract)
+    check_size(versions, feedback, contract)
 
 
-def _check_size(versions: list[DatasetVersion], feedback: list[DatasetVersion], contract: Any) -> None:
+def check_size(versions: list[DatasetVersion], feedback: list[DatasetVersion], contract: Any) -> None:
     from chalicelib.core.training.sizing import TrainingCapacity, check_training_size
 
     rows = sum(int(v.rows or 0) for v in [*versions, *feedback])
@@ -240,9 +240,10 @@ def on_dataset_version(dataset: str, version: int) -> dict[str, Any]:
 
 def execute_run(model: str, run_id: str, *, heartbeat_seconds: float = HEARTBEAT_SECONDS
                 ) -> dict[str, object]:
-    """The body of the ``train`` function: fit, evaluate, store, register, gate. Never raises for a
-    run's own failure (the run records it); a redelivered invocation of a started run does nothing,
-    nor does a late one whose queued lease ran out (that run is resolved as lost)."""
+    """The body of the ``train`` function: fit (or, for an import, load), evaluate, store, register,
+    gate. Never raises for a run's own failure (the run records it); a redelivered invocation of a
+    started run does nothing, nor does a late one whose queued lease ran out (that run is resolved as
+    lost)."""
     if not runs.start_running(model, run_id):
         if runs.get_run(model, run_id).get("status") == "queued":
             resolve_lost_run(model, run_id, reason=f"the train function started after the run's "
@@ -252,7 +253,7 @@ def execute_run(model: str, run_id: str, *, heartbeat_seconds: float = HEARTBEAT
     started = time.perf_counter()
     try:
         with Heartbeat(lambda: runs.renew_lease(model, run_id), heartbeat_seconds):
-            outcome = _train_register_gate(model, run_id)
+            outcome = _run_body(model, run_id)
     except RunStoppedError as exc:  # cancelled (already recorded) or taken over
         logger.info("training run stopped", extra={"model": model, "run_id": run_id, "code": exc.code})
         if exc.code == "run_lease_lost":
@@ -352,7 +353,7 @@ def _window_versions(spec: TrainingSpec) -> list[DatasetVersion]:
     return select_versions(dataset_store.passing_versions(spec.dataset, newest=newest), spec.data)
 
 
-def _read_version(version: DatasetVersion, contracts: dict[tuple[str, int | None], Any]) -> Part:
+def read_version(version: DatasetVersion, contracts: dict[tuple[str, int | None], Any]) -> Part:
     """One passing version's curated rows, its columns named as its own contract names them."""
     key = (version.dataset, version.contract_version)
     if key not in contracts:
@@ -367,14 +368,24 @@ def _version_ref(version: DatasetVersion) -> dict[str, Any]:
             "contract_version": version.contract_version, "rows": version.rows}
 
 
-def _train_register_gate(model: str, run_id: str) -> dict[str, Any]:
+def _run_body(model: str, run_id: str) -> dict[str, Any]:
+    """A training run, or an import run (:mod:`chalicelib.services.imports`): the run says which."""
+    run = runs.get_run(model, run_id)
+    cause = run.get("cause")
+    if isinstance(cause, dict) and cause.get("import_id"):
+        from chalicelib.services.imports import import_register_gate
+
+        return import_register_gate(model, run_id, run)
+    return _train_register_gate(model, run_id, run)
+
+
+def _train_register_gate(model: str, run_id: str, run: runs.RunRecord) -> dict[str, Any]:
     from chalicelib.core.drift.profile import build_profile
     from chalicelib.core.training.features import feasibility_problems, resolve_features
     from chalicelib.core.training.trainer import train
 
     timings: dict[str, float] = {}
     clock = time.perf_counter()
-    run = runs.get_run(model, run_id)
     stored = store.get_spec(model, int(run["spec_version"]))
     spec = stored.spec
     versions = _window_versions(spec)
@@ -390,14 +401,29 @@ def _train_register_gate(model: str, run_id: str) -> dict[str, Any]:
                                details={"problems": problems})
     features = resolve_features(spec, contract)
     feedback = (dataset_store.passing_versions(feedback_dataset(model)) if spec.data.feedback else [])
-    _check_size(versions, feedback, contract)  # before reading a row: training_data_too_large
-    joined = join_rows([_read_version(v, contracts) for v in versions],
-                       [_read_version(v, contracts) for v in feedback],
+    check_size(versions, feedback, contract)  # before reading a row: training_data_too_large
+    joined = join_rows([read_version(v, contracts) for v in versions],
+                       [read_version(v, contracts) for v in feedback],
                        [c.name for c in contract.columns if c.pii != "drop"])
     timings["load_s"] = time.perf_counter() - clock
 
     runs.checkpoint(model, run_id, PHASE_FITTING)  # a cancelled run stops before the fit
     result = train(spec, features, joined.frame, build_profile=build_profile)
+    lineage = build_lineage(spec, versions, feedback, joined.rows, stored.version, run_id)
+    actor = run.get("actor") or "system"
+    origin = {"kind": "training_run", "run_id": run_id, "by": actor, "spec_version": stored.version}
+    return register_and_gate(model, run_id, spec=spec, spec_version=stored.version, result=result,
+                             lineage=lineage, timings=timings, origin=origin, actor=actor,
+                             tags={"estimator": spec.estimator.name, "task": spec.task},
+                             description=spec.description)
+
+
+def register_and_gate(model: str, run_id: str, *, spec: TrainingSpec, spec_version: int | None, result: Any,
+                      lineage: dict[str, Any], timings: dict[str, float], origin: dict[str, Any], actor: str,
+                      tags: dict[str, str], description: str) -> dict[str, Any]:
+    """What every run that produced an evaluated pipeline does next, trained or imported alike: score
+    the champion on the same holdout, write the artifacts under a reserved version, register it with its
+    origin, and apply the gate (the spec's promotion policy). Returns the run's outcome."""
     timings.update(result.timings)
     for note in result.warnings:
         logger.warning("training run warning", extra={"model": model, "run_id": run_id, "code": note["code"]})
@@ -409,19 +435,18 @@ def _train_register_gate(model: str, run_id: str) -> dict[str, Any]:
     timings["champion_s"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    lineage = _lineage(spec, versions, feedback, joined.rows, stored.version, run_id)
     version = registry.reserve_version(model)
     runs.checkpoint(model, run_id, PHASE_WRITING, version=version)  # the reconciler knows whose they are
     try:
-        info = artifacts.write_artifacts(model, version, result.pipeline,
-                                         _metadata(spec, stored.version, result, lineage, run_id),
-                                         _profile_dict(result))
+        metadata = _metadata(spec, spec_version, result, lineage, run_id)
+        metadata["origin"] = origin
+        info = artifacts.write_artifacts(model, version, result.pipeline, metadata, _profile_dict(result))
         runs.checkpoint(model, run_id, PHASE_REGISTERING)  # the point of no return: no cancel after it
     except Exception:
         _discard_artifacts(model, version)
         raise
-    _register(registry, model, version, run_id, info, result, lineage, stored.version, spec,
-              run.get("actor") or "system")
+    _register(registry, model, version, run_id, info, result, lineage, spec_version, actor,
+              tags=tags, description=description, origin=origin)
     timings["register_s"] = time.perf_counter() - clock
 
     decision = decide(GatePolicy.from_spec(spec), result.metrics,
@@ -444,19 +469,33 @@ def _train_register_gate(model: str, run_id: str) -> dict[str, Any]:
             "decision": decision.to_dict(), "promotion": promotion, "rows": result.rows,
             "importance": result.importance[:TOP_IMPORTANCE], "evaluation": result.evaluation,
             "dataset": lineage["dataset"], "data": _data_summary(lineage), "artifact_sha256": info.sha256,
-            "timings": timings, "warnings": result.warnings}
+            "origin": origin, "timings": timings, "warnings": result.warnings}
+
+
+ORIGIN_TAG = "sluice.origin"  # MLflow-style system tags: sluice.origin, sluice.origin.by, …
+
+
+def origin_tags(origin: dict[str, Any]) -> dict[str, str]:
+    """The version's origin as registry tags: ``sluice.origin`` (``training_run`` | ``import``) and
+    ``sluice.origin.{by,run_id,format,sha256,import_id,pickle}`` where known (every change to a tag
+    is in the audit log)."""
+    tags = {ORIGIN_TAG: str(origin["kind"])}
+    tags.update({f"{ORIGIN_TAG}.{k}": str(v) for k, v in origin.items() if k != "kind" and v is not None
+                 and k in ("by", "run_id", "format", "sha256", "import_id", "pickle", "staging_key")})
+    return tags
 
 
 def _register(registry: Any, model: str, version: int, run_id: str, info: Any, result: Any,
-              lineage: dict[str, Any], spec_version: int, spec: TrainingSpec, actor: str) -> None:
+              lineage: dict[str, Any], spec_version: int | None, actor: str, *, tags: dict[str, str],
+              description: str, origin: dict[str, Any]) -> None:
     """Register the version; a write that fails without landing discards its artifacts (a version
     number may be burned, never point to nothing)."""
     try:
         registry.register_model_version(
             model, version, source=info.source, artifact_sha256=info.sha256, run_id=run_id,
             metrics=result.metrics, dataset_versions=[*lineage["datasets"], *lineage["feedback"]["versions"]],
-            spec_version=spec_version, description=spec.description,
-            tags={"estimator": spec.estimator.name, "task": spec.task}, actor=actor)
+            spec_version=spec_version, description=description, tags={**tags, **origin_tags(origin)},
+            actor=actor)
     except Exception:
         registered, _ = _registered_version(model, {"model": model, "run_id": run_id, "status": "running",
                                                     "created_at": "", "version": version})
@@ -528,8 +567,8 @@ def _apply_decision(registry: Any, model: str, version: int, champion_version: i
     return {"promoted": False, "status": status}
 
 
-def _lineage(spec: TrainingSpec, versions: list[DatasetVersion], feedback: list[DatasetVersion],
-             rows: dict[str, int], spec_version: int, run_id: str) -> dict[str, Any]:
+def build_lineage(spec: TrainingSpec, versions: list[DatasetVersion], feedback: list[DatasetVersion],
+             rows: dict[str, int], spec_version: int | None, run_id: str) -> dict[str, Any]:
     """Every dataset and feedback version the run read (oldest first) and the rows each part gave;
     ``dataset``/``raw``: the newest dataset version (what runs recorded before windows)."""
     newest = versions[-1]
@@ -555,7 +594,7 @@ def _data_summary(lineage: dict[str, Any]) -> dict[str, Any]:
             "rows": lineage["rows"]}
 
 
-def _metadata(spec: TrainingSpec, spec_version: int, result: Any, lineage: dict[str, Any],
+def _metadata(spec: TrainingSpec, spec_version: int | None, result: Any, lineage: dict[str, Any],
               run_id: str) -> ModelMetadata:
     from chalicelib.core.training.trainer import PREDICTION, prediction_type, profile_types
 

@@ -35,8 +35,9 @@ class ModelMetadata(TypedDict, total=False):
     warnings: list[dict[str, str]]
     # where it came from
     spec: dict[str, Any]  # the TrainingSpec as JSON
-    spec_version: int
+    spec_version: int | None  # None: an imported model judged without a stored spec
     run_id: str
+    origin: dict[str, Any]  # the registry's record of where the version came from (trained or imported)
     lineage: dict[str, Any]  # {"datasets": [...], "feedback": {...}, "dataset": newest, "window", ...}
     seed: int
     created_at: str

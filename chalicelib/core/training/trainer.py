@@ -94,11 +94,21 @@ def reference_profiles(spec: TrainingSpec, features: list[Feature], X: pd.DataFr
     return profile, outputs
 
 
-def train(spec: TrainingSpec, features: list[Feature], df: pd.DataFrame, *,
-          build_profile: BuildProfile | None = None, importance: bool = True) -> TrainingResult:
-    """Fit ``spec`` on ``df`` and evaluate it on the holdout; raises :class:`TrainingDataError`."""
-    timings: dict[str, float] = {}
-    clock = time.perf_counter()
+@dataclass
+class Holdout:
+    """The rows a run learns from and the holdout it is judged on (a seeded split of the spec)."""
+
+    X_train: pd.DataFrame
+    y_train: pd.Series
+    X_test: pd.DataFrame
+    y_test: pd.Series
+    rows: dict[str, int]
+    notes: list[dict[str, str]]
+
+
+def holdout_split(spec: TrainingSpec, features: list[Feature], df: pd.DataFrame) -> Holdout:
+    """``df``'s rows with a target, split as ``spec`` says; raises :class:`TrainingDataError`. A trained
+    run and an imported model are judged on the same holdout of the same data and spec."""
     X, y = prepare_frame(df, spec, features)
     if len(y) < MIN_ROWS:
         raise TrainingDataError(f"only {len(y)} row(s) with a target; at least {MIN_ROWS} are needed")
@@ -106,20 +116,79 @@ def train(spec: TrainingSpec, features: list[Feature], df: pd.DataFrame, *,
     order = kept[[c for c in (spec.split.column, INGESTED_AT) if c and c in kept.columns]]
     notes: list[dict[str, str]] = []
     train_rows, test_rows = split_rows(order, y, spec, notes)
-    X_train, y_train = X.iloc[train_rows], y.iloc[train_rows]
-    X_test, y_test = X.iloc[test_rows].reset_index(drop=True), y.iloc[test_rows].reset_index(drop=True)
-    classes = _classes(spec, y_train, y_test, notes)
+    rows = {"total": len(y), "train": len(train_rows), "holdout": len(test_rows)}
+    from_feedback = (kept[FROM_FEEDBACK].fillna(False).astype(bool).to_numpy()
+                     if FROM_FEEDBACK in kept.columns else None)
+    if from_feedback is not None and from_feedback.any():
+        rows.update(train_feedback=int(from_feedback[train_rows].sum()),
+                    holdout_feedback=int(from_feedback[test_rows].sum()))
+    return Holdout(X.iloc[train_rows], y.iloc[train_rows], X.iloc[test_rows].reset_index(drop=True),
+                   y.iloc[test_rows].reset_index(drop=True), rows, notes)
+
+
+def train(spec: TrainingSpec, features: list[Feature], df: pd.DataFrame, *,
+          build_profile: BuildProfile | None = None, importance: bool = True) -> TrainingResult:
+    """Fit ``spec`` on ``df`` and evaluate it on the holdout; raises :class:`TrainingDataError`."""
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+    data = holdout_split(spec, features, df)
+    classes = _classes(spec, data.y_train, data.y_test, data.notes)
     timings["prepare_s"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
     pipeline = build_pipeline(spec, features)
     try:
-        pipeline.fit(X_train, y_train)
+        pipeline.fit(data.X_train, data.y_train)
     except ValueError as exc:
         raise TrainingDataError(f"the estimator could not fit the data: {exc}") from exc
     timings["fit_s"] = time.perf_counter() - clock
 
+    def reference(holdout_predictions: np.ndarray) -> tuple[np.ndarray, dict[str, Any]]:
+        return reference_predictions(spec, features, pipeline, data.X_train, data.y_train,
+                                     holdout_predictions, fit_seconds=timings["fit_s"])
+
+    derived = derived_features(features, list(spec.preprocessing.date_parts))
+    return evaluate_fitted(spec, features, pipeline, data, classes, timings, derived=derived,
+                           reference=reference if build_profile is not None else None,
+                           build_profile=build_profile, importance=importance)
+
+
+def evaluate_imported(spec: TrainingSpec, features: list[Feature], pipeline: Any, df: pd.DataFrame, *,
+                      build_profile: BuildProfile | None = None, importance: bool = True) -> TrainingResult:
+    """Judge an already fitted pipeline (an imported model) exactly as :func:`train` judges its own: the
+    same split of ``df``, the same metrics, baseline, confusion matrix or residuals, importance and
+    reference profiles. Its classes are the pipeline's; its prediction reference is its own predictions
+    on every row (it is not refitted: out-of-fold predictions would describe another model)."""
+    timings: dict[str, float] = {"fit_s": 0.0}
     clock = time.perf_counter()
+    data = holdout_split(spec, features, df)
+    classes = (_known_classes(pipeline, data.y_test, data.notes) if spec.task == "classification" else [])
+    timings["prepare_s"] = time.perf_counter() - clock
+
+    def reference(holdout_predictions: np.ndarray) -> tuple[np.ndarray, dict[str, Any]]:
+        import numpy as np
+
+        in_sample, _ = evaluate.predict_all(pipeline, data.X_train, spec.task)
+        how = {"rows": len(data.X_train) + len(holdout_predictions), "training_rows": len(data.X_train),
+               "holdout_rows": len(holdout_predictions), "holdout": "imported model", "method": "in_sample",
+               "reason": "an imported model is not refitted: its own predictions on every row are the "
+                         "reference"}
+        return np.concatenate([np.asarray(in_sample, dtype=object),
+                               np.asarray(holdout_predictions, dtype=object)]), how
+
+    return evaluate_fitted(spec, features, pipeline, data, classes, timings, derived=[],
+                           reference=reference if build_profile is not None else None,
+                           build_profile=build_profile, importance=importance)
+
+
+def evaluate_fitted(spec: TrainingSpec, features: list[Feature], pipeline: Any, data: Holdout,
+                    classes: list[Label], timings: dict[str, float], *, derived: list[DerivedFeature],
+                    reference: Callable[[np.ndarray], tuple[np.ndarray, dict[str, Any]]] | None,
+                    build_profile: BuildProfile | None, importance: bool) -> TrainingResult:
+    """The holdout metrics, detail, baseline and importance of a fitted ``pipeline`` and, with
+    ``build_profile``, the reference profiles (``reference`` gives the prediction reference)."""
+    clock = time.perf_counter()
+    X_test, y_test = data.X_test, data.y_test
     names = spec.metric_names()
     predictions, proba = evaluate.predict_all(pipeline, X_test, spec.task)
     if proba is not None:
@@ -131,7 +200,7 @@ def train(spec: TrainingSpec, features: list[Feature], df: pd.DataFrame, *,
         detail = evaluate.confusion(y_test, predictions, classes + extra)
     else:
         detail = evaluate.residual_summary(y_test, predictions)
-    baseline = evaluate.baseline_metrics(spec.task, names, y_train, X_test, y_test, classes)
+    baseline = evaluate.baseline_metrics(spec.task, names, data.y_train, X_test, y_test, classes)
     timings["evaluate_s"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
@@ -139,26 +208,19 @@ def train(spec: TrainingSpec, features: list[Feature], df: pd.DataFrame, *,
               if importance else [])
     timings["importance_s"] = time.perf_counter() - clock
 
-    rows = {"total": len(y), "train": len(train_rows), "holdout": len(test_rows)}
-    from_feedback = (kept[FROM_FEEDBACK].fillna(False).astype(bool).to_numpy()
-                     if FROM_FEEDBACK in kept.columns else None)
-    if from_feedback is not None and from_feedback.any():
-        rows.update(train_feedback=int(from_feedback[train_rows].sum()),
-                    holdout_feedback=int(from_feedback[test_rows].sum()))
     result = TrainingResult(pipeline, features, classes, metrics, baseline,
                             {"confusion_matrix" if spec.task == "classification" else "residuals": detail},
-                            ranked, X_test, y_test, rows, timings, warnings=notes,
-                            derived=derived_features(features, list(spec.preprocessing.date_parts)))
-    if build_profile is not None:
+                            ranked, X_test, y_test, dict(data.rows), timings, warnings=data.notes,
+                            derived=derived)
+    if build_profile is not None and reference is not None:
         clock = time.perf_counter()
         import pandas as pd
 
-        reference, how = reference_predictions(spec, features, pipeline, X_train, y_train, predictions,
-                                               fit_seconds=timings["fit_s"])
+        predicted, how = reference(predictions)
         result.prediction_reference = how
-        X_all = pd.concat([X_train, X_test], ignore_index=True)
+        X_all = pd.concat([data.X_train, X_test], ignore_index=True)
         result.feature_profile, result.prediction_profile = reference_profiles(
-            spec, features, X_all, reference, build_profile, result.derived)
+            spec, features, X_all, predicted, build_profile, result.derived)
         timings["profile_s"] = time.perf_counter() - clock
     return result
 
@@ -227,6 +289,18 @@ def _classes(spec: TrainingSpec, y_train: pd.Series, y_test: pd.Series, notes: l
                       "message": f"{unseen_rows} holdout row(s) belong to {unseen} class(es) absent from the "
                                  "training rows: the model cannot predict them (they count as errors) and "
                                  "roc_auc/log_loss cannot be computed"})
+    return classes
+
+
+def _known_classes(pipeline: Any, y_test: pd.Series, notes: list[dict[str, str]]) -> list[Label]:
+    """An imported classifier's classes (``classes_``, sorted as a trained run sorts its own); holdout
+    rows of other classes are noted as a trained run notes them."""
+    classes = sorted({_plain(c) for c in getattr(pipeline, "classes_", [])}, key=_sort_key)
+    unseen_rows = int(sum(v not in set(classes) for v in y_test))
+    if unseen_rows:
+        notes.append({"code": "holdout_classes_unseen",
+                      "message": f"{unseen_rows} holdout row(s) belong to classes the imported model does "
+                                 "not predict: they count as errors and roc_auc/log_loss cannot be computed"})
     return classes
 
 
