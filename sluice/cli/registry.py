@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -103,6 +105,138 @@ def _export_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default=None, help="folder to unpack into (default MODEL-VERSION-FORMAT)")
 
 
+# ---- import --------------------------------------------------------------------------------------
+
+PICKLE_SUFFIXES = (".pkl", ".pickle", ".joblib")
+MAX_PACKED_FILES = 1000
+
+
+@dataclass(frozen=True)
+class Packed:
+    """An MLflow model directory as one gzipped tar, and whether its model is pickled (MLmodel says)."""
+
+    body: bytes
+    pickled: bool
+    serialization_format: str
+
+
+def pack_mlflow(folder: Path) -> Packed:
+    """``folder`` (an MLflow model directory: MLmodel + the model file) as a gzipped tar of its regular
+    files, names relative to it, times fixed; a symbolic link in it is refused (the server refuses one
+    in an archive too)."""
+    import io
+    import tarfile
+
+    import yaml
+
+    mlmodel = folder / "MLmodel"
+    if not mlmodel.is_file():
+        raise local_error("import_mlmodel_invalid", f"{folder} is not an MLflow model directory (no MLmodel)")
+    flavor = ((yaml.safe_load(mlmodel.read_text()) or {}).get("flavors") or {}).get("sklearn") or {}
+    fmt = str(flavor.get("serialization_format", "cloudpickle"))
+    files = sorted(p for p in folder.rglob("*") if not p.is_dir() or p.is_symlink())
+    links = [str(p.relative_to(folder)) for p in files if p.is_symlink() or not p.is_file()]
+    if links:
+        raise local_error("import_archive_invalid", f"the model directory holds links or special files: "
+                                                    f"{', '.join(links[:5])}")
+    if len(files) > MAX_PACKED_FILES:
+        raise local_error("import_too_large", f"the model directory holds more than {MAX_PACKED_FILES} files")
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz", format=tarfile.PAX_FORMAT) as archive:
+        for path in files:
+            info = tarfile.TarInfo(path.relative_to(folder).as_posix())
+            info.size, info.mtime, info.mode = path.stat().st_size, 1_700_000_000, 0o644
+            with path.open("rb") as handle:
+                archive.addfile(info, handle)
+    return Packed(buffer.getvalue(), fmt in ("pickle", "cloudpickle"), fmt)
+
+
+def _import_format(path: Path, given: str | None) -> str:
+    if given:
+        return given
+    if path.is_dir():
+        return "mlflow"
+    if path.suffix == ".skops":
+        return "skops"
+    if path.suffix in PICKLE_SUFFIXES:
+        return "pickle"
+    raise local_error("import_format_unknown", f"cannot tell the format of {path.name}: pass --format "
+                                               "skops|mlflow|pickle")
+
+
+def import_model(api: ApiClient, a: argparse.Namespace) -> Any:
+    """Request the import, upload the file (an MLflow directory packed first), start the import run;
+    a pickle-based model goes to the approver's route (``…/imports/pickle``)."""
+    import hashlib
+    import io
+
+    from sluice.cli.training import wait_for_run
+    from sluice.cli.transfer import put_to_s3
+
+    path = Path(a.path)
+    fmt = _import_format(path, a.format)
+    if fmt == "mlflow":
+        packed = pack_mlflow(path)
+        body, pickled = packed.body, packed.pickled
+    else:
+        body, pickled = path.read_bytes(), fmt == "pickle"
+    dataset, _, version = a.dataset.partition(":")
+    request: dict[str, Any] = {"format": fmt, "dataset": dataset, "sha256": hashlib.sha256(body).hexdigest(),
+                               "size": len(body)}
+    if version:
+        request["dataset_version"] = int(version) if version.isdigit() else version
+    for name in ("target", "task", "description", "reason"):
+        if getattr(a, name, None):
+            request[name] = getattr(a, name)
+    if a.features:
+        request["features"] = [f.strip() for f in a.features.split(",") if f.strip()]
+    grant = api.request("POST", f"/models/{a.model}/imports" + ("/pickle" if pickled else ""), body=request)
+    put_to_s3(grant["upload"], io.BytesIO(body), len(body), f"uploading {path.name}", quiet=a.json)
+    started = api.request("POST", grant["start"], body={})
+    out = {**started, "format": fmt, "pickle": pickled, "sha256": request["sha256"]}
+    if not a.wait:
+        return out
+    run = wait_for_run(api, a.model, started["run_id"], timeout=a.timeout, quiet=a.json)
+    if run.get("status") in ("failed", "cancelled"):
+        error = run.get("error") or {}
+        raise local_error(f"import_{run['status']}",
+                          f"import run {run['run_id']} {run['status']}: {error.get('code', 'error')}: "
+                          f"{error.get('message', '')}")
+    return {**run, "import_id": started["import_id"]}
+
+
+def import_view(console: Console, result: Any) -> None:
+    if result.get("status") in ("succeeded", "failed", "cancelled"):
+        from sluice.cli.training import run_view
+
+        run_view(console, result)
+        return
+    console.print(f"import {result['import_id']} of {result['model']} ({result['format']}"
+                  f"{', pickle: approver route' if result.get('pickle') else ''}) uploaded; "
+                  f"run {result['run_id']} {result['status']}: "
+                  f"`sluice runs show {result['model']} {result['run_id']}`",
+                  highlight=False, markup=False)
+
+
+def _import_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("path", help="a skops file, an MLflow model directory, or (approvers) a pickle or "
+                                "joblib file")
+    p.add_argument("--dataset", required=True, metavar="DATASET[:VERSION]",
+                   help="the dataset version whose holdout judges the model (default: its newest passing "
+                        "one)")
+    p.add_argument("--format", default=None, choices=("skops", "mlflow", "pickle"),
+                   help="default: from the path (a directory is MLflow, .skops skops, .pkl/.joblib pickle)")
+    p.add_argument("--features", default=None, metavar="A,B,…",
+                   help="the input columns, when the pipeline and its MLflow signature do not name them")
+    p.add_argument("--target", default=None, help="the target column (a model without a training spec)")
+    p.add_argument("--task", default=None, choices=("classification", "regression"),
+                   help="the task (a model without a training spec)")
+    p.add_argument("--description", default=None, help="the version's description")
+    p.add_argument("--wait", action="store_true", help="wait for the import run to end, showing progress")
+    p.add_argument("--timeout", type=float, default=900.0, help="seconds to wait (default 900)")
+    reason(p)
+
+
 def alias_get(api: ApiClient, a: argparse.Namespace) -> Any:
     return api.get(f"/models/{a.model}/aliases/{a.alias}")
 
@@ -161,6 +295,14 @@ def alias_history_view(console: Console, result: Any) -> None:
 def version_view(console: Console, result: Any) -> None:
     fields("model", "version", "status", "aliases", "metrics", "run_id", "spec_version", "source",
            "artifact_sha256", "description", "tags", "created_at", "updated_at")(console, result)
+    tags = result.get("tags") or {}
+    if tags.get("sluice.origin"):
+        by = tags.get("sluice.origin.by")
+        sha = str(tags.get("sluice.origin.sha256"))[:12]
+        how = (f"imported ({tags.get('sluice.origin.format')}, sha256 {sha}…"
+               f"{', pickle' if tags.get('sluice.origin.pickle') == 'True' else ''})"
+               if tags["sluice.origin"] == "import" else f"trained by run {tags.get('sluice.origin.run_id')}")
+        console.print(f"origin: {how}" + (f" by {by}" if by else ""), highlight=False, markup=False)
     trained_on = result.get("dataset_versions") or []
     datasets = ", ".join(f"{d.get('dataset')} v{d.get('version')}" for d in trained_on)
     console.print(f"trained on: {datasets or '-'}", highlight=False, markup=False)
@@ -234,6 +376,9 @@ AUDIT = Command(audit, "a model's audit trail: who did what, when, newest first"
                 extra=paging)
 LINEAGE = Command(lineage, "model version → dataset versions → raw objects", ("model", "version"),
                   view=lineage_view)
+IMPORT = Command(import_model, "import an externally trained scikit-learn model (skops, MLflow directory; "
+                 "pickle: approvers) as a new version, judged and gated like a trained one", ("model",),
+                 view=import_view, extra=_import_args)
 EXPORT = Command(export, "export a version for MLflow, SageMaker or skops into a local folder",
                  ("model", "version"), view=export_view, extra=_export_args)
 
@@ -251,7 +396,8 @@ def register(cli: Cli) -> None:
     models = cli.noun("models")
     for name, command in (("list", LIST), ("versions", VERSIONS), ("show", SHOW), ("update", UPDATE),
                           ("promote", PROMOTE), ("reject", REJECT), ("rollback", ROLLBACK),
-                          ("audit", AUDIT), ("lineage", LINEAGE), ("export", EXPORT)):
+                          ("audit", AUDIT), ("lineage", LINEAGE), ("export", EXPORT),
+                          ("import", IMPORT)):
         command.add(models, name)
     aliases = cli.noun("aliases")
     ALIAS_SHOW.add(aliases, "show", aliases=["get"])
