@@ -63,7 +63,6 @@ FITTED_INTERNALS = (  # what those estimators hold once fitted (trees, losses, b
 TRANSFORMERS = (  # the composition and preprocessing steps of scikit-learn pipelines
     "sklearn.pipeline.Pipeline", "sklearn.pipeline.FeatureUnion",
     "sklearn.compose._column_transformer.ColumnTransformer",
-    "sklearn.compose._column_transformer._RemainderColsList",
     "sklearn.compose._column_transformer.make_column_selector",
     "sklearn.impute._base.SimpleImputer", "sklearn.impute._base.MissingIndicator",
     "sklearn.impute._knn.KNNImputer",
