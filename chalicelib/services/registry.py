@@ -184,8 +184,10 @@ class ModelRegistry:
                                run_id: str, metrics: dict[str, Any] | None,
                                dataset_versions: list[dict[str, Any]] | None, spec_version: int | None,
                                description: str = "", tags: dict[str, str] | None = None,
-                               actor: str = "system") -> ModelVersion:
-        """Register a reserved version (status ``candidate``); 409 ``model_version_exists`` if taken."""
+                               actor: str = "system", origin: dict[str, Any] | None = None) -> ModelVersion:
+        """Register a reserved version (status ``candidate``); 409 ``model_version_exists`` if taken.
+        ``origin``: where the version came from (a training run or an import), recorded once: unlike tags,
+        nothing changes it afterwards."""
         check_name(model)
         version = check_version(version)
         now = self._now()
@@ -193,9 +195,10 @@ class ModelRegistry:
             model=model, version=version, status=CANDIDATE, source=source, artifact_sha256=artifact_sha256,
             run_id=run_id, metrics=dict(metrics or {}), dataset_versions=list(dataset_versions or []),
             spec_version=spec_version, description=description or "", tags=_check_tags(tags),
-            created_at=now, updated_at=now)
+            origin=dict(origin) if origin else None, created_at=now, updated_at=now)
         details = {"source": source, "artifact_sha256": artifact_sha256, "run_id": run_id,
-                   "spec_version": spec_version, "dataset_versions": registered.dataset_versions}
+                   "spec_version": spec_version, "dataset_versions": registered.dataset_versions,
+                   "origin": registered.origin}
         self.store.create_model_version(registered, self._event(model, EVENT_REGISTERED, actor, now,
                                                                 version, details))
         return registered

@@ -472,17 +472,12 @@ def register_and_gate(model: str, run_id: str, *, spec: TrainingSpec, spec_versi
             "origin": origin, "timings": timings, "warnings": result.warnings}
 
 
-ORIGIN_TAG = "sluice.origin"  # MLflow-style system tags: sluice.origin, sluice.origin.by, …
+ORIGIN_FIELDS = ("kind", "by", "run_id", "format", "sha256", "import_id", "pickle", "staging_key")
 
 
-def origin_tags(origin: dict[str, Any]) -> dict[str, str]:
-    """The version's origin as registry tags: ``sluice.origin`` (``training_run`` | ``import``) and
-    ``sluice.origin.{by,run_id,format,sha256,import_id,pickle}`` where known (every change to a tag
-    is in the audit log)."""
-    tags = {ORIGIN_TAG: str(origin["kind"])}
-    tags.update({f"{ORIGIN_TAG}.{k}": str(v) for k, v in origin.items() if k != "kind" and v is not None
-                 and k in ("by", "run_id", "format", "sha256", "import_id", "pickle", "staging_key")})
-    return tags
+def _origin_record(origin: dict[str, Any]) -> dict[str, Any]:
+    """What the registry keeps of a version's origin (the run record and metadata.json hold the rest)."""
+    return {k: origin[k] for k in ORIGIN_FIELDS if origin.get(k) is not None}
 
 
 def _register(registry: Any, model: str, version: int, run_id: str, info: Any, result: Any,
@@ -494,8 +489,8 @@ def _register(registry: Any, model: str, version: int, run_id: str, info: Any, r
         registry.register_model_version(
             model, version, source=info.source, artifact_sha256=info.sha256, run_id=run_id,
             metrics=result.metrics, dataset_versions=[*lineage["datasets"], *lineage["feedback"]["versions"]],
-            spec_version=spec_version, description=description, tags={**tags, **origin_tags(origin)},
-            actor=actor)
+            spec_version=spec_version, description=description, tags=tags, actor=actor,
+            origin=_origin_record(origin))
     except Exception:
         registered, _ = _registered_version(model, {"model": model, "run_id": run_id, "status": "running",
                                                     "created_at": "", "version": version})

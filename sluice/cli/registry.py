@@ -295,13 +295,12 @@ def alias_history_view(console: Console, result: Any) -> None:
 def version_view(console: Console, result: Any) -> None:
     fields("model", "version", "status", "aliases", "metrics", "run_id", "spec_version", "source",
            "artifact_sha256", "description", "tags", "created_at", "updated_at")(console, result)
-    tags = result.get("tags") or {}
-    if tags.get("sluice.origin"):
-        by = tags.get("sluice.origin.by")
-        sha = str(tags.get("sluice.origin.sha256"))[:12]
-        how = (f"imported ({tags.get('sluice.origin.format')}, sha256 {sha}…"
-               f"{', pickle' if tags.get('sluice.origin.pickle') == 'True' else ''})"
-               if tags["sluice.origin"] == "import" else f"trained by run {tags.get('sluice.origin.run_id')}")
+    origin = result.get("origin") or {}
+    if origin.get("kind"):
+        by = origin.get("by")
+        sha = str(origin.get("sha256"))[:12]
+        how = (f"imported ({origin.get('format')}, sha256 {sha}…{', pickle' if origin.get('pickle') else ''})"
+               if origin["kind"] == "import" else f"trained by run {origin.get('run_id')}")
         console.print(f"origin: {how}" + (f" by {by}" if by else ""), highlight=False, markup=False)
     trained_on = result.get("dataset_versions") or []
     datasets = ", ".join(f"{d.get('dataset')} v{d.get('version')}" for d in trained_on)

@@ -93,6 +93,7 @@ class ModelVersionDict(TypedDict):
     description: str
     tags: dict[str, str]
     decision: dict[str, object] | None
+    origin: dict[str, object] | None
     aliases: list[str]
     created_at: str
     updated_at: str
@@ -158,6 +159,9 @@ class ModelVersion:
     description: str = ""
     tags: dict[str, str] = field(default_factory=dict)
     decision: dict[str, object] | None = None
+    # where it came from, set once at registration: {"kind": "training_run" | "import", "by", "run_id",
+    # and for an import "format", "sha256" (of the uploaded file), "import_id", "pickle", "staging_key"}
+    origin: dict[str, object] | None = None
     aliases: tuple[str, ...] = ()
     created_at: str = ""
     updated_at: str = ""

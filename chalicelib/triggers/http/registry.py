@@ -224,7 +224,7 @@ def lineage(model: str, version: str) -> Any:
     return json_response({
         "model": model, "version": found.version, "status": found.status, "run_id": found.run_id,
         "spec_version": found.spec_version,
-        "artifact": {"source": found.source, "sha256": found.artifact_sha256},
+        "artifact": {"source": found.source, "sha256": found.artifact_sha256}, "origin": found.origin,
         "datasets": [_dataset_lineage(ref) for ref in found.dataset_versions],
     })
 

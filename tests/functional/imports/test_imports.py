@@ -52,9 +52,10 @@ def test_a_skops_pipeline_is_judged_on_the_holdout_a_trained_run_holds_out_and_r
     version = registry.get_model_version("tips", run["version"])
     import hashlib
 
-    assert version.tags["sluice.origin"] == "import" and version.tags["sluice.origin.format"] == "skops"
-    assert version.tags["sluice.origin.sha256"] == hashlib.sha256(body).hexdigest()
-    assert version.tags["sluice.origin.by"] == "anonymous"
+    assert version.origin is not None
+    assert version.origin["kind"] == "import" and version.origin["format"] == "skops"
+    assert version.origin["sha256"] == hashlib.sha256(body).hexdigest()
+    assert version.origin["by"] == "anonymous"
     assert version.tags["estimator"] == "LogisticRegression"
     assert version.run_id == run["run_id"] and version.spec_version == 1
     assert version.dataset_versions[0]["dataset"] == "rides" and version.dataset_versions[0]["version"] == 1
@@ -68,8 +69,11 @@ def test_a_trained_version_records_its_origin_too(client, moto_world, tips_spec,
     _status, started = send(client, "post", "/models/tips/train", {})
     drain_invocations(client, moto_world)
     version = registry.get_model_version("tips", 1)
-    assert version.tags["sluice.origin"] == "training_run"
-    assert version.tags["sluice.origin.run_id"] == started["run_id"]
+    assert version.origin is not None and version.origin["kind"] == "training_run"
+    assert version.origin["run_id"] == started["run_id"]
+    assert not any(tag.startswith("sluice.origin") for tag in version.tags)
+    status, _ = send(client, "patch", "/models/tips/versions/1", {"tags": {"origin": "elsewhere"}})
+    assert status == 200 and registry.get_model_version("tips", 1).origin == version.origin  # not a tag
 
 
 def test_a_skops_file_naming_a_type_outside_the_trusted_list_is_refused_with_its_name(
@@ -118,7 +122,7 @@ def test_an_mlflow_directory_saved_with_skops_is_imported_with_its_signature(
     assert run["status"] == "succeeded", run.get("error")
     assert run["origin"]["serialization_format"] == "skops" and run["origin"]["pickle"] is False
     assert run["origin"]["sklearn_version"]
-    assert registry.get_model_version("tips", run["version"]).tags["sluice.origin.format"] == "mlflow"
+    assert registry.get_model_version("tips", run["version"]).origin["format"] == "mlflow"
 
 
 def test_a_pickled_mlflow_directory_loads_only_through_the_approvers_route(

@@ -139,7 +139,7 @@ def run(runtime: FunctionRuntime, names: Names) -> None:
     assert runtime.invocations["train"] == 2, dict(runtime.invocations)
 
     events = _serve(runtime, names, frame)
-    _registry(runtime)
+    _registry(runtime, names)
     for path in (
         "/",
         "/health",
@@ -201,10 +201,23 @@ def _serve(runtime: FunctionRuntime, names: Names, frame: Any) -> list[dict[str,
     return [labels_event, batch_event]
 
 
-def _registry(runtime: FunctionRuntime) -> None:
-    """Audited registry writes: an export, tags, an alias set and removed."""
+def _registry(runtime: FunctionRuntime, names: Names) -> None:
+    """Audited registry writes: an export, an import (request, the presigned PUT, the import run), tags,
+    an alias set and removed."""
+    import hashlib
+
+    from tests.functional.imports.conftest import external_pipeline, skops_bytes
+
     http = runtime.http
     _ok(http("post", f"/models/{MODEL}/versions/1/exports", {"format": "sagemaker"}))
+    body = skops_bytes(external_pipeline())
+    grant = _ok(http("post", f"/models/{MODEL}/imports", {"format": "skops", "dataset": DATASET,
+                                                          "sha256": hashlib.sha256(body).hexdigest(),
+                                                          "size": len(body)}))
+    _put(names.bucket, grant["upload"]["key"], body)  # what the presigned URL is for
+    run_id = _ok(http("post", grant["start"], {}))["run_id"]
+    runtime.drain()
+    assert _ok(http("get", f"/models/{MODEL}/runs/{run_id}"))["status"] == "succeeded"
     _ok(http("patch", f"/models/{MODEL}/versions/1", {"tags": {"owner": "scenario"}}), 200)
     _ok(http("put", f"/models/{MODEL}/aliases/staging", {"version": 1}))
     _ok(http("delete", f"/models/{MODEL}/aliases/staging"), 200, 204)

@@ -20,10 +20,13 @@ OPERATOR = {("PUT", "/datasets/{dataset}/contract"), ("POST", "/datasets/{datase
             ("PUT", "/models/{model}/serving"),  # capture percentage and shadow alias: operations
             ("POST", "/models/{model}/versions/{version}/exports"),
             ("POST", "/models/{model}/runs/{run}/cancel"),  # the reconciler's and runs' operations
-            ("POST", "/ops/reconcile"), ("POST", "/ops/redrive")}
+            ("POST", "/ops/reconcile"), ("POST", "/ops/redrive"),
+            ("POST", "/models/{model}/imports"),  # bring your own model (skops, MLflow)
+            ("POST", "/models/{model}/imports/{import_id}/start")}
 APPROVER = {("POST", "/models/{model}/versions/{version}/promote"),
             ("POST", "/models/{model}/versions/{version}/reject"), ("POST", "/models/{model}/rollback"),
-            ("PUT", "/models/{model}/aliases/{alias}"), ("DELETE", "/models/{model}/aliases/{alias}")}
+            ("PUT", "/models/{model}/aliases/{alias}"), ("DELETE", "/models/{model}/aliases/{alias}"),
+            ("POST", "/models/{model}/imports/pickle")}  # a pickle runs code when loaded: approvers vouch
 ACCOUNT = "arn:aws:execute-api:us-east-1:123456789012:abc123"
 
 
