@@ -24,6 +24,8 @@ from chalicelib.triggers.http import serving as serving_api
 from chalicelib.triggers.http import training as training_api
 from chalicelib.triggers.http.http import error_response, normalise_chalice_error, surface_errors
 from chalicelib.triggers.table import schedule_expression
+from chalicelib.triggers.tracing import invocation
+from chalicelib.triggers.tracing import prepare as prepare_tracing
 
 app = Chalice(app_name="sluice")
 app.register_blueprint(health.bp)
@@ -40,10 +42,14 @@ app.register_blueprint(openapi.bp)
 
 
 @app.middleware("all")
-def publish_metrics(event: Any, get_response: Any) -> Any:
-    """Every invocation's CloudWatch metrics (chalicelib/core/metrics.py) written to its log at its end."""
+def observe(event: Any, get_response: Any) -> Any:
+    """Every invocation traced in X-Ray (chalicelib/triggers/tracing.py), and its CloudWatch metrics
+    (chalicelib/core/metrics.py) written to its log at its end."""
     try:
-        return get_response(event)
+        with invocation(event) as trace:
+            response = get_response(event)
+            trace.status(getattr(response, "status_code", None))
+            return response
     finally:
         from chalicelib.core.metrics import flush
 
@@ -155,5 +161,7 @@ for _path, _methods in app.routes.items():
         if (_path, _method) not in PUBLIC_ROUTES:
             _route.authorizer = IAMAuthorizer()
 
-# ---- the API function's init, keep last: the predict path imported and warmed (SnapStart snapshots it)
+# ---- init, keep last: the tracer made (on Lambda), and for the API function the predict path imported and
+# warmed: SnapStart snapshots both
+prepare_tracing()
 serving_api.preload_if_configured()
