@@ -241,9 +241,11 @@ def _process(obj: StoredObject, dataset: str, version: int, settings: Settings,
     for prefix in (curated_dir, quarantine_dir):  # what a crashed attempt left: this attempt starts clean
         outputs.delete_prefix(settings.bucket, prefix, settings)
     # this attempt's own folder: a fenced-out attempt's late parts land beside it, never in it
+    distinct = _distinct_columns(stored.contract)
     curated = outputs.S3Parts(f"{curated_dir}{RUN_FOLDER}{lease.owner[:16]}/", settings=settings,
-                              rename=layout.curated_columns, fence=lease.check)
-    quarantine = outputs.S3Parts(f"{quarantine_dir}rows/", settings=settings, fence=lease.check)
+                              rename=layout.curated_columns, fence=lease.check, distinct=distinct)
+    quarantine = outputs.S3Parts(f"{quarantine_dir}rows/", settings=settings, fence=lease.check,
+                                 distinct=distinct)
     raw_object = outputs.RawObject(obj, settings)
     profiled = ProfilingSink(curated)  # the report's column profile, from the curated stream's first rows
     result = validate_stream(raw_object.open, stored.contract, pii_key=pii_key(settings), curated=profiled,
@@ -330,6 +332,14 @@ def _quarantine_failed(result: Any, obj: StoredObject, dataset: str, version: in
     if declares_pii:
         return outputs.quarantine_manifest(dataset, version, manifest, settings)
     return outputs.quarantine_object(obj, dataset, version, manifest, settings)
+
+
+def _distinct_columns(contract: Any) -> list[str]:
+    """Columns whose values are about as distinct as the rows: unique columns, a one-column primary key,
+    hashed PII (a Parquet dictionary of them is built only to be dropped)."""
+    pk = contract.rules.primary_key
+    single = list(pk.columns) if pk is not None and len(pk.columns) == 1 else []
+    return [c.name for c in contract.columns if c.unique or c.pii == "hash"] + single
 
 
 def upload_limit(key: str) -> int:

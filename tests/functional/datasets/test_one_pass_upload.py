@@ -58,12 +58,15 @@ def small_chunks(monkeypatch):
     monkeypatch.setattr(service.outputs, "RawObject", CountingRaw)
 
 
-def test_a_csv_upload_is_read_once_and_written_as_one_part_per_chunk(client, moto_world, small_chunks):
+def test_a_csv_upload_is_read_in_place_its_key_column_first_and_written_as_one_part_per_chunk(
+        client, moto_world, small_chunks):
     put_contract(client, rides_contract(policy="quarantine_rows"))
     body = rides_csv(40, bad=(3, 25))
     outcome = process_object(put_raw("raw/rides/one-pass.csv", body))
     assert outcome.status == "passed"
-    assert sum(CountingRaw.fetched) == len(body)  # no /tmp copy, no second read of the input
+    # no /tmp copy; the unique ride_id read first (every duplicate known up front), then the one pass: no
+    # end-of-file read, no part written twice
+    assert sum(CountingRaw.fetched) == 2 * len(body)
     record = store.get_version("rides", 1)
     assert record.raw["sha256"] == hashlib.sha256(body).hexdigest()
     parts = sorted(all_objects(moto_world.bucket, "curated/rides/dataset_version=1/"))
@@ -73,6 +76,74 @@ def test_a_csv_upload_is_read_once_and_written_as_one_part_per_chunk(client, mot
     quarantined = sorted(all_objects(moto_world.bucket, "quarantine/rides/0000000001/rows/"))
     assert [p.rsplit("/", 1)[1] for p in quarantined] == ["part-00000.snappy.parquet",
                                                          "part-00002.snappy.parquet"]
+
+
+def test_a_large_csv_is_read_ahead_in_blocks_and_hashed_exactly_once_read(client, moto_world, monkeypatch):
+    monkeypatch.setattr(outputs, "READ_BLOCK", 4096)  # ~90 blocks, fetched two ahead of the reader
+    CountingRaw.fetched = []
+    monkeypatch.setattr(service.outputs, "RawObject", CountingRaw)
+    put_contract(client, rides_contract(policy="quarantine_rows"))
+    body = rides_csv(3000, bad=(7,))
+    outcome = process_object(put_raw("raw/rides/ahead.csv", body))
+    record = store.get_version("rides", outcome.version or 0)
+    assert (record.status, record.rows, record.invalid_rows) == ("passed", 3000, 1)
+    assert record.raw["sha256"] == hashlib.sha256(body).hexdigest()
+    assert sum(CountingRaw.fetched) == 2 * len(body)  # the digest needed no GET of its own
+    assert sorted(r["ride_id"] for r in curated_rows(record)) == [f"R{i:06d}" for i in range(3000) if i != 7]
+
+
+def test_blocks_read_ahead_are_hashed_in_file_order_whatever_order_they_arrive_in():
+    from chalicelib.storage.s3 import StoredObject
+
+    data = bytes(range(256)) * 41
+    raw = outputs.RawObject(StoredObject("b", "raw/d/x.csv", None, "etag", len(data)))
+    starts = list(range(0, len(data), 1000))
+    for i in [0, 2, 1, 3, 5, 4, 6, 8, 9, 7, 10]:  # never more than READ_AHEAD + 1 waiting
+        raw._hash_in_order(starts[i], data[starts[i]:starts[i] + 1000])
+    assert raw.sha256() == hashlib.sha256(data).hexdigest() and raw.gets == 0
+
+
+class FakeRaw(outputs.RawObject):
+    """A raw object of ``size`` zero bytes that records the blocks asked of S3."""
+
+    def __init__(self, size: int) -> None:
+        from chalicelib.storage.s3 import StoredObject
+
+        super().__init__(StoredObject("b", "raw/d/x.csv", None, "etag", size))
+        self.starts: list[int] = []
+
+    def fetch(self, start: int, end: int) -> bytes:
+        self.starts.append(start)
+        return bytes(end - start)
+
+
+def test_a_front_to_back_reader_has_the_next_blocks_fetched_ahead_and_a_seek_does_not(monkeypatch):
+    monkeypatch.setattr(outputs, "READ_BLOCK", 100)
+    raw = FakeRaw(1000)
+    file = raw.open()
+    assert file.read(150) == bytes(150)  # blocks 0 and 1; 2 and 3 fetched ahead
+    for ahead in list(file._ahead.values()):
+        ahead.result()
+    assert sorted(raw.starts) == [0, 100, 200, 300]
+    file.seek(750)
+    file.read(10)  # a jump (Parquet's footer, a column chunk): no read-ahead from there
+    assert sorted(raw.starts) == [0, 100, 200, 300, 700]
+    file.close()
+
+
+def test_unique_and_hashed_columns_are_written_without_a_parquet_dictionary(client, moto_world):
+    import pyarrow.parquet as pq
+
+    put_contract(client, rides_contract())  # ride_id unique, rider_email hashed
+    record = store.get_version("rides", process_object(put_raw("raw/rides/dict.csv", rides_csv(50))).version
+                               or 0)
+    bucket, prefix = record.curated_path.removeprefix("s3://").split("/", 1)
+    (part,) = all_objects(bucket, prefix).values()
+    meta = pq.ParquetFile(io.BytesIO(part)).metadata.row_group(0)
+    encodings = {meta.column(i).path_in_schema: meta.column(i).encodings for i in range(meta.num_columns)}
+    assert not any("DICTIONARY" in e for e in encodings["ride_id"] + encodings["rider_email"])
+    assert all(any("DICTIONARY" in e for e in encodings[c]) for c in ("city", "fare", "passengers"))
+    assert sorted(r["ride_id"] for r in curated_rows(record)) == [f"R{i:06d}" for i in range(50)]
 
 
 def test_a_parquet_upload_is_read_with_ranged_gets_and_hashed_exactly(client, moto_world, monkeypatch):

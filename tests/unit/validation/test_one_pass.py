@@ -133,12 +133,16 @@ def keyed_csv(write, keys: list[str], values: list[int] | None = None) -> str:
     return write("k.csv", "k,v\n" + "".join(f"{k},{v}\n" for k, v in zip(keys, values, strict=True)))
 
 
-def test_a_key_repeated_across_chunks_replaces_only_the_chunks_holding_its_rows(write):
+def keyed_jsonl(keys: list[str]) -> str:
+    return "".join(f'{{"k": "{k}", "v": 1}}\n' for k in keys)
+
+
+def test_a_key_repeated_across_chunks_of_jsonl_replaces_only_the_chunks_holding_its_rows(write):
     # chunks of 2 rows: a b | c d | e a — both "a" rows went out as curated before the repeat was known
-    path = keyed_csv(write, ["a", "b", "c", "d", "e", "a"])
+    path = write("k.jsonl", keyed_jsonl(["a", "b", "c", "d", "e", "a"]))
     c = contract(KEYED, failure_policy={"action": "quarantine_rows", "max_invalid_fraction": 0.5})
     two, one, curated, quarantine = both(path, c, 2)
-    assert_same(two, one, curated, quarantine, "csv")
+    assert_same(two, one, curated, quarantine, "jsonl")
     assert one.outputs is not None and one.outputs.replaced == [0, 2] and one.outputs.rereads == 1
     assert quarantine.calls == [("replace", 0), ("replace", 2), ("close", None)]
     assert curated.calls == [("write", 0), ("write", 1), ("write", 2), ("replace", 0), ("replace", 2),
@@ -148,9 +152,33 @@ def test_a_key_repeated_across_chunks_replaces_only_the_chunks_holding_its_rows(
                                                                                  (5, "k.unique")]
 
 
-def test_keys_repeated_inside_one_chunk_need_no_second_read(write):
+def test_a_csv_key_repeated_across_chunks_is_known_before_the_first_chunk_so_nothing_is_replaced(write):
+    # the key column is read first: the "a" rows go out quarantined at once, no part is written twice
     reads = []
-    data = "k,v\n" + "".join(f"{k},1\n" for k in ["a", "a", "b", "c", "d", "d"])
+    data = "k,v\n" + "".join(f"{k},1\n" for k in ["a", "b", "c", "d", "e", "a"])
+
+    def opener() -> CountingReader:
+        reads.append(CountingReader(data.encode()))
+        return reads[-1]
+
+    c = contract(KEYED, failure_policy={"action": "quarantine_rows", "max_invalid_fraction": 0.5})
+    curated, quarantine = RecordingSink(), RecordingSink()
+    one = validate_stream(opener, c, pii_key=PII_KEY, chunk_rows=2, name="k.csv", curated=curated,
+                          quarantine=quarantine)
+    two = validate_file(keyed_csv(write, ["a", "b", "c", "d", "e", "a"]), c, pii_key=PII_KEY, chunk_rows=2)
+    assert_same(two, one, curated, quarantine, "csv")
+    assert one.outputs is not None and one.outputs.key_prepass
+    assert (one.outputs.replaced, one.outputs.rereads) == ([], 0) and len(reads) == 2
+    assert curated.calls == [("write", 0), ("write", 1), ("write", 2), ("close", None)]
+    assert quarantine.calls == [("write", 0), ("write", 2), ("close", None)]
+    assert to_rows(curated) == [("b", 1), ("c", 1), ("d", 1), ("e", 1)]
+    assert rule(one, "k.unique")["examples"] == [{"row": r, "value": "a", "problem": "duplicate"}
+                                                 for r in (0, 5)]
+
+
+def test_keys_repeated_inside_one_chunk_of_jsonl_need_no_second_read(write):
+    reads = []
+    data = keyed_jsonl(["a", "a", "b", "c", "d", "d"])
 
     def opener() -> CountingReader:
         reads.append(CountingReader(data.encode()))
@@ -158,12 +186,25 @@ def test_keys_repeated_inside_one_chunk_need_no_second_read(write):
 
     c = contract(KEYED, failure_policy={"action": "quarantine_rows", "max_invalid_fraction": 1.0})
     curated, quarantine = RecordingSink(), RecordingSink()
-    one = validate_stream(opener, c, pii_key=PII_KEY, chunk_rows=2, name="k.csv", curated=curated,
+    one = validate_stream(opener, c, pii_key=PII_KEY, chunk_rows=2, name="k.jsonl", curated=curated,
                           quarantine=quarantine)
     assert len(reads) == 1 and one.outputs is not None and one.outputs.replaced == []
     assert [r["_row"] for r in quarantine_rows(quarantine)] == [0, 1, 4, 5]
     assert rule(one, "k.unique")["examples"] == [{"row": r, "value": v, "problem": "duplicate"}
                                                  for r, v in ((0, "a"), (1, "a"), (4, "d"), (5, "d"))]
+
+
+def test_a_csv_broken_after_its_first_chunks_is_validated_as_without_the_key_pass(write):
+    # the key pass meets the bad byte (in the key, > 4 MiB in) first; the pass then runs as it always did:
+    # writes the first chunks, then aborts
+    body = "k,v\n" + "".join(f"k{i:07d}{'x' * 40},1\n" for i in range(100_000)) + "caf\xe9,1\n"
+    path = write("late.csv", body.encode("latin-1"))
+    curated, quarantine = RecordingSink(), RecordingSink()
+    one = validate_stream(path, contract(KEYED), pii_key=PII_KEY, chunk_rows=1000, curated=curated,
+                          quarantine=quarantine)
+    assert (one.decision, one.reason) == ("reject_file", "encoding_error") and one.rows > 0
+    assert ("write", 0) in curated.calls and (curated.state, quarantine.state) == ("aborted", "aborted")
+    assert one.outputs is not None and not one.outputs.key_prepass
 
 
 def test_parquet_duplicates_are_known_before_the_first_chunk_so_nothing_is_replaced(tmp_path):
