@@ -49,7 +49,7 @@ from chalicelib.core.settings import Settings, get_settings
 from chalicelib.services.upload_profile import ProfilingSink
 from chalicelib.storage import dataset_files as outputs
 from chalicelib.storage import datasets as store
-from chalicelib.storage import layout
+from chalicelib.storage import layout, sql_tables
 from chalicelib.storage.invoke import invoke_async
 from chalicelib.storage.notify import publish_alert
 from chalicelib.storage.pii_key import pii_key
@@ -126,6 +126,7 @@ def process_object(ref: ObjectRef, *, lease_seconds: float = LEASE_SECONDS,
             version = claim.version or _allocate(dataset, claim_key, lease.owner)
             record = _existing(dataset, version) or _process(obj, dataset, version, settings,
                                                               dict(lineage or {}), lease)
+            sql_tables.put_validation(record.to_dict(), settings=settings)  # sluice_validations (SQL)
             _announce(record, settings)
             store.complete_claim(dataset, claim_key, version, lease.owner)
     except ClaimLostError:
