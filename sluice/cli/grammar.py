@@ -29,7 +29,7 @@ NOUNS: dict[str, tuple[str, tuple[str, ...]]] = {
     "spec": ("a model's training spec: show, put", ()),
     "runs": ("training runs: start, list, show, cancel", ()),
     "models": ("the model registry: list, versions, show, update, promote, reject, rollback, audit, "
-               "lineage, serving, predict, export", ()),
+               "lineage, serving, predict, export, import", ()),
     "aliases": ("a model's aliases: show, set, delete, history", ("alias",)),
     "drift": ("drift checks of the production version: check, history", ()),
     "ops": ("after a crash: what the reconciler finds and does: list, reconcile, redrive, audit", ()),

@@ -10,13 +10,13 @@ HEAVY = ("pandas", "numpy", "sklearn", "scipy", "awswrangler", "pyarrow", "jobli
 
 PROBE = """
 import json, sys, time
-started = time.perf_counter()
+started = time.process_time()
 import botocore.session
 created = []
 original = botocore.session.Session.create_client
 botocore.session.Session.create_client = lambda *a, **k: created.append(a[1]) or original(*a, **k)
 import app
-print(json.dumps({"seconds": time.perf_counter() - started, "clients": created,
+print(json.dumps({"seconds": time.process_time() - started, "clients": created,
                   "modules": sorted({m.split('.')[0] for m in sys.modules})}))
 """
 
@@ -27,4 +27,5 @@ def test_importing_app_loads_no_heavy_library_and_creates_no_client():
     probe = json.loads(out.stdout.strip().splitlines()[-1])
     assert probe["clients"] == []
     assert sorted(set(HEAVY) & set(probe["modules"])) == []
-    assert probe["seconds"] < 1.5, probe["seconds"]  # generous: CI machines vary
+    # CPU seconds, not wall time: what the import costs, also on a machine busy with other tests
+    assert probe["seconds"] < 1.5, probe["seconds"]

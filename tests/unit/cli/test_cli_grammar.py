@@ -31,6 +31,7 @@ EARLIER_SPELLINGS = {
     "predict": "models predict", "lineage": "models lineage",
     "models serving": "models serving",  # new with per-model serving settings: no earlier spelling
     "models export": "models export",  # new with exports: no earlier spelling
+    "models import": "models import",  # new with imports: no earlier spelling
     "dashboard": "dashboard",  # new with the signing proxy: no earlier spelling
     "drift check": "drift check", "drift history": "drift history",
     # new with crash recovery (issue 16): no earlier spelling
@@ -38,7 +39,8 @@ EARLIER_SPELLINGS = {
     "ops redrive": "ops redrive", "ops audit": "ops audit",
 }
 SAMPLE = {"dataset": "rides", "model": "fare", "version": "2", "file": "in.csv", "run": "r1",
-          "alias": "staging", "shell": "bash"}
+          "alias": "staging", "shell": "bash", "path": "model.skops"}
+REQUIRED_OPTIONS = {"--dataset": "rides:2"}  # a value for each option a command requires
 ROUTING = {"command", "help"}  # which sub-parser was chosen: differs between spellings by design
 
 
@@ -57,8 +59,10 @@ def argv_for(parser: argparse.ArgumentParser, path: str) -> list[str]:
     """``path`` with a value for each positional, and ``--json`` when the command takes it."""
     command = leaf(parser, path)
     values = [SAMPLE[a.dest] for a in command._actions if not a.option_strings and a.dest in SAMPLE]
+    required = [x for a in command._actions if a.option_strings and a.required
+                for x in (a.option_strings[0], REQUIRED_OPTIONS[a.option_strings[0]])]
     takes_json = any("--json" in a.option_strings for a in command._actions)
-    return [*path.split(), *values, *(["--json"] if takes_json else [])]
+    return [*path.split(), *values, *required, *(["--json"] if takes_json else [])]
 
 
 def parsed(parser: argparse.ArgumentParser, argv: list[str]) -> dict[str, object]:
