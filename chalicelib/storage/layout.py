@@ -17,6 +17,10 @@ S3, one bucket (``SLUICE_BUCKET``; the product's layout, DESIGN.md):
 ``batch/{model}/input|output/{name}``       batch predictions
 ``reports/drift/{model}/{check}/…``         drift (JSON, HTML, Model Monitor files) and performance checks
 ``exports/{model}/{version}/{format}/…``    a version exported for MLflow, SageMaker or skops (once each)
+``imports/{model}/{import}/…``              a model trained elsewhere, its request and start records
+                                            (keys in ``chalicelib/services/imports.py``; expire in 7 days)
+``tables/{table}/day={day}/…``              one-line JSON rows of the SQL tables (``core/sql_tables.py``)
+``athena-results/``                         the Athena workgroup's query results (expire in 7 days)
 ==========================================  ================================================================
 
 DynamoDB, one table (``SLUICE_TABLE``): string keys ``pk``/``sk``, one index ``gsi1`` (``gsi1pk``/``gsi1sk``).
