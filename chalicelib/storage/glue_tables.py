@@ -13,11 +13,19 @@ from chalicelib.core.datasets.names import now_iso
 from chalicelib.storage import layout
 from chalicelib.storage import table as state
 
+RESERVED_PREFIX = "sluice_"  # sluice's own SQL tables (chalicelib/core/sql_tables.py), now and later
+
 
 def claim_table_of(dataset: str) -> str:
     """The Glue table name of ``dataset``, claimed for it; :class:`GlueTableTakenError` when another
-    dataset holds that name."""
+    dataset holds that name, or when it is reserved for sluice's own tables (``sluice_…``)."""
     table = layout.glue_table_name(dataset)
+    if table.startswith(RESERVED_PREFIX):
+        raise GlueTableTakenError(
+            f"dataset {dataset!r} would have the Glue table {table!r}: names starting {RESERVED_PREFIX!r} "
+            "are reserved for sluice's own tables (captures, labels, checks, validations); choose another "
+            "name",
+            details={"table": table, "dataset": None})
     holder = owner(table) or _claim(table, _existing_twin(dataset, table) or dataset)
     if holder != dataset:
         raise GlueTableTakenError(

@@ -26,6 +26,17 @@ def test_a_dataset_whose_glue_table_name_is_taken_is_refused_and_the_owner_keeps
     assert client.http.get("/datasets/col_x/contract").status_code == 404  # nothing stored
 
 
+def test_a_dataset_cannot_take_a_table_name_reserved_for_sluices_own_tables(moto_world, client):
+    from chalicelib.core.sql_tables import TABLES
+
+    for name in (TABLES[0].name, TABLES[0].name.replace("_", "-"), "sluice-anything-later"):
+        status, body = put(client, name)
+        assert (status, body["error"]["code"]) == (409, "glue_table_taken"), name
+        assert "reserved" in body["error"]["message"]
+        assert client.http.get(f"/datasets/{name}/contract").status_code == 404  # nothing stored
+    assert put(client, "sluicebox")[0] == 201  # only the sluice_ prefix is reserved
+
+
 def test_a_dataset_stored_before_claims_existed_keeps_its_table(moto_world, client):
     from chalicelib.core.validation.contract import parse_contract
 
