@@ -119,6 +119,15 @@ def train(event: dict, context: Any) -> dict:
     return execute_run(event["model"], event["run_id"])
 
 
+@app.lambda_function(name="on_training_job")
+def on_training_job(event: dict, context: Any) -> dict:
+    """A SageMaker training job of this stack changed state (EventBridge; docs/sagemaker.md): a job that
+    ended while its run was in flight ends the run."""
+    from chalicelib.triggers.training_jobs import handle_training_job_event
+
+    return handle_training_job_event(event)
+
+
 @app.lambda_function(name="on_dataset_version")
 def on_dataset_version(event: dict, context: Any) -> dict:
     from chalicelib.services.schedule import check_new_dataset_version

@@ -235,7 +235,15 @@ def _decide(finding: Finding, enabled: frozenset[str], dry_run: bool, now: float
 def _resolve_run(finding: Finding, now: float, _url: str | None) -> dict[str, Any]:
     from chalicelib.services.training import resolve_lost_run
 
-    resolved = resolve_lost_run(finding.subject["model"], finding.subject["run_id"], now=now)
+    model, run_id = finding.subject["model"], finding.subject["run_id"]
+    job = finding.details.get("training_job")
+    if job:  # a run on SageMaker: its job says whether it still runs (the end event may have been missed)
+        from chalicelib.services.sagemaker_jobs import reconcile_run
+
+        answer = reconcile_run(model, run_id, str(job))
+        if answer is not None:
+            return answer
+    resolved = resolve_lost_run(model, run_id, now=now)
     if resolved is None:
         return {"outcome": "skipped", "why": "the run ended or renewed its lease meanwhile"}
     return {"outcome": "done", "status": resolved["status"], "version": resolved.get("version")}

@@ -15,6 +15,7 @@ version when the registry holds it, ``failed`` with ``run_lost`` otherwise.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +23,7 @@ from chalicelib.core.datasets.types import DatasetVersion
 from chalicelib.core.errors import ConflictError, NotFoundError, SluiceError
 from chalicelib.core.log import logger
 from chalicelib.core.settings import get_settings
+from chalicelib.core.training.compute import ComputeChoice
 from chalicelib.core.training.errors import DatasetNotReadyError, RunStoppedError, SpecInvalidError
 from chalicelib.core.training.features import check_spec
 from chalicelib.core.training.gate import GateDecision, GatePolicy, decide
@@ -66,8 +68,15 @@ TOP_IMPORTANCE = 10  # in the run record; the metadata keeps every feature
 
 
 def put_spec(model: str, spec: TrainingSpec, *, actor: str) -> store.StoredSpec:
-    """Check ``spec`` (estimator, parameters and, when the dataset has a contract, feasibility), store it."""
+    """Check ``spec`` (estimator, parameters and, when the dataset has a contract, feasibility), store it.
+
+    A spec that may train on SageMaker (``compute: sagemaker | auto``) is also checked against the data
+    its window holds now: ``training_data_too_large`` with the numbers when no allowed instance (or not
+    the spec's) can hold it."""
     check_spec(spec, _contract_or_none(spec.dataset))
+    if spec.compute != "lambda":
+        with contextlib.suppress(DatasetNotReadyError, NotFoundError):  # no data yet: the run says so
+            _check_window_size(model, spec)
     return store.put_spec(model, spec, actor=actor, now=runs.now_iso())
 
 
@@ -106,22 +115,43 @@ def start_run(model: str, actor: str, reason: str = "", cause: Any = None) -> st
     return run_id
 
 
-def _check_window_size(model: str, spec: TrainingSpec) -> None:
-    """``training_data_too_large`` for a window the training function cannot hold (measured limit)."""
+def _check_window_size(model: str, spec: TrainingSpec) -> ComputeChoice | None:
+    """Where the window trains now (:func:`choose_compute`); ``training_data_too_large`` for a window the
+    training function (``compute: lambda``) or every allowed SageMaker instance cannot hold. None when
+    there is no data yet (the run itself says so)."""
     versions = _window_versions(spec)
     if not versions:
-        return  # the run itself says there is no data
+        return None
     contract = dataset_store.get_contract(spec.dataset, versions[-1].contract_version).contract
     feedback = dataset_store.passing_versions(feedback_dataset(model)) if spec.data.feedback else []
-    check_size(versions, feedback, contract)
+    return check_size(versions, feedback, contract, spec)
 
 
-def check_size(versions: list[DatasetVersion], feedback: list[DatasetVersion], contract: Any) -> None:
-    from chalicelib.core.training.sizing import TrainingCapacity, check_training_size
+def check_size(versions: list[DatasetVersion], feedback: list[DatasetVersion], contract: Any,
+               spec: TrainingSpec | None = None) -> ComputeChoice:
+    """Where a run of these versions trains under ``spec``'s ``compute`` (the function without a spec),
+    refused with the measured limit when nothing can hold it."""
+    from chalicelib.core.training.compute import RowCost, choose_compute
+    from chalicelib.core.training.sizing import TrainingCapacity
 
     rows = sum(int(v.rows or 0) for v in [*versions, *feedback])
     columns = len([c for c in contract.columns if c.pii != "drop"])
-    check_training_size(rows, columns, TrainingCapacity.from_env())
+    settings = spec.sagemaker if spec is not None else None
+    return choose_compute(spec.compute if spec is not None else "lambda", rows, columns,
+                          instance_type=settings.instance_type if settings else None,
+                          max_runtime_seconds=settings.max_runtime_seconds if settings else 0,
+                          capacity=TrainingCapacity.from_env(), cost=RowCost.from_env())
+
+
+def compute_choice(model: str, run: runs.RunRecord) -> ComputeChoice | None:
+    """Where a queued run trains: None for an import run (always in the function)."""
+    cause = run.get("cause")
+    if isinstance(cause, dict) and cause.get("import_id"):
+        return None
+    spec = store.get_spec(model, int(run["spec_version"])).spec
+    if spec.compute == "lambda":
+        return None
+    return _check_window_size(model, spec)
 
 
 def maybe_retrain(model: str, trigger: str, cause: Any) -> str | None:
@@ -250,6 +280,23 @@ def execute_run(model: str, run_id: str, *, heartbeat_seconds: float = HEARTBEAT
                              f"{QUEUED_LEASE_SECONDS}-second queued lease ran out")
         logger.info("run not queued; nothing to do", extra={"model": model, "run_id": run_id})
         return dict(runs.get_run(model, run_id))
+    try:
+        choice = compute_choice(model, runs.get_run(model, run_id))
+    except Exception as exc:  # the window cannot be trained anywhere (or read): recorded in the run
+        _fail_quietly(model, run_id, exc)
+        runs.release_lock(model, run_id)
+        return dict(runs.get_run(model, run_id))
+    if choice is not None and choice.compute == "sagemaker":
+        from chalicelib.services.sagemaker_jobs import start_job
+
+        return start_job(model, run_id, choice)
+    return run_started(model, run_id, heartbeat_seconds=heartbeat_seconds)
+
+
+def run_started(model: str, run_id: str, *, heartbeat_seconds: float = HEARTBEAT_SECONDS
+                ) -> dict[str, object]:
+    """A running run's work under its heartbeat, to its recorded outcome (and the lock given back): the
+    ``train`` function's, and a SageMaker training job's (:mod:`chalicelib.services.sagemaker_jobs`)."""
     started = time.perf_counter()
     try:
         with Heartbeat(lambda: runs.renew_lease(model, run_id), heartbeat_seconds):
@@ -283,6 +330,11 @@ def cancel_run(model: str, run_id: str, *, actor: str, reason: str = "") -> runs
     run = runs.cancel_run(model, run_id, actor=actor, reason=reason)
     get_registry().append_audit(model, "run_cancelled", actor=actor,
                                 details={"run_id": run_id, "reason": reason, "phase": run.get("phase")})
+    job = run.get("training_job")
+    if isinstance(job, str) and job:  # a run on SageMaker: stop paying for its instance now
+        from chalicelib.services.sagemaker_jobs import stop_for_cancel
+
+        stop_for_cancel(model, run_id, job)
     logger.info("training run cancelled", extra={"model": model, "run_id": run_id})
     return run
 
@@ -311,6 +363,11 @@ def resolve_lost_run(model: str, run_id: str, *, reason: str | None = None,
     logger.warning("a run lost its lease and is resolved", extra={"model": model, "run_id": run_id,
                                                                   "status": outcome.status})
     return {"status": outcome.status, **outcome.fields}
+
+
+def registered_version(model: str, run: runs.RunRecord) -> tuple[dict[str, Any] | None, int | None]:
+    """The registry's record of the version ``run`` reserved (None if unregistered) and production."""
+    return _registered_version(model, run)
 
 
 def _registered_version(model: str, run: runs.RunRecord) -> tuple[dict[str, Any] | None, int | None]:
@@ -401,7 +458,8 @@ def _train_register_gate(model: str, run_id: str, run: runs.RunRecord) -> dict[s
                                details={"problems": problems})
     features = resolve_features(spec, contract)
     feedback = (dataset_store.passing_versions(feedback_dataset(model)) if spec.data.feedback else [])
-    check_size(versions, feedback, contract)  # before reading a row: training_data_too_large
+    if run.get("compute") != "sagemaker":  # before reading a row: training_data_too_large
+        check_size(versions, feedback, contract)
     joined = join_rows([read_version(v, contracts) for v in versions],
                        [read_version(v, contracts) for v in feedback],
                        [c.name for c in contract.columns if c.pii != "drop"])

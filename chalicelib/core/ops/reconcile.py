@@ -103,9 +103,12 @@ def run_finding(run: Mapping[str, Any], lock: Mapping[str, Any] | None, now: flo
     held_by = (lock or {}).get("run_id")
     why = ("another run holds the model's lock" if held_by and held_by != run.get("run_id") else
            f"its lease ran out {max(0, int(now - float((lock or {}).get('lock_until', 0))))} s ago")
+    details = {"status": run["status"], "phase": run.get("phase"), "version": run.get("version")}
+    if run.get("training_job"):  # resolved only once its SageMaker job ended (the job is asked first)
+        details["training_job"] = run["training_job"]
+        why += f"; its SageMaker training job {run['training_job']} is asked first"
     return Finding("run_past_lease", {"model": run["model"], "run_id": run["run_id"]}, RESOLVE_RUN,
-                   f"the run is {run['status']} but {why}",
-                   {"status": run["status"], "phase": run.get("phase"), "version": run.get("version")})
+                   f"the run is {run['status']} but {why}", details)
 
 
 def artifact_finding(model: str, version: int, *, objects: int, newest: float, registered: bool,
@@ -246,6 +249,9 @@ def _route(event: Mapping[str, Any], attributes: Mapping[str, str],
         if len(chosen) == 1:
             return chosen[0], REDRIVE, f"object event of {key.split('/', 1)[0]}/…: its handler is idempotent"
         return None, INSPECT, "an object event no single function handles"
+    if event.get("source") == "aws.sagemaker":
+        return ("on_training_job", REDRIVE, "a SageMaker training job's state change: its handler is "
+                "idempotent (a run it already ended is left as it is)")
     if event.get("source") == "aws.events" or "detail-type" in event:
         return None, ACKNOWLEDGE, "a missed scheduled run: the next one runs on schedule"
     if {"model", "run_id"} <= set(event):

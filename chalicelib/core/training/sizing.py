@@ -78,8 +78,9 @@ def check_training_size(rows: int, columns: int, capacity: TrainingCapacity | No
         f"the run would read {rows:,} rows of {columns} columns; the training function holds at most "
         f"{limit:,} rows of {columns} columns (measured: {capacity.max_rows:,} rows of "
         f"{capacity.measured_columns} columns, bounded by its {capacity.limited_by}). Narrow the window "
-        "(the spec's data.versions: {last: N} or {since: date}), train on fewer columns, or raise the "
-        "train function's memory in bench/sizing.py and run `make sizing` (docs/sizing.md)",
+        "(the spec's data.versions: {last: N} or {since: date}), train on fewer columns, set the spec's "
+        "compute: auto (or sagemaker) to train on a SageMaker instance past this limit (docs/sagemaker.md), "
+        "or raise the train function's memory in bench/sizing.py and run `make sizing` (docs/sizing.md)",
         details={"rows": rows, "columns": columns, "max_rows": limit,
                  "measured_max_rows": capacity.max_rows, "measured_columns": capacity.measured_columns,
                  "limited_by": capacity.limited_by})

@@ -170,6 +170,30 @@ class DataWindow(_Strict):
         return text + (" + feedback" if self.feedback else "")
 
 
+class SageMakerSettings(_Strict):
+    """How a run on SageMaker is provisioned (``compute: sagemaker``, or ``auto`` past the function's limit).
+
+    ``instance_type``: one of the allow-list (:data:`chalicelib.core.training.compute.INSTANCE_TYPES`); left
+    out, the smallest allowed instance whose memory holds the window (measured per row) is chosen.
+    ``max_runtime_seconds``: SageMaker stops the job after it (its StoppingCondition); ``volume_gb``: the
+    instance's storage volume (the container, its packages and /tmp).
+    """
+
+    instance_type: str | None = None
+    max_runtime_seconds: int = Field(default=4 * 3600, ge=600, le=28 * 24 * 3600)
+    volume_gb: int = Field(default=30, ge=5, le=512)
+
+    @field_validator("instance_type")
+    @classmethod
+    def _allowed_instance(cls, value: str | None) -> str | None:
+        from chalicelib.core.training.compute import INSTANCE_TYPES
+
+        if value is not None and value not in INSTANCE_TYPES:
+            raise ValueError(f"sagemaker.instance_type {value!r} is not allowed; allowed: "
+                             f"{', '.join(INSTANCE_TYPES)}")
+        return value
+
+
 class TrainingSpec(_Strict):
     """A model's declarative training recipe. Stored versioned, never overwritten."""
 
@@ -190,6 +214,10 @@ class TrainingSpec(_Strict):
     performance_tolerance: float = Field(default=0.05, ge=0.0)
     drift: dict[str, Any] = Field(default_factory=dict)  # DriftConfig overrides for this model's checks
     description: str = Field(default="", max_length=1000)
+    # where the run trains: the train function, a SageMaker training job, or the function while the window
+    # fits its measured limit and SageMaker past it (chalicelib/core/training/compute.py)
+    compute: Literal["lambda", "sagemaker", "auto"] = "lambda"
+    sagemaker: SageMakerSettings = Field(default_factory=SageMakerSettings)
 
     @field_validator("drift")
     @classmethod
