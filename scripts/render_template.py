@@ -246,6 +246,7 @@ def role_statements(name: str, spec: dict[str, Any], asynchronous: bool) -> list
         statements.append({"Sid": "GlueCatalog", "Effect": "Allow", "Action": GLUE_ACTIONS, "Resource": [
             _sub(f"{prefix}:catalog"), _sub(f"{prefix}:database/${{GlueDatabase}}"),
             _sub(f"{prefix}:table/${{GlueDatabase}}/*")]})
+    statements += training_job_statements(spec.get("training_jobs") or [])
     if spec.get("invokes"):
         statements.append({"Sid": "StartFunctions", "Effect": "Allow", "Action": ["lambda:InvokeFunction"],
                            "Resource": [_function_arn(target) for target in spec["invokes"]]})
@@ -263,6 +264,100 @@ def role_statements(name: str, spec: dict[str, Any], asynchronous: bool) -> list
         statements.append({"Sid": "DataKeyViaSqs", "Effect": "Allow", "Action": sqs_kms, "Resource": key,
                            "Condition": _via("sqs", "aws:sqs:arn", queue)})
     return statements
+
+
+# ---- SageMaker training jobs (docs/sagemaker.md) ---------------------------------------------------
+
+TRAINING_JOB_ROLE = "TrainingJobRole"
+TRAINING_JOB_RULE = "OnTrainingJobStateChangeRule"
+TRAINING_JOB_FUNCTION = "on_training_job"
+# a function's `training_jobs:` verbs -> the SageMaker actions on this stack's jobs
+TRAINING_JOB_ACTIONS = {
+    "start": ["sagemaker:CreateTrainingJob", "sagemaker:AddTags"],  # AddTags: the Tags of the create call
+    "stop": ["sagemaker:StopTrainingJob"],
+    "describe": ["sagemaker:DescribeTrainingJob"],
+}
+
+
+def _training_jobs_arn() -> dict[str, str]:
+    """This stack's training jobs: their names begin with the stack's name (core/training/jobs.py)."""
+    return _sub("arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:training-job/"
+                "${AWS::StackName}-*")
+
+
+def training_job_statements(verbs: list[str]) -> list[dict[str, Any]]:
+    """A function's grants on this stack's training jobs; who starts one also passes the jobs' role (only
+    that role, only to SageMaker)."""
+    unknown = [v for v in verbs if v not in TRAINING_JOB_ACTIONS]
+    if unknown:
+        raise SystemExit(f"unknown training_jobs verbs {unknown} (infra/functions.yaml)")
+    if not verbs:
+        return []
+    actions = [a for verb in TRAINING_JOB_ACTIONS if verb in verbs for a in TRAINING_JOB_ACTIONS[verb]]
+    out: list[dict[str, Any]] = [{"Sid": "TrainingJobs", "Effect": "Allow", "Action": actions,
+                                  "Resource": _training_jobs_arn()}]
+    if "start" in verbs:
+        out.append({"Sid": "PassTrainingJobRole", "Effect": "Allow", "Action": ["iam:PassRole"],
+                    "Resource": {"Fn::GetAtt": [TRAINING_JOB_ROLE, "Arn"]},
+                    "Condition": {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}})
+    return out
+
+
+def training_job_role(spec: dict[str, Any]) -> dict[str, Any]:
+    """The execution role of the stack's SageMaker training jobs: infra/functions.yaml's ``training_job``
+    (the prefixes and partitions the training code reaches, as for a function) and the jobs' log streams.
+
+    A static role cannot name one run's prefixes: it reaches every model's ``models/*`` and the curated
+    data of every dataset (docs/sagemaker.md, "What the job's role reaches")."""
+    logs = "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/sagemaker/TrainingJobs"
+    statements = [
+        {"Sid": "JobLogGroup", "Effect": "Allow", "Action": ["logs:CreateLogGroup"], "Resource": _sub(logs)},
+        {"Sid": "JobLogStreams", "Effect": "Allow",
+         "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+         "Resource": _sub(f"{logs}:log-stream:${{AWS::StackName}}-*")},
+        *s3_statements(spec),
+        *table_statements(spec.get("table") or {}, spec.get("insert_only")),
+    ]
+    return {TRAINING_JOB_ROLE: {"Type": "AWS::IAM::Role", "Properties": {
+        "Description": _sub("sluice ${AWS::StackName}: SageMaker training jobs (compute: sagemaker)"),
+        "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}}]},
+        "Policies": [{"PolicyName": "sluice-training-job", "PolicyDocument": {
+            "Version": "2012-10-17", "Statement": statements}}]}}}
+
+
+def training_job_rule(lid: str) -> dict[str, Any]:
+    """SageMaker's state changes of this stack's jobs (its names, its role) -> ``on_training_job``."""
+    return {
+        TRAINING_JOB_RULE: {"Type": "AWS::Events::Rule", "Properties": {
+            "Description": f"SageMaker training jobs of this stack change state -> {TRAINING_JOB_FUNCTION}",
+            "State": "ENABLED",
+            "EventPattern": {"source": ["aws.sagemaker"],
+                             "detail-type": ["SageMaker Training Job State Change"],
+                             "detail": {"TrainingJobName": [{"prefix": _sub("${AWS::StackName}-")}],
+                                        "RoleArn": [{"Fn::GetAtt": [TRAINING_JOB_ROLE, "Arn"]}]}},
+            "Targets": [{"Id": TRAINING_JOB_FUNCTION, "Arn": {"Fn::GetAtt": [lid, "Arn"]},
+                         "RetryPolicy": {"MaximumRetryAttempts": 10, "MaximumEventAgeInSeconds": 3600},
+                         "DeadLetterConfig": {"Arn": {"Fn::GetAtt": ["FailedEventsQueue", "Arn"]}}}]}},
+        f"{lid}StateChangePermission": {"Type": "AWS::Lambda::Permission", "Properties": {
+            "FunctionName": {"Ref": lid}, "Action": "lambda:InvokeFunction",
+            "Principal": "events.amazonaws.com", "SourceArn": {"Fn::GetAtt": [TRAINING_JOB_RULE, "Arn"]}}},
+    }
+
+
+def training_cost_environment(sizing: dict[str, Any]) -> dict[str, str]:
+    """What a run costs per row and in total (the training workload's measurements): where a SageMaker run
+    fits, and when even the largest instance cannot hold it (chalicelib/core/training/compute.py)."""
+    work = sizing.get("workloads", {}).get("training")
+    if not work:
+        return {}
+    headroom = sizing.get("measured", {}).get("headroom", {}).get("memory", 0.8)
+    return {"SLUICE_TRAIN_KB_PER_ROW": str(work["kb_per_row"]),
+            "SLUICE_TRAIN_FIXED_MB": str(work["fixed_mb"]),
+            "SLUICE_TRAIN_SECONDS_PER_MILLION_ROWS": str(work["seconds_per_million_rows"]),
+            "SLUICE_TRAIN_FIXED_SECONDS": str(work["fixed_s"]), "SLUICE_TRAIN_MEMORY_HEADROOM": str(headroom)}
 
 
 def reserved_concurrency(name: str, spec: dict[str, Any]) -> int:
@@ -296,7 +391,8 @@ def size_properties(name: str, sizing: dict[str, Any]) -> dict[str, Any]:
     if size is None:
         raise SystemExit(f"function {name!r} of app.py has no entry in infra/sizing.json: "
                          "add it to bench/sizing.py's FUNCTIONS and run `make sizing`")
-    variables = {**sizing.get("environment", {}), **size.get("environment", {})}  # stack-wide, then own
+    variables = {**sizing.get("environment", {}), **training_cost_environment(sizing),
+                 **size.get("environment", {})}  # stack-wide, then own
     return {"MemorySize": int(size["memory_mb"]), "Timeout": int(size["timeout_s"]),
             "EphemeralStorage": {"Size": int(size["ephemeral_storage_mb"])},
             "Environment": {"Variables": {k: str(v) for k, v in variables.items()}}}
@@ -532,6 +628,11 @@ def render(stage: str, chalice_app: Any = None) -> Rendered:
         if template["Resources"][lid]["Properties"].get("AutoPublishAlias"):
             publish_layer_versions(template, template["Resources"][lid]["Properties"]["Layers"])
     _add_triggers(out, chalice_app)
+    if "training_job" in config:
+        _add(out, training_job_role(_deep_merge({"insert_only": config["defaults"].get("insert_only", [])},
+                                                config["training_job"])))
+        if TRAINING_JOB_FUNCTION in out.functions:
+            _add(out, training_job_rule(out.functions[TRAINING_JOB_FUNCTION]))
     _add(out, queue_policy())
     if chalice_app.routes:
         api, api_outputs = api_resources(chalice_app, load_yaml(INFRA / "api_access.yaml"),

@@ -111,7 +111,7 @@ def start_job(model: str, run_id: str, choice: ComputeChoice) -> dict[str, objec
         runs.release_lock(model, run_id)
         return dict(runs.get_run(model, run_id))
     logger.info("training run handed to SageMaker", extra={"model": model, "run_id": run_id,
-                                                           "job": plan.name, "created": created})
+                                                           "job": plan.name, "new_job": created})
     return dict(runs.get_run(model, run_id))
 
 

@@ -24,6 +24,8 @@ from typing import Any
 from chalicelib.triggers.table import functions_for_key
 
 MAX_ATTEMPTS = 3
+TRAINING_JOB_SOURCE = "aws.sagemaker"
+TRAINING_JOB_FUNCTION = "on_training_job"  # app.py's handler of SageMaker's job state changes
 POLL_JOIN_SECONDS = 0.2  # how long a stop waits for a poll to come back (its messages stay received)
 Handler = Callable[[dict[str, Any], Any], Any]
 
@@ -188,6 +190,8 @@ class Pump:
 
     @staticmethod
     def _route_object_event(body: dict[str, Any]) -> list[tuple[str, str, dict]]:
+        if body.get("source") == TRAINING_JOB_SOURCE:  # a training job's state change (same queue)
+            return [(TRAINING_JOB_FUNCTION, str(body.get("detail", {}).get("TrainingJobName", "")), body)]
         key = body.get("detail", {}).get("object", {}).get("key", "")
         return [(function, key, body) for function in functions_for_key(key)]
 

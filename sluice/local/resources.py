@@ -205,6 +205,14 @@ def _route_bucket_events(clients: _Clients, names: LocalNames) -> str:
         "detail": {"bucket": {"name": [names.bucket]}},
     }))
     events.put_targets(Rule=rule, Targets=[{"Id": "local-pump", "Arn": queue_arn}])
+    # SageMaker's state changes of the stack's training jobs (the local runner sends them, as SageMaker
+    # would): the same queue, the pump routes them by source (scripts/render_template.py's rule on AWS)
+    jobs = f"{names.prefix}-training-jobs"
+    events.put_rule(Name=jobs, State="ENABLED", EventPattern=json.dumps({
+        "source": ["aws.sagemaker"], "detail-type": ["SageMaker Training Job State Change"],
+        "detail": {"TrainingJobName": [{"prefix": f"{names.prefix}-"}]},
+    }))
+    events.put_targets(Rule=jobs, Targets=[{"Id": "local-pump", "Arn": queue_arn}])
     return queue_url
 
 

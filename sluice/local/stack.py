@@ -26,7 +26,7 @@ from chalicelib import storage as aws
 from chalicelib.triggers.table import ASYNC_FUNCTIONS, OBJECT_TRIGGERS, SCHEDULES
 from sluice.local.atomic import make_dynamodb_atomic
 from sluice.local.moto_server import MotoServer
-from sluice.local.pump import Clock, Delivery, Pump
+from sluice.local.pump import TRAINING_JOB_FUNCTION, Clock, Delivery, Pump
 from sluice.local.resources import LocalNames, create_resources
 from sluice.local.snapshot import StateDir, capture, install
 
@@ -69,6 +69,10 @@ class StackInfo:
             "SLUICE_PII_KEY": self.pii_key,
             # alias moves show up within 2 s locally (30 s by default on AWS)
             "SLUICE_ALIAS_TTL_SECONDS": "2",
+            # compute: sagemaker runs the job's program in a subprocess (chalicelib/storage/
+            # local_training_jobs.py); its jobs are named after the stack (the bucket's name locally)
+            "SLUICE_TRAINING_JOB_RUNNER": "subprocess",
+            "SLUICE_TRAINING_ROLE_ARN": f"arn:aws:iam::123456789012:role/{self.bucket}-training-job",
         }
 
     def save(self, path: Path) -> None:
@@ -204,7 +208,7 @@ class LocalStack:
         self._set_env(self.info.handler_environment())
         aws.reset()
         handlers = app_module.app.handler_map
-        wanted = {t.function for t in OBJECT_TRIGGERS} | set(ASYNC_FUNCTIONS)
+        wanted = {t.function for t in OBJECT_TRIGGERS} | set(ASYNC_FUNCTIONS) | {TRAINING_JOB_FUNCTION}
         self.pump = Pump(session.client("sqs", endpoint_url=endpoint),
                          {name: handlers[name] for name in wanted if name in handlers},
                          events_queue_url=resources.events_queue_url,
