@@ -64,6 +64,11 @@ class Names:
     key_arn: str
     stack: str = PREFIX.rstrip("-")
 
+    @property
+    def training_role_arn(self) -> str:
+        """TrainingJobRole's ARN (the template's name for the jobs' execution role)."""
+        return f"arn:aws:iam::{ACCOUNT}:role/{self.stack}-TrainingJobRole"
+
 
 class FunctionRuntime:
     """Lambda for the scenario: runs app.py's functions by name and records their calls."""
@@ -136,8 +141,13 @@ class FunctionRuntime:
         context["sluice_call"] = call
 
     def on_call(self, model: Any, context: dict[str, Any], **_: Any) -> Any:
-        """Answer a function's ``lambda:Invoke`` by running the target function."""
+        """Answer a function's ``lambda:Invoke`` by running the target function (and SageMaker's
+        StopTrainingJob, which moto does not implement: the job stops, nothing to answer)."""
         call = context.get("sluice_call")
+        if call is not None and call.service == "sagemaker" and call.operation == "StopTrainingJob":
+            from botocore.awsrequest import AWSResponse
+
+            return AWSResponse("sagemaker", 200, {}, None), {"ResponseMetadata": {"HTTPStatusCode": 200}}
         if call is None or call.service != "lambda" or call.operation != "Invoke":
             return None
         target = str(call.params["FunctionName"]).removeprefix(PREFIX)
@@ -168,7 +178,8 @@ class FunctionRuntime:
 
         from chalicelib import storage as aws
 
-        hooks = [("provide-client-params.*.*", self.on_params), ("before-call.lambda.Invoke", self.on_call)]
+        hooks = [("provide-client-params.*.*", self.on_params), ("before-call.lambda.Invoke", self.on_call),
+                 ("before-call.sagemaker.StopTrainingJob", self.on_call)]
         BUILTIN_HANDLERS.extend(hooks)
         aws.reset()  # chalicelib's clients come from a new session, with the hooks
         try:
@@ -388,6 +399,21 @@ def _sqs(call: Call, names: Names) -> list[Request]:
     return out
 
 
+def _sagemaker(call: Call, names: Names) -> list[Request]:
+    """A training job's actions on its ARN; creating one with tags is also sagemaker:AddTags, and passes
+    its execution role (iam:PassRole, with the service it is passed to)."""
+    if call.operation not in ("CreateTrainingJob", "StopTrainingJob", "DescribeTrainingJob"):
+        raise AssertionError(f"{call.function}: no IAM model for sagemaker:{call.operation}")
+    job = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:training-job/{call.params['TrainingJobName']}"
+    out = [Request(f"sagemaker:{call.operation}", job)]
+    if call.operation == "CreateTrainingJob":
+        if call.params.get("Tags"):
+            out.append(Request("sagemaker:AddTags", job))
+        out.append(Request("iam:PassRole", call.params["RoleArn"],
+                           {"iam:PassedToService": "sagemaker.amazonaws.com"}))
+    return out
+
+
 def _sts(call: Call, names: Names) -> list[Request]:
     assert call.operation == "GetCallerIdentity", call  # needs no permission
     return []
@@ -402,4 +428,5 @@ _HANDLERS = {
     "lambda": _lambda,
     "sqs": _sqs,
     "sts": _sts,
+    "sagemaker": _sagemaker,
 }

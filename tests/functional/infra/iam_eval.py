@@ -34,6 +34,7 @@ def resolver(names: Names) -> dict[str, str]:
         "GlueDatabase": names.glue_database,
         "PiiKeySecret": names.secret_arn,
         "DataKey.Arn": names.key_arn,
+        "TrainingJobRole.Arn": names.training_role_arn,
     }
 
 

@@ -9,7 +9,9 @@ triggers for objects under ``raw/``, ``labels/`` and ``batch/*/input/``, ``monit
 Every path that reaches storage is walked at least once: a passing upload and one with quarantined
 rows over a crashed attempt's leftovers, the PII key from Secrets Manager, training and its
 registration, predictions with capture, a drift check, labels joined into feedback rows, batch scoring,
-the hourly monitor, an export, alias moves (audited), the read routes and the HTML reports; then a bad
+the hourly monitor, an export, alias moves (audited), the read routes and the HTML reports; training on
+SageMaker (the ``train`` function starts jobs, the job's program runs as ``training_job`` under the jobs'
+execution role, ``on_training_job`` follows their ends, a job stopped by a cancel); then a bad
 day's end: a run cancelled, a run whose function never started, a crashed run's artifacts, dead letters
 of every kind in the failed-events queue, and the reconciler (the ``reconcile`` function on its schedule
 and through the API's ops routes) finishing or cleaning each.
@@ -63,6 +65,7 @@ def scenario_world(moto_session: Any) -> Iterator[tuple[FunctionRuntime, Names]]
         )["ARN"]
         patch.delenv("SLUICE_PII_KEY")
         for key, value in {
+            "SLUICE_TRAINING_ROLE_ARN": Names("", "", "", "", "", "", "").training_role_arn,
             "SLUICE_PII_KEY_SECRET": secret,
             "SLUICE_INVOKE_MODE": "lambda",
             "SLUICE_FUNCTION_PREFIX": PREFIX,
@@ -164,7 +167,8 @@ def run(runtime: FunctionRuntime, names: Names) -> None:
         f"/?model={MODEL}&runs={run_id}",
     ):
         _ok(http("get", path), 200)
-    _bad_day(runtime, names, [first_event, *events])
+    waiting = _sagemaker_day(runtime, names)
+    _bad_day(runtime, names, [first_event, *events], waiting)
 
 
 def _serve(runtime: FunctionRuntime, names: Names, frame: Any) -> list[dict[str, Any]]:
@@ -223,6 +227,69 @@ def _registry(runtime: FunctionRuntime, names: Names) -> None:
     _ok(http("delete", f"/models/{MODEL}/aliases/staging"), 200, 204)
 
 
+SAGEMAKER_MODEL = "tips-big"
+
+
+def _job_ended(runtime: FunctionRuntime, names: Names, run: dict[str, Any], status: str) -> dict[str, Any]:
+    """SageMaker's state-change event of the run's job (EventBridge invokes on_training_job)."""
+    from chalicelib.core.training.jobs import state_change_event
+
+    event = state_change_event(run["training_job"], status, region="us-east-1", account="123456789012",
+                               model=SAGEMAKER_MODEL, run_id=run["run_id"], role_arn=names.training_role_arn,
+                               failure_reason="" if status == "Completed" else "AlgorithmError: exit 1")
+    return dict(runtime.invoke("on_training_job", event))
+
+
+def _job_runs(runtime: FunctionRuntime, names: Names, run: dict[str, Any]) -> None:
+    """The job, as SageMaker runs it with TrainingJobRole: the toolkit downloads the source bundle, the
+    program runs the training, SageMaker uploads the (empty) model output."""
+    import boto3
+
+    from chalicelib.services.sagemaker_jobs import main
+
+    job = boto3.client("sagemaker", region_name="us-east-1").describe_training_job(
+        TrainingJobName=run["training_job"])  # not in a function: the scenario reads what was asked
+    source = json.loads(job["HyperParameters"]["sagemaker_submit_directory"]).removeprefix("s3://")
+    with runtime.invocation("training_job"):
+        s3 = boto3.session.Session().client("s3", region_name="us-east-1")  # a session with the hooks
+        s3.get_object(Bucket=names.bucket, Key=source.split("/", 1)[1])
+        assert main(["--model", SAGEMAKER_MODEL, "--run_id", run["run_id"]]) == 0
+        s3.put_object(Bucket=names.bucket, Key=f"sagemaker/output/{run['training_job']}/output/model.tar.gz",
+                      Body=b"")
+
+
+def _sagemaker_day(runtime: FunctionRuntime, names: Names) -> str:
+    """Runs on SageMaker: two jobs that train (the second scores the first's version as champion), one
+    cancelled (its job stopped), one whose job failed before its code ran, and one left waiting for its
+    job (the reconciler asks SageMaker about it on the bad day). Returns the waiting run's id."""
+    http, model = runtime.http, SAGEMAKER_MODEL
+    _ok(http("put", f"/models/{model}/spec", _big_spec()))
+
+    def start() -> dict[str, Any]:
+        run_id = _ok(http("post", f"/models/{model}/train", {"reason": "scenario"}))["run_id"]
+        runtime.drain()  # train: the source bundle, CreateTrainingJob
+        run = _ok(http("get", f"/models/{model}/runs/{run_id}"))
+        assert run["compute"] == "sagemaker" and run["status"] == "running", run
+        return dict(run)
+
+    for _ in range(2):
+        run = start()
+        _job_runs(runtime, names, run)
+        assert _job_ended(runtime, names, run, "Completed")["run_status"] == "succeeded"
+    run = start()
+    _ok(http("post", f"/models/{model}/runs/{run['run_id']}/cancel", {"reason": "scenario"}), 200)
+    assert _job_ended(runtime, names, run, "Stopped")["run_status"] == "cancelled"
+    run = start()
+    assert _job_ended(runtime, names, run, "Failed")["status"] == "resolved"
+    return str(start()["run_id"])
+
+
+def _big_spec() -> dict[str, Any]:
+    from tests.unit.training.conftest import spec_body
+
+    return spec_body(compute="sagemaker", sagemaker={"max_runtime_seconds": 600})
+
+
 class _Later:
     """The reconciler's clock an hour on: every lease and grace period of the day has run out."""
 
@@ -233,6 +300,15 @@ class _Later:
         import time
 
         return time.time() + self.seconds
+
+
+def _waiting_job_event(run_id: str) -> dict[str, Any]:
+    from chalicelib.core.training.jobs import state_change_event
+    from chalicelib.storage import runs
+
+    run = runs.get_run(SAGEMAKER_MODEL, run_id)
+    return state_change_event(str(run["training_job"]), "InProgress", region="us-east-1",
+                              account="123456789012", model=SAGEMAKER_MODEL, run_id=run_id)
 
 
 def _dead_letter(queue_url: str, payload: dict[str, Any]) -> None:
@@ -246,7 +322,8 @@ def _dead_letter(queue_url: str, payload: dict[str, Any]) -> None:
     )
 
 
-def _bad_day(runtime: FunctionRuntime, names: Names, object_events: list[dict[str, Any]]) -> None:
+def _bad_day(runtime: FunctionRuntime, names: Names, object_events: list[dict[str, Any]],
+             waiting: str) -> None:
     """A run cancelled; a run whose function never started; a crashed run's artifacts; dead letters for
     each function the reconciler redrives to, a training event (acknowledged) and one nobody knows (left
     for a person); the ops routes (the API hands them to ``reconcile``) and the scheduled pass."""
@@ -278,6 +355,7 @@ def _bad_day(runtime: FunctionRuntime, names: Names, object_events: list[dict[st
         *object_events,  # on_raw_object, on_label_object, on_batch_object: idempotent, redriven
         {"dataset": DATASET, "version": 2},  # on_dataset_version: once-only claims, redriven
         {"model": MODEL, "run_id": lost},  # training: acknowledged (its run is resolved instead)
+        _waiting_job_event(waiting),  # a training job's state change: redriven to on_training_job
         {"what": "nobody knows"},  # left for a person
     ]:
         _dead_letter(queue, payload)
@@ -287,10 +365,12 @@ def _bad_day(runtime: FunctionRuntime, names: Names, object_events: list[dict[st
         patch.setattr(reconcile, "time", _Later(ORPHAN_GRACE_SECONDS + 3600))
         done = runtime.invoke("reconcile", scheduled_event("reconcile", "us-east-1"))
     outcomes = sorted((f["kind"], f["outcome"]) for f in done["findings"])
-    assert outcomes.count(("dead_letter", "done")) == 5, outcomes
+    assert outcomes.count(("dead_letter", "done")) == 6, outcomes
     assert ("run_past_lease", "done") in outcomes and ("orphan_artifacts", "done") in outcomes, outcomes
     assert outcomes.count(("orphan_outputs", "done")) == 3, outcomes
     runtime.drain()  # the redriven events: each handler sees it already did the work
     assert _ok(http("get", f"/models/{MODEL}/runs/{lost}"))["status"] == "failed"
+    # the run left waiting for its job: past its lease, the reconciler asked SageMaker (moto: Completed)
+    assert _ok(http("get", f"/models/{SAGEMAKER_MODEL}/runs/{waiting}"))["status"] == "failed"
     _ok(http("post", "/ops/redrive", {}), 200)
     assert _ok(http("get", "/ops/audit"), 200)["items"]

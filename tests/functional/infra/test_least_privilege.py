@@ -29,7 +29,9 @@ pytestmark = pytest.mark.slow  # real training runs, validation and awswrangler 
 # Grants no call of sluice's code uses: Lambda writes the logs and sends failed asynchronous events to the
 # dead-letter queue with the function's role; the SDK aborts a multipart upload that failed; awswrangler
 # updates a Glue table whose columns changed and reads partitions on paths the day does not take.
-NOT_SLUICE = {"OwnLogGroup", "DeadLetterQueue", "DataKeyViaSqs", "s3:AbortMultipartUpload", "glue:"}
+# SageMaker writes a training job's logs with the job's role (JobLogGroup, JobLogStreams).
+NOT_SLUICE = {"OwnLogGroup", "DeadLetterQueue", "DataKeyViaSqs", "s3:AbortMultipartUpload", "glue:",
+              "JobLogGroup", "JobLogStreams"}
 
 
 def _unwalked(names: Names) -> dict[str, list[Request]]:
@@ -111,6 +113,9 @@ def policies(resources: dict, functions: dict, day: Any) -> dict[str, list[dict]
             for p in role["Properties"]["Policies"]
             for s in p["PolicyDocument"]["Statement"]
         ]
+    # a SageMaker training job's program runs with the jobs' execution role
+    out["training_job"] = [resolve(s, values) for p in resources["TrainingJobRole"]["Properties"]["Policies"]
+                           for s in p["PolicyDocument"]["Statement"]]
     return out
 
 
@@ -161,6 +166,8 @@ def area(request: Request) -> tuple[Any, ...]:
     resource = request.resource
     if ":s3:::" in resource and "/" in resource:
         resource = "s3 " + _area(resource.split("/", 1)[1])
+    elif ":training-job/" in resource:  # every training job of the stack is one area (their names vary)
+        resource = "sagemaker training-job"
     context = []
     for key, value in sorted(request.context.items()):
         if key == "dynamodb:LeadingKeys":
@@ -284,6 +291,7 @@ def test_audit_records_are_insert_only_for_every_role_by_an_explicit_deny(day, p
     assert writers == {
         "api_handler",
         "train",
+        "training_job",
         "on_dataset_version",
         "on_label_object",
         "monitor",

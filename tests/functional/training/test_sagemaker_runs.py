@@ -78,10 +78,11 @@ def sagemaker_answers(operation: str, answer: dict[str, Any]) -> Iterator[list[d
         calls.append(dict(params))
 
     def respond(**_: Any) -> Any:
-        return AWSResponse("sagemaker", 200, {}, None), {**answer, "ResponseMetadata": {"HTTPStatusCode": 200}}
+        parsed = {**answer, "ResponseMetadata": {"HTTPStatusCode": 200}}
+        return AWSResponse("sagemaker", 200, {}, None), parsed
 
-    hooks = [(f"provide-client-params.sagemaker.{operation}", params), (f"before-call.sagemaker.{operation}",
-                                                                         respond)]
+    hooks = [(f"provide-client-params.sagemaker.{operation}", params),
+             (f"before-call.sagemaker.{operation}", respond)]
     BUILTIN_HANDLERS.extend(hooks)
     try:
         yield calls
@@ -90,17 +91,19 @@ def sagemaker_answers(operation: str, answer: dict[str, Any]) -> Iterator[list[d
             BUILTIN_HANDLERS.remove(hook)
 
 
-def test_the_train_function_starts_a_training_job_with_the_runs_request_and_keeps_the_model(client, moto_world,
-                                                                                           tips):
+def test_the_train_function_starts_a_training_job_with_the_runs_request_and_keeps_the_model(
+        client, moto_world, tips):
     run = start(client, moto_world)
     assert (run["status"], run["compute"], run["phase"], run["instance_type"]) == (
         "running", "sagemaker", "training_job", "ml.m5.2xlarge")
     assert run["training_job"] == f"{moto_world.bucket}-{run['run_id']}".lower()
     job = sagemaker().describe_training_job(TrainingJobName=run["training_job"])  # moto recorded the call
     assert job["RoleArn"] == ROLE
-    assert job["ResourceConfig"] == {"InstanceType": "ml.m5.2xlarge", "InstanceCount": 1, "VolumeSizeInGB": 40}
+    assert job["ResourceConfig"] == {"InstanceType": "ml.m5.2xlarge", "InstanceCount": 1,
+                                     "VolumeSizeInGB": 40}
     assert job["StoppingCondition"] == {"MaxRuntimeInSeconds": 7200}
-    assert job["AlgorithmSpecification"]["TrainingImage"].endswith("/sagemaker-scikit-learn:1.4-2-py312-cpu-py3")
+    image = job["AlgorithmSpecification"]["TrainingImage"]
+    assert image.endswith("/sagemaker-scikit-learn:1.4-2-py312-cpu-py3")
     hyper = {k: json.loads(v) for k, v in job["HyperParameters"].items()}
     assert (hyper["model"], hyper["run_id"], hyper["sagemaker_program"]) == ("tips", run["run_id"],
                                                                              "sluice_training_job.py")

@@ -11,8 +11,8 @@ from pydantic import ValidationError
 
 from chalicelib.core.training.compute import (
     DEFAULT_INSTANCE,
-    INSTANCES,
     INSTANCE_TYPES,
+    INSTANCES,
     RowCost,
     SageMakerTooSmallError,
     choose_compute,
