@@ -103,6 +103,8 @@ def _follow(job: LocalJob, settings: Settings) -> None:
                                   else f"the training program exited with code {code}")
     try:
         _send(job, settings)
+    except Exception:  # the stack stopped under it: its event is lost as a stopped stack's would be
+        logger.warning("the local training job's end could not be sent", extra={"job": job.name})
     finally:
         job.done.set()
 
@@ -127,6 +129,15 @@ def stop(name: str) -> None:
             return
         job.stop_requested = True
     job.process.terminate()
+
+
+def stop_all() -> list[str]:
+    """Stop every job still running (the local stack stops: no training process outlives it)."""
+    with _lock:
+        running = [name for name, job in _jobs.items() if job.status == "InProgress"]
+    for name in running:
+        stop(name)
+    return running
 
 
 def describe(name: str) -> dict[str, Any] | None:

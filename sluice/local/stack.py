@@ -269,6 +269,9 @@ class LocalStack:
         for part in (self.clock, self.pump):
             if part is not None and not part.stop(grace=max(0.0, deadline - time.monotonic())):
                 self.left_running = True
+        from chalicelib.storage import local_training_jobs
+
+        local_training_jobs.stop_all()  # compute: sagemaker runs in subprocesses: none outlives the stack
         if self._api_thread is not None:
             self._api_thread.join(timeout=1)
         if self._moto is not None:
