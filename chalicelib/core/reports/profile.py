@@ -135,14 +135,38 @@ def _temporal(values: pd.Series) -> ColumnProfileDict:
 
 
 def _top(values: pd.Series) -> list[dict[str, Any]]:
-    counts = values.map(_text).value_counts(sort=True).head(TOP)
+    """The :data:`TOP` most frequent texts (ties: the first seen first), each value scrubbed once.
+
+    Counted first, scrubbed after: only the distinct values go through :func:`scrub` (every one of 100k
+    values did: ~1.4 s per upload). Values are counted as themselves where equal values always show the
+    same text (text, integers), else by their unscrubbed text; values whose texts are equal only once
+    scrubbed or cut are then added up, so the counts are those of the texts shown."""
+    import pandas as pd
+
+    if isinstance(values.dtype, pd.CategoricalDtype):  # map() already runs once per category
+        counts = values.map(_text).value_counts(sort=True).head(TOP)
+        return [{"value": value, "count": int(count)} for value, count in counts.items()]
+    by_value = pd.api.types.infer_dtype(values, skipna=True) in ("string", "integer")
+    distinct = (values if by_value else values.map(_plain_text)).value_counts(sort=False)  # first seen first
+    if distinct.empty:
+        return []
+    shown = [_text(v) if by_value else _shown(v) for v in distinct.index]
+    counts = pd.Series(distinct.to_numpy(), index=shown).groupby(level=0, sort=False).sum()
+    counts = counts.sort_values(ascending=False, kind="stable").head(TOP)
     return [{"value": value, "count": int(count)} for value, count in counts.items()]
 
 
 def _text(value: object) -> str:
+    return _shown(_plain_text(value))
+
+
+def _plain_text(value: object) -> str:
     if isinstance(value, bool):
         return str(value).lower()
-    text = value.isoformat() if hasattr(value, "isoformat") else str(value)
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+def _shown(text: str) -> str:
     text = scrub(text)
     return text if len(text) <= MAX_VALUE_CHARS else text[:MAX_VALUE_CHARS - 1] + "…"
 
