@@ -389,7 +389,8 @@ class S3Parts:
         self._raise_failed()
         self._slots.acquire()
         self.rows[part] = table.num_rows
-        future = self._pool.submit(self._upload, self.key(part), table)
+        # in a box the upload empties: the executor would keep the table alive until the PUT is done
+        future = self._pool.submit(self._upload, self.key(part), [table])
         future.add_done_callback(lambda _: self._slots.release())
         self._pending.append(future)
 
@@ -427,7 +428,13 @@ class S3Parts:
             self.schema = table.schema
         return table
 
-    def _upload(self, key: str, table: Any) -> None:
+    def _upload(self, key: str, box: list[Any]) -> None:
+        """Serialise the part, let go of its table and of Arrow's copy of the bytes, then PUT: only the
+        object's bytes are held while the request is on its way."""
+        body = self._serialised(box.pop())
+        client("s3", self.settings).put_object(Bucket=self.bucket, Key=key, Body=body)
+
+    def _serialised(self, table: Any) -> bytes:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
@@ -435,7 +442,7 @@ class S3Parts:
         stored = {self.renames.get(name, name) for name in self.distinct}
         dictionary: bool | list[str] = [n for n in table.column_names if n not in stored] if stored else True
         pq.write_table(table, sink, compression="snappy", coerce_timestamps="us", use_dictionary=dictionary)
-        client("s3", self.settings).put_object(Bucket=self.bucket, Key=key, Body=sink.getvalue().to_pybytes())
+        return sink.getvalue().to_pybytes()
 
     def _raise_failed(self) -> None:
         for future in [f for f in self._pending if f.done()]:
