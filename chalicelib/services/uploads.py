@@ -64,6 +64,7 @@ LEASE_SECONDS = 45.0
 HEARTBEAT_SECONDS = 10.0
 DEFAULT_LEASE_SECONDS = LEASE_SECONDS  # the name callers used for the old 15-minute lease
 RUN_FOLDER = "run-"  # curated/{dataset}/dataset_version={n}/run-{attempt}/: the attempt's own folder
+QUARANTINE_ROWS = "rows/"  # quarantine/{dataset}/{n:010d}/run-{attempt}/rows/: its quarantined rows
 FILE_TOO_LARGE = "file_too_large"
 CHUNK_ROWS = 262_144  # rows per chunk of the one pass (= one curated / quarantine part)
 # The largest raw object validated (docs/limits.md: measured throughput, Lambda's 15 minutes, memory); a
@@ -241,12 +242,14 @@ def _process(obj: StoredObject, dataset: str, version: int, settings: Settings,
     quarantine_dir = layout.quarantine_prefix(dataset, version)
     for prefix in (curated_dir, quarantine_dir):  # what a crashed attempt left: this attempt starts clean
         outputs.delete_prefix(settings.bucket, prefix, settings)
-    # this attempt's own folder: a fenced-out attempt's late parts land beside it, never in it
+    # this attempt's own folders (curated and quarantine): a fenced-out attempt's late parts land beside
+    # them, never in them; the version record points at this attempt's
+    attempt = f"{RUN_FOLDER}{lease.owner[:16]}/"
     distinct = _distinct_columns(stored.contract)
-    curated = outputs.S3Parts(f"{curated_dir}{RUN_FOLDER}{lease.owner[:16]}/", settings=settings,
+    curated = outputs.S3Parts(f"{curated_dir}{attempt}", settings=settings,
                               rename=layout.curated_columns, fence=lease.check, distinct=distinct)
-    quarantine = outputs.S3Parts(f"{quarantine_dir}rows/", settings=settings, fence=lease.check,
-                                 distinct=distinct)
+    quarantine = outputs.S3Parts(f"{quarantine_dir}{attempt}{QUARANTINE_ROWS}", settings=settings,
+                                 fence=lease.check, distinct=distinct)
     raw_object = outputs.RawObject(obj, settings)
     profiled = ProfilingSink(curated)  # the report's column profile, from the curated stream's first rows
     result = validate_stream(raw_object.open, stored.contract, pii_key=pii_key(settings), curated=profiled,
@@ -306,7 +309,8 @@ def _write_outcome(result: Any, obj: StoredObject, raw: dict[str, Any], stored: 
                     curated_columns={k: v for k, v in curated.renames.items() if k != v})
         if result.invalid_rows:
             info["quarantine_path"] = outputs.quarantine_manifest_of_rows(
-                dataset, version, {**manifest, "quarantined_rows": quarantine.total_rows}, settings)
+                dataset, version, {**manifest, "quarantined_rows": quarantine.total_rows}, settings,
+                folder=_attempt_folder(quarantine))
         return DatasetVersion.from_dict({**base, "status": PASSED, **info}), info
     info["quarantine_path"] = _quarantine_failed(result, obj, dataset, version, manifest, settings,
                                                  stored.contract, quarantine)
@@ -328,11 +332,17 @@ def _quarantine_failed(result: Any, obj: StoredObject, dataset: str, version: in
     declares_pii = any(getattr(c, "pii", None) for c in getattr(contract, "columns", None) or [])
     if result.rows and declares_pii:
         return outputs.quarantine_manifest_of_rows(
-            dataset, version, {**manifest, "quarantined_rows": quarantine.total_rows}, settings)
+            dataset, version, {**manifest, "quarantined_rows": quarantine.total_rows}, settings,
+            folder=_attempt_folder(quarantine))
     quarantine.abort()  # the rows written during the pass: the whole object (or the manifest) instead
     if declares_pii:
         return outputs.quarantine_manifest(dataset, version, manifest, settings)
     return outputs.quarantine_object(obj, dataset, version, manifest, settings)
+
+
+def _attempt_folder(quarantine: outputs.S3Parts) -> str:
+    """``quarantine/{dataset}/{n:010d}/run-{attempt}/``: where this attempt's quarantined rows are."""
+    return quarantine.prefix.removesuffix(QUARANTINE_ROWS)
 
 
 def _distinct_columns(contract: Any) -> list[str]:

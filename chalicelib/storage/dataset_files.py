@@ -122,10 +122,16 @@ def quarantine_manifest(dataset: str, version: int, manifest: Mapping[str, objec
 
 
 def quarantine_manifest_of_rows(dataset: str, version: int, manifest: Mapping[str, object],
-                                settings: Settings | None = None) -> str:
-    """The reason manifest of rejected rows already written (PII handled) under ``quarantine/.../rows/``."""
+                                settings: Settings | None = None, *, folder: str | None = None) -> str:
+    """The reason manifest of rejected rows already written (PII handled) under ``{folder}rows/``, put in
+    ``folder`` (the attempt's own, under the version's quarantine prefix; the prefix itself by default):
+    the path returned, which the version records, holds this attempt's rows and nothing else."""
     settings = settings or get_settings()
     prefix = layout.quarantine_prefix(dataset, version)
+    if folder is not None:
+        if not folder.startswith(prefix) or not folder.endswith("/"):
+            raise ValueError(f"{folder!r} is not a folder of {prefix!r}")
+        prefix = folder
     s3.put_json(prefix + "_manifest.json", dict(manifest), settings=settings)
     return f"s3://{settings.bucket}/{prefix}"
 

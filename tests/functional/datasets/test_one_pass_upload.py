@@ -73,7 +73,8 @@ def test_a_csv_upload_is_read_in_place_its_key_column_first_and_written_as_one_p
     assert [p.rsplit("/", 1)[1] for p in parts] == [f"part-{k:05d}.snappy.parquet" for k in range(4)]
     assert sorted(r["ride_id"] for r in curated_rows(record)) == \
         [f"R{i:06d}" for i in range(40) if i not in (3, 25)]
-    quarantined = sorted(all_objects(moto_world.bucket, "quarantine/rides/0000000001/rows/"))
+    folder = str(record.quarantine_path).removeprefix(f"s3://{moto_world.bucket}/")
+    quarantined = sorted(all_objects(moto_world.bucket, f"{folder}rows/"))
     assert [p.rsplit("/", 1)[1] for p in quarantined] == ["part-00000.snappy.parquet",
                                                          "part-00002.snappy.parquet"]
 

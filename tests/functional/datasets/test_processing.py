@@ -99,10 +99,12 @@ def test_a_corrupted_upload_under_reject_file_is_quarantined_and_alerted(client,
     assert record.curated_path is None
     assert not all_objects(moto_world.bucket, "curated/")
 
-    quarantined = all_objects(moto_world.bucket, "quarantine/rides/0000000001/")
-    manifest = json.loads(quarantined.pop("quarantine/rides/0000000001/_manifest.json"))
+    folder = str(record.quarantine_path).removeprefix(f"s3://{moto_world.bucket}/")  # the attempt's folder
+    assert folder.startswith("quarantine/rides/0000000001/run-")
+    quarantined = all_objects(moto_world.bucket, folder)
+    manifest = json.loads(quarantined.pop(f"{folder}_manifest.json"))
     assert manifest["source"]["version_id"] == ref.version_id and manifest["code"] == "invalid_rows"
-    rows = json.loads(readable_texts(moto_world.bucket, ("quarantine/rides/0000000001/rows/",)).popitem()[1])
+    rows = json.loads(readable_texts(moto_world.bucket, (f"{folder}rows/",)).popitem()[1])
     assert [(r["_row"], r["_reasons"]) for r in rows] == [(3, "fare.range"), (17, "fare.range")]
 
     [alert] = alerts()
@@ -122,7 +124,8 @@ def test_a_corrupted_upload_under_quarantine_rows_keeps_the_valid_rows(client, m
     assert (record.status, record.decision, record.invalid_rows) == ("passed", "accept_rows", 2)
     curated = read_curated(1)
     assert len(curated) == 38 and "R000003" not in set(curated["ride_id"])
-    rows = json.loads(readable_texts(moto_world.bucket, ("quarantine/rides/0000000001/rows/",)).popitem()[1])
+    folder = str(record.quarantine_path).removeprefix(f"s3://{moto_world.bucket}/")
+    rows = json.loads(readable_texts(moto_world.bucket, (f"{folder}rows/",)).popitem()[1])
     assert [r["ride_id"] for r in rows] == ["R000003", "R000017"]
     assert all(r["rider_email"] not in EMAILS for r in rows)
     [alert] = alerts()
