@@ -15,7 +15,7 @@ from chalicelib.core.settings import Settings, get_settings
 if TYPE_CHECKING:
     # type stubs only (boto3-stubs, requirements-dev.txt): nothing of this is imported at run time
     import boto3
-    from botocore.config import Config
+    from botocore.config import Config, _S3Dict
     from mypy_boto3_dynamodb import DynamoDBServiceResource
     from mypy_boto3_glue import GlueClient
     from mypy_boto3_lambda import LambdaClient
@@ -104,13 +104,15 @@ def _config(service: str, endpoint_url: str | None = None) -> Config:
                   read_timeout=LAMBDA_READ_TIMEOUT_S if service == "lambda" else 60)
 
 
-def _s3_config(endpoint_url: str | None) -> dict[str, object]:
+def _s3_config(endpoint_url: str | None) -> _S3Dict:
     """Over plain HTTP (the local stack's moto server) botocore signs every request body with SHA-256
     (~0.5 s of CPU per million uploaded rows): unsigned there, as over HTTPS. On AWS (HTTPS) nothing
     changes: PutObject bodies already go unsigned with a CRC32 trailer, small bodies (DeleteObjects) stay
     signed, as botocore decides."""
-    plain_http = bool(endpoint_url) and str(endpoint_url).lower().startswith("http://")
-    return {"addressing_style": "path", **({"payload_signing_enabled": False} if plain_http else {})}
+    config: _S3Dict = {"addressing_style": "path"}
+    if endpoint_url and endpoint_url.lower().startswith("http://"):
+        config["payload_signing_enabled"] = False
+    return config
 
 
 def wrangler(settings: Settings | None = None) -> ModuleType:

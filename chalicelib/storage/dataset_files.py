@@ -448,7 +448,8 @@ class S3Parts:
         stored = {self.renames.get(name, name) for name in self.distinct}
         dictionary: bool | list[str] = [n for n in table.column_names if n not in stored] if stored else True
         pq.write_table(table, sink, compression="snappy", coerce_timestamps="us", use_dictionary=dictionary)
-        return sink.getvalue().to_pybytes()
+        body: bytes = sink.getvalue().to_pybytes()
+        return body
 
     def _raise_failed(self) -> None:
         for future in [f for f in self._pending if f.done()]:

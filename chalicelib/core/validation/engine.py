@@ -815,7 +815,7 @@ class _Run:
             return values
         self.sinks.summary.rereads += 1
         last = max(chunks_needed)
-        for i, table in enumerate(reader.chunks(self.read_columns())):
+        for i, table in enumerate(reader.row_chunks(self.read_columns())):
             if i in chunks_needed:
                 if table.num_rows != len(self.invalid[i]):
                     raise RuntimeError("the input changed while it was being validated")

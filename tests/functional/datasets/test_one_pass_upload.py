@@ -172,13 +172,17 @@ def test_a_crash_between_chunks_leaves_no_version_and_the_retry_writes_it_once(c
     put_contract(client, rides_contract())
     ref = put_raw("raw/rides/crash.csv", rides_csv(40))
     uploaded: list[str] = []
+    landed: list[str] = []
     original_upload = outputs.S3Parts._upload
+    lock = threading.Lock()
 
     def killed_at_the_third_part(self, key, table):
-        if len(uploaded) == 2:
-            raise SystemExit("the function was killed (out of memory)")
-        uploaded.append(key)
+        with lock:  # parts upload on two threads
+            if len(uploaded) == 2:
+                raise SystemExit("the function was killed (out of memory)")
+            uploaded.append(key)
         original_upload(self, key, table)
+        landed.append(key)
 
     with monkeypatch.context() as killed:  # a killed process cleans nothing up: no abort, no release
         killed.setattr(outputs.S3Parts, "_upload", killed_at_the_third_part)
@@ -186,6 +190,9 @@ def test_a_crash_between_chunks_leaves_no_version_and_the_retry_writes_it_once(c
         killed.setattr(service, "_release_quietly", lambda *args: None)
         with pytest.raises(SystemExit):
             process_object(ref, lease_seconds=1.5)
+        waited = time.monotonic()
+        while len(landed) < 2 and time.monotonic() - waited < 10:  # the other thread's PUT may be on its way
+            time.sleep(0.05)
     left = all_objects(moto_world.bucket, "curated/rides/")
     assert len(left) == 2  # the crashed attempt's parts are there ...
     assert store.list_versions("rides", 10)[0] == []  # ... but no version points to them
