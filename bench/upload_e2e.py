@@ -5,8 +5,9 @@ For each bench file (``/work/shared/bench/make_data.py`` data, contract ``bench/
 
 - **engine**: ``validate_file`` on the local file (the verdict, in process: what ``bench/validate.py``
   measures);
-- **engine + outputs**: ``validate_stream`` on the local file with sinks that build and serialise every
-  curated / quarantine part to Parquet in memory (the one pass's CPU work without S3);
+- **engine + outputs**: ``validate_stream`` on the local file, in the upload path's chunks, with sinks that
+  build and serialise every curated / quarantine part to Parquet in memory (the one pass's CPU work
+  without S3);
 - **end to end**: the object put into S3 (not timed), then ``process_object`` timed: claim, ranged
   GETs of the raw object, the one pass writing Parquet parts to S3, Glue, report, version record. That
   is "upload finished → version recorded" minus the event delivery. S3, DynamoDB, Glue, SQS and SNS are
@@ -100,11 +101,13 @@ class ParquetBytes:
 
 def engine_outputs(path: Path) -> dict[str, Any]:
     from chalicelib.core.validation.engine import validate_stream
+    from chalicelib.services.uploads import CHUNK_ROWS
 
     contract = contract_for(path)
     curated, quarantine = ParquetBytes(), ParquetBytes()
     t, cpu = time.perf_counter(), time.process_time()
-    result = validate_stream(str(path), contract, pii_key=PII_KEY, curated=curated, quarantine=quarantine)
+    result = validate_stream(str(path), contract, pii_key=PII_KEY, curated=curated, quarantine=quarantine,
+                             chunk_rows=CHUNK_ROWS)  # the upload path's chunks
     return {"s": time.perf_counter() - t, "cpu_s": time.process_time() - cpu, "rows": result.rows,
             "curated_mib": curated.bytes / 2**20, "peak_rss_mib": rss_mib()}
 

@@ -176,8 +176,10 @@ class TableReader:
         raise NotImplementedError
 
     def parts(self, columns: list[str] | None = None) -> Iterator[Part]:
-        """The file as :class:`Part` s: here one per row chunk, holding every requested column."""
-        return self.row_parts(columns)
+        """The file as :class:`Part` s for the verdict alone: here one per chunk of :meth:`chunks`, holding
+        every requested column."""
+        for segment, table in enumerate(self.chunks(columns)):
+            yield Part(segment, table.num_rows, 0, table)
 
     def row_chunks(self, columns: list[str] | None = None) -> Iterator[pa.Table]:
         """The chunks the one pass writes as parts (:meth:`row_parts`, and its end-of-file re-read): here
