@@ -84,6 +84,8 @@ FUNCTIONS: dict[str, Policy] = {
     "on_batch_object": Policy(None, 3008, 900, 10240, "batch scoring: input and output files in /tmp, "
                               "scored chunk by chunk"),
     "reconcile": Policy(None, 1024, 900, 512, "the reconciler: registry and queue reads, small deletes"),
+    "on_training_job": Policy(None, 512, 60, 512, "a SageMaker training job's end: a few table reads and "
+                                                  "writes"),
 }
 
 

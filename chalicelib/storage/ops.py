@@ -41,6 +41,8 @@ if TYPE_CHECKING:
 
 OPS_PK = OPS_AUDIT_PK  # the reconciler's log (continuation tokens of GET /ops/audit name it)
 
+ATTEMPT_FOLDER = "run-"  # an upload attempt's own folder under a version (services/uploads.RUN_FOLDER)
+
 
 def append_audit(record: dict[str, Any]) -> dict[str, Any]:
     """Insert one audit record (never overwrites); returns it with its ``at`` and ``id``."""
@@ -92,9 +94,10 @@ def check_claims_running(model: str) -> list[dict[str, Any]]:
 
 @dataclass(frozen=True)
 class OutputFolder:
-    """One attempt's folder of a dataset version's outputs: ``curated/{d}/dataset_version={n}/run-{a}/``,
-    the parts an older attempt wrote straight into the partition (``loose``: only the objects directly
-    under it), or ``quarantine/{d}/{n:010d}/``."""
+    """One attempt's folder of a dataset version's outputs: ``curated/{d}/dataset_version={n}/run-{a}/`` or
+    ``quarantine/{d}/{n:010d}/run-{a}/``, or what lies under the version outside any attempt's folder
+    (``loose``: parts an older attempt wrote straight into the partition; a whole rejected file's
+    quarantine copy and manifest; rows quarantined before attempts had folders)."""
 
     dataset: str
     version: int
@@ -123,8 +126,11 @@ def _folder_of(area: str, base: str, key: str) -> tuple[str, int, str, bool] | N
     layout (left alone)."""
     rest = key.removeprefix(base).split("/")
     if area == QUARANTINE:
-        ok = len(rest) >= 2 and rest[0].isdigit()
-        return (area, int(rest[0]), f"{base}{rest[0]}/", False) if ok else None
+        if len(rest) < 2 or not rest[0].isdigit():
+            return None
+        if len(rest) >= 3 and rest[1].startswith(ATTEMPT_FOLDER):
+            return area, int(rest[0]), f"{base}{rest[0]}/{rest[1]}/", False
+        return area, int(rest[0]), f"{base}{rest[0]}/", True
     partition = rest[0].removeprefix(f"{PARTITION}=")
     if len(rest) < 2 or partition == rest[0] or not partition.isdigit():
         return None
@@ -143,14 +149,15 @@ def _objects(prefix: str) -> list[tuple[str, float]]:
 
 
 def delete_folder(prefix: str, *, loose: bool = False) -> int:
-    """Delete the objects of one output folder (``loose``: only those directly under ``prefix``, never a
-    folder inside it); a delete marker each, the bucket keeps versions. Returns how many."""
+    """Delete the objects of one output folder (``loose``: only those outside the attempts' folders,
+    ``run-*/``, under ``prefix``); a delete marker each, the bucket keeps versions. Returns how many."""
     from chalicelib.core.settings import get_settings
     from chalicelib.storage.clients import client
 
     if not prefix.startswith((f"{CURATED}/", f"{QUARANTINE}/")):
         raise ValueError(f"refusing to delete under {prefix!r}")
-    keys = [k for k, _ in _objects(prefix) if not loose or "/" not in k.removeprefix(prefix)]
+    keys = [k for k, _ in _objects(prefix)
+            if not loose or not k.removeprefix(prefix).startswith(ATTEMPT_FOLDER)]
     s3_client, bucket = client("s3"), get_settings().bucket
     for start in range(0, len(keys), 1000):
         batch: list[ObjectIdentifierTypeDef] = [{"Key": k} for k in keys[start:start + 1000]]

@@ -140,7 +140,7 @@ def output_finding(folder: Mapping[str, Any], record: Mapping[str, Any] | None,
         return None
     if record is not None:
         pointed = _key_of(record.get(f"{area}_path"))
-        if pointed is not None and (area == "quarantine" or prefix.startswith(pointed)):
+        if pointed is not None and prefix.startswith(pointed):
             return None
         why = (f"version {version} records {record.get(f'{area}_path')}, not this folder" if pointed else
                f"version {version} is recorded without {area} output")

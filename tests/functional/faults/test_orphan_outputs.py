@@ -33,12 +33,13 @@ def folders(bucket: str, prefix: str) -> set[str]:
     return {key.rsplit("/", 1)[0] + "/" for key in all_objects(bucket, prefix)}
 
 
-def fenced_out_version(moto_world: Any, monkeypatch: pytest.MonkeyPatch
+def fenced_out_version(moto_world: Any, monkeypatch: pytest.MonkeyPatch, bad: tuple[int, ...] = ()
                        ) -> tuple[ObjectRef, dict[str, bytes]]:
     """Version 1 of rides, recorded by Lambda's retry after the first attempt was killed between chunks;
-    then the first attempt's parts that were in flight land (after the retry cleaned the partition)."""
+    then the first attempt's parts that were in flight land (after the retry cleaned the partition).
+    ``bad``: rows that fail the contract (quarantined, with a quarantine_rows policy)."""
     monkeypatch.setattr(service, "CHUNK_ROWS", 10)
-    ref = put_raw("raw/rides/jan.csv", rides_csv(40))
+    ref = put_raw("raw/rides/jan.csv", rides_csv(40, bad=bad))
     written: dict[str, bytes] = {}
     upload = outputs.S3Parts._upload
 
@@ -89,6 +90,29 @@ def test_a_fenced_out_attempts_folder_is_swept_and_the_recorded_one_kept_and_aud
     assert audited["outcome"] == "done" and audited["deleted"] == len(late)
     again = reconcile(dry_run=False, now=later())
     assert [f for f in again["findings"] if f["kind"] == "orphan_outputs"] == []
+
+
+def test_a_fenced_out_attempts_quarantine_folder_is_swept_beside_the_recorded_one(client, moto_world,
+                                                                                  monkeypatch):
+    from chalicelib.triggers.reconcile import reconcile
+
+    put_contract(client, rides_contract(policy="quarantine_rows", max_invalid_fraction=0.5))
+    _, late = fenced_out_version(moto_world, monkeypatch, bad=(1, 2, 11, 12))
+    record = store.get_version("rides", 1)
+    recorded = {area: path.removeprefix(f"s3://{moto_world.bucket}/")
+                for area, path in (("curated", record.curated_path), ("quarantine", record.quarantine_path))}
+    assert recorded["quarantine"].startswith("quarantine/rides/0000000001/run-")
+    kept = {area: all_objects(moto_world.bucket, prefix) for area, prefix in recorded.items()}
+    fenced = {key.rsplit("/", 1)[0] + "/" for key in late}
+    assert any(f.startswith("quarantine/") for f in fenced)  # the dead attempt's rows landed late
+
+    swept = [f for f in reconcile(dry_run=False, now=later())["findings"] if f["kind"] == "orphan_outputs"]
+    assert all(f["outcome"] == "done" for f in swept) and swept
+    assert not any(k in late for k in all_objects(moto_world.bucket, "quarantine/rides/"))
+    assert not any(k in late for k in all_objects(moto_world.bucket, "curated/rides/"))
+    assert {area: all_objects(moto_world.bucket, prefix) for area, prefix in recorded.items()} == kept
+    again = reconcile(dry_run=False, now=later())["findings"]
+    assert [f for f in again if f["kind"] == "orphan_outputs"] == []
 
 
 def test_a_live_attempts_folder_is_kept_and_a_dead_unrecorded_versions_folders_go_after_the_grace(
