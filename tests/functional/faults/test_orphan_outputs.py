@@ -4,6 +4,7 @@ never the folder a version points to, nor the folder of an attempt whose claim i
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
@@ -41,11 +42,15 @@ def fenced_out_version(moto_world: Any, monkeypatch: pytest.MonkeyPatch, bad: tu
     monkeypatch.setattr(service, "CHUNK_ROWS", 10)
     ref = put_raw("raw/rides/jan.csv", rides_csv(40, bad=bad))
     written: dict[str, bytes] = {}
+    started: list[str] = []
     upload = outputs.S3Parts._upload
+    lock = threading.Lock()
 
     def killed_at_the_third_part(self: Any, key: str, table: Any) -> None:
-        if len(written) == 2:
-            raise SystemExit("killed (out of memory)")
+        with lock:  # parts upload on two threads
+            if len(started) == 2:
+                raise SystemExit("killed (out of memory)")
+            started.append(key)
         upload(self, key, table)
         written[key] = all_objects(moto_world.bucket, key)[key]
 
@@ -55,6 +60,9 @@ def fenced_out_version(moto_world: Any, monkeypatch: pytest.MonkeyPatch, bad: tu
         killed.setattr(service, "_release_quietly", lambda *args: None)
         with pytest.raises(SystemExit):
             process_object(ref, lease_seconds=1.5)
+        waited = time.monotonic()
+        while len(written) < len(started) and time.monotonic() - waited < 10:  # a PUT still on its way
+            time.sleep(0.05)
     with monkeypatch.context() as retry:
         retry.setattr(store, "time", Ahead(60))  # the lease ran out: the retry takes the claim over
         assert process_object(ref).status == "passed"
