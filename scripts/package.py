@@ -16,6 +16,7 @@ import json
 import os
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,6 +25,11 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import render_template  # noqa: E402
 
 FAILURE_MARKERS = ("Could not install dependencies",)
+# What the python3.12 Lambda runtime provides besides the standard library: chalice still packages them when
+# a requirement depends on them (aws-xray-sdk needs botocore: 22 MB of the 250 MB every function may hold),
+# and the runtime's copy is the one sluice's code uses anyway (requirements.txt never names boto3).
+RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath", "urllib3", "dateutil", "six")
+RUNTIME_DISTRIBUTIONS = ("boto3", "botocore", "s3transfer", "jmespath", "urllib3", "python_dateutil", "six")
 INPUT_GLOBS = ("app.py", "chalicelib/**/*.py", "requirements.txt", ".chalice/config.json", "infra/*.yaml",
                "infra/sizing.json", "scripts/package.py", "scripts/render_template.py")
 
@@ -73,12 +79,38 @@ def package(stage: str, out_dir: Path | None = None, force: bool = False) -> Pat
     try:
         check_chalice_output(output, result.returncode)
         check(json.loads(template.read_text()))
+        removed = strip_runtime_packages(out_dir / "deployment.zip")
+        if removed:
+            print(f"left out of the package, the Lambda runtime provides them: {', '.join(removed)}")
     except SystemExit:
         stamp.unlink(missing_ok=True)
         raise
     stamp.write_text(key)
     print(f"wrote {_rel(template)} and {_rel(out_dir / 'deployment.zip')}")
     return template
+
+
+def strip_runtime_packages(archive: Path) -> list[str]:
+    """Rewrite ``archive`` without what the Lambda runtime provides (:data:`RUNTIME_PROVIDED`); the
+    top-level names removed, sorted."""
+    def provided(name: str) -> str | None:
+        top = name.split("/", 1)[0]
+        module = top.removesuffix(".py")
+        dist = top.split("-", 1)[0] if top.endswith((".dist-info", ".data")) else None
+        return top if module in RUNTIME_PROVIDED or dist in RUNTIME_DISTRIBUTIONS else None
+
+    with zipfile.ZipFile(archive) as source:
+        entries = source.infolist()
+        removed = sorted({top for e in entries if (top := provided(e.filename))})
+        if not removed:
+            return []
+        rewritten = archive.with_suffix(".tmp")
+        with zipfile.ZipFile(rewritten, "w") as target:
+            for entry in entries:
+                if provided(entry.filename) is None:
+                    target.writestr(entry, source.read(entry), compress_type=entry.compress_type)
+    rewritten.replace(archive)
+    return removed
 
 
 def check_chalice_output(output: str, returncode: int) -> None:

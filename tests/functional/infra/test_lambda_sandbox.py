@@ -74,6 +74,18 @@ def test_the_deployment_package_alone_holds_every_function_and_imports_without_l
     assert result["failed"] == {}
 
 
+def test_the_deployment_package_leaves_out_what_the_runtime_provides(sam_template):
+    """aws-xray-sdk depends on botocore: chalice packages it (22 MB of every function's 250 MB) unless
+    scripts/package.py leaves it out; the runtime's copy is the one imported (the probe above)."""
+    with zipfile.ZipFile(ROOT / "build" / "dev" / "deployment.zip") as archive:
+        tops = {name.split("/", 1)[0] for name in archive.namelist()}
+    assert "aws_xray_sdk" in tops and "wrapt" in tops  # the tracer's own code is packaged
+    packaged = {t for t in tops if t in RUNTIME or t.split("-", 1)[0] in ("boto3", "botocore", "s3transfer",
+                                                                            "jmespath", "urllib3",
+                                                                            "python_dateutil", "six")}
+    assert packaged == set()
+
+
 @pytest.mark.skipif(not LAYER_ZIP.exists(), reason="the ML layer is built by `make layers`")
 def test_every_module_imports_with_the_ml_layer_and_pyarrow_is_not_there(sam_template, runtime):
     code = _extract(ROOT / "build" / "dev" / "deployment.zip", ROOT / "build" / "sandbox" / "code")
