@@ -120,11 +120,12 @@ def work_validation(data: Path, size: str) -> dict[str, Any]:
 
     from chalicelib.core.validation.contract import parse_contract
     from chalicelib.core.validation.engine import validate_stream
+    from chalicelib.services.uploads import CHUNK_ROWS  # the upload path's chunks, not the engine's default
 
     contract = parse_contract((ROOT / "bench" / "contracts" / "rides.yaml").read_text())
     path = data / f"corrupted_{size}.csv"
     out = _measure(lambda: validate_stream(str(path), contract, pii_key=PII_KEY, curated=_PartsInFlight(),
-                                           quarantine=_PartsInFlight()).rows)
+                                           quarantine=_PartsInFlight(), chunk_rows=CHUNK_ROWS).rows)
     out.update(csv_bytes=path.stat().st_size, parquet_bytes=path.with_suffix(".parquet").stat().st_size)
     return out
 
