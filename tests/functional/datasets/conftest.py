@@ -142,3 +142,54 @@ def readable_texts(bucket: str, prefixes: tuple[str, ...] = ("curated/", "quaran
             else:
                 texts[key] = body.decode("utf-8", errors="replace")
     return texts
+
+
+class Ahead:
+    """A ``time`` module moved ``seconds`` forward: set as the claims store's ``time``, it is Lambda's
+    retry a minute (or a lease) later."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def time(self) -> float:
+        import time
+
+        return time.time() + self.seconds
+
+
+def killed_at_part(monkeypatch: pytest.MonkeyPatch, ref: ObjectRef, bucket: str, *, nth: int = 3,
+                   counted: Callable[[str], bool] = lambda key: True) -> dict[str, bytes]:
+    """``process_object(ref)`` killed (out of memory) as it starts its ``nth`` counted part upload: nothing
+    cleaned up (no abort, no claim release). Parts upload on two threads: the ones already started are
+    waited for. Returns the counted parts that landed, key → bytes (what a fenced-out attempt leaves)."""
+    import threading
+    import time
+
+    from chalicelib.services import uploads as service
+    from chalicelib.storage import dataset_files as outputs
+
+    landed: dict[str, bytes] = {}
+    started: list[str] = []
+    upload = outputs.S3Parts._upload
+    lock = threading.Lock()
+
+    def killing_upload(self: Any, key: str, table: Any) -> None:
+        if counted(key):
+            with lock:
+                if len(started) == nth - 1:
+                    raise SystemExit("the function was killed (out of memory)")
+                started.append(key)
+        upload(self, key, table)
+        if counted(key):
+            landed[key] = all_objects(bucket, key)[key]
+
+    with monkeypatch.context() as killed:
+        killed.setattr(outputs.S3Parts, "_upload", killing_upload)
+        killed.setattr(outputs.S3Parts, "abort", lambda self: None)
+        killed.setattr(service, "_release_quietly", lambda *args: None)
+        with pytest.raises(SystemExit):
+            service.process_object(ref, lease_seconds=1.5)
+        waited = time.monotonic()
+        while len(landed) < len(started) and time.monotonic() - waited < 10:  # a PUT still on its way
+            time.sleep(0.05)
+    return landed

@@ -21,7 +21,9 @@ from chalicelib.storage import datasets as store
 from chalicelib.storage import layout
 from tests.functional.datasets.conftest import (
     REGION,
+    Ahead,
     all_objects,
+    killed_at_part,
     put_contract,
     put_raw,
     rides_contract,
@@ -171,34 +173,14 @@ def test_a_crash_between_chunks_leaves_no_version_and_the_retry_writes_it_once(c
                                                                                small_chunks, monkeypatch):
     put_contract(client, rides_contract())
     ref = put_raw("raw/rides/crash.csv", rides_csv(40))
-    uploaded: list[str] = []
-    landed: list[str] = []
-    original_upload = outputs.S3Parts._upload
-    lock = threading.Lock()
-
-    def killed_at_the_third_part(self, key, table):
-        with lock:  # parts upload on two threads
-            if len(uploaded) == 2:
-                raise SystemExit("the function was killed (out of memory)")
-            uploaded.append(key)
-        original_upload(self, key, table)
-        landed.append(key)
-
-    with monkeypatch.context() as killed:  # a killed process cleans nothing up: no abort, no release
-        killed.setattr(outputs.S3Parts, "_upload", killed_at_the_third_part)
-        killed.setattr(outputs.S3Parts, "abort", lambda self: None)
-        killed.setattr(service, "_release_quietly", lambda *args: None)
-        with pytest.raises(SystemExit):
-            process_object(ref, lease_seconds=1.5)
-        waited = time.monotonic()
-        while len(landed) < 2 and time.monotonic() - waited < 10:  # the other thread's PUT may be on its way
-            time.sleep(0.05)
+    landed = killed_at_part(monkeypatch, ref, moto_world.bucket)
+    assert len(landed) == 2
     left = all_objects(moto_world.bucket, "curated/rides/")
     assert len(left) == 2  # the crashed attempt's parts are there ...
     assert store.list_versions("rides", 10)[0] == []  # ... but no version points to them
     assert store.latest_passing_version("rides") is None
 
-    monkeypatch.setattr(store, "time", Clock(60))  # Lambda's retry, ~1 minute later: the lease ran out
+    monkeypatch.setattr(store, "time", Ahead(60))  # Lambda's retry, ~1 minute later: the lease ran out
     outcome = process_object(ref)
     assert (outcome.version, outcome.status) == (1, "passed")
     record = store.get_version("rides", 1)
@@ -306,21 +288,11 @@ def _claim_key(ref: ObjectRef) -> str:
     return layout.object_hash(ObjectRef(ref.bucket, ref.key, ref.version_id, ref.etag).identity)
 
 
-class Clock:
-    """``time`` of the store module, moved forward by the test."""
-
-    def __init__(self, ahead: float) -> None:
-        self.ahead = ahead
-
-    def time(self) -> float:
-        return time.time() + self.ahead
-
-
 def test_lambdas_first_retry_a_minute_after_a_crash_takes_the_claim_over(moto_world, monkeypatch):
     ref = put_raw("raw/orphans/oom.csv", b"a\n1\n")
     crashed = store.claim_object("orphans", _claim_key(ref), {}, lease_seconds=service.LEASE_SECONDS)
     assert crashed.state == "acquired"  # then the function is killed: no heartbeat, no release
-    monkeypatch.setattr(store, "time", Clock(60))  # Lambda retries the event ~1 minute later
+    monkeypatch.setattr(store, "time", Ahead(60))  # Lambda retries the event ~1 minute later
     outcome = process_object(ref)
     assert (outcome.version, outcome.status, outcome.duplicate) == (1, "quarantined", False)
 
@@ -334,7 +306,7 @@ def test_a_crashed_writers_late_writes_cannot_land_after_a_takeover(client, moto
     stalled = store.claim_object("rides", key, {}, lease_seconds=service.LEASE_SECONDS)
     assert stalled.state == "acquired"
     with monkeypatch.context() as later:  # its lease ran out while it stalled: the retry takes over
-        later.setattr(store, "time", Clock(service.LEASE_SECONDS + 2))
+        later.setattr(store, "time", Ahead(service.LEASE_SECONDS + 2))
         assert process_object(ref).status == "passed"
 
     late = service.Lease("rides", key, stalled.owner, service.LEASE_SECONDS)

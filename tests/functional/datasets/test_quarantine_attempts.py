@@ -4,28 +4,22 @@ attempt's late parts land beside the recorded version's quarantine rows, never a
 from __future__ import annotations
 
 import io
-import threading
-import time
 from typing import Any
 
 import pyarrow.parquet as pq
-import pytest
 
 from chalicelib.services import uploads as service
 from chalicelib.services.uploads import process_object
-from chalicelib.storage import dataset_files as outputs
 from chalicelib.storage import datasets as store
-from tests.functional.datasets.conftest import all_objects, put_contract, put_raw, rides_contract, rides_csv
-
-
-class Ahead:
-    """``time`` of the claims' store, moved forward (Lambda's retry a minute later)."""
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-
-    def time(self) -> float:
-        return time.time() + self.seconds
+from tests.functional.datasets.conftest import (
+    Ahead,
+    all_objects,
+    killed_at_part,
+    put_contract,
+    put_raw,
+    rides_contract,
+    rides_csv,
+)
 
 
 def contract(max_fare: float) -> dict[str, Any]:
@@ -50,30 +44,7 @@ def test_a_fenced_out_attempts_late_quarantine_parts_never_land_among_the_versio
     monkeypatch.setattr(service, "CHUNK_ROWS", 10)
     put_contract(client, contract(max_fare=40))  # the first attempt quarantines every fare above 40
     ref = put_raw("raw/rides/jan.csv", rides_csv(40, bad=(3,)))
-    late: dict[str, bytes] = {}
-    started: list[str] = []
-    upload = outputs.S3Parts._upload
-    lock = threading.Lock()
-
-    def killed_at_the_third_quarantine_part(self: Any, key: str, box: Any) -> None:
-        if "/rows/" in key:
-            with lock:  # two upload threads
-                started.append(key)
-                if len(started) > 2:
-                    raise SystemExit("killed (out of memory)")
-        upload(self, key, box)
-        if "/rows/" in key:
-            late[key] = all_objects(moto_world.bucket, key)[key]
-
-    with monkeypatch.context() as killed:  # a dead process cleans nothing up
-        killed.setattr(outputs.S3Parts, "_upload", killed_at_the_third_quarantine_part)
-        killed.setattr(outputs.S3Parts, "abort", lambda self: None)
-        killed.setattr(service, "_release_quietly", lambda *args: None)
-        with pytest.raises(SystemExit):
-            process_object(ref, lease_seconds=1.5)
-    waited = time.monotonic()
-    while len(late) < 2 and time.monotonic() - waited < 10:  # its other upload thread may still be at work
-        time.sleep(0.05)
+    late = killed_at_part(monkeypatch, ref, moto_world.bucket, counted=lambda key: "/rows/" in key)
     assert len(late) == 2
     put_contract(client, contract(max_fare=500))  # corrected before Lambda's retry: row 3 alone fails
     with monkeypatch.context() as retry:

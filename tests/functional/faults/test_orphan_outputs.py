@@ -4,7 +4,6 @@ never the folder a version points to, nor the folder of an attempt whose claim i
 
 from __future__ import annotations
 
-import threading
 import time
 from typing import Any
 
@@ -13,21 +12,18 @@ import pytest
 from chalicelib.core.events import ObjectRef
 from chalicelib.services import uploads as service
 from chalicelib.services.uploads import process_object
-from chalicelib.storage import dataset_files as outputs
 from chalicelib.storage import datasets as store
 from chalicelib.storage import layout
-from tests.functional.datasets.conftest import all_objects, put_contract, put_raw, rides_contract, rides_csv
+from tests.functional.datasets.conftest import (
+    Ahead,
+    all_objects,
+    killed_at_part,
+    put_contract,
+    put_raw,
+    rides_contract,
+    rides_csv,
+)
 from tests.functional.faults.conftest import later
-
-
-class Ahead:
-    """``time`` of the claims' store, moved forward (Lambda's retry a minute later)."""
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-
-    def time(self) -> float:
-        return time.time() + self.seconds
 
 
 def folders(bucket: str, prefix: str) -> set[str]:
@@ -41,28 +37,7 @@ def fenced_out_version(moto_world: Any, monkeypatch: pytest.MonkeyPatch, bad: tu
     ``bad``: rows that fail the contract (quarantined, with a quarantine_rows policy)."""
     monkeypatch.setattr(service, "CHUNK_ROWS", 10)
     ref = put_raw("raw/rides/jan.csv", rides_csv(40, bad=bad))
-    written: dict[str, bytes] = {}
-    started: list[str] = []
-    upload = outputs.S3Parts._upload
-    lock = threading.Lock()
-
-    def killed_at_the_third_part(self: Any, key: str, table: Any) -> None:
-        with lock:  # parts upload on two threads
-            if len(started) == 2:
-                raise SystemExit("killed (out of memory)")
-            started.append(key)
-        upload(self, key, table)
-        written[key] = all_objects(moto_world.bucket, key)[key]
-
-    with monkeypatch.context() as killed:  # a dead process cleans nothing up
-        killed.setattr(outputs.S3Parts, "_upload", killed_at_the_third_part)
-        killed.setattr(outputs.S3Parts, "abort", lambda self: None)
-        killed.setattr(service, "_release_quietly", lambda *args: None)
-        with pytest.raises(SystemExit):
-            process_object(ref, lease_seconds=1.5)
-        waited = time.monotonic()
-        while len(written) < len(started) and time.monotonic() - waited < 10:  # a PUT still on its way
-            time.sleep(0.05)
+    written = killed_at_part(monkeypatch, ref, moto_world.bucket)
     with monkeypatch.context() as retry:
         retry.setattr(store, "time", Ahead(60))  # the lease ran out: the retry takes the claim over
         assert process_object(ref).status == "passed"

@@ -12,7 +12,6 @@ to, the raw object still there.
 from __future__ import annotations
 
 import contextlib
-import time
 from typing import Any
 
 import pytest
@@ -22,6 +21,7 @@ from chalicelib.services import uploads as service
 from chalicelib.storage import datasets as store
 from chalicelib.storage import ops
 from tests.functional.datasets.conftest import (
+    Ahead,
     all_objects,
     glue_database,  # noqa: F401 - a fixture
     put_contract,
@@ -38,14 +38,6 @@ RETRIES = (60, 180)  # Lambda retries a failed asynchronous event about 1 and 3 
 # The lease's heartbeat renews the claim every 10 s: an upload here takes less, so a renewal is not one
 # of its writes in every run (tests/functional/datasets/test_one_pass_upload.py fences lost leases).
 TIMING_DEPENDENT = ("lease_until = :lease",)
-
-
-class Ahead:
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-
-    def time(self) -> float:
-        return time.time() + self.seconds
 
 
 def upload(client: Any, dataset: str) -> ObjectRef:
