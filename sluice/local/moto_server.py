@@ -11,7 +11,8 @@ Like moto's ``ThreadedMotoServer`` (the same WSGI app and request handler), plus
 - :attr:`MotoServer.changed`: whether a request that may have written arrived since the last
   :meth:`MotoServer.mark_saved` (the long polls of the event pump do not count), so an idle stack
   is not saved again and again;
-- a stop that takes a tenth of a second (moto's server polls its shutdown flag every half second).
+- a stop that takes a tenth of a second (moto's server polls its shutdown flag every half second);
+- ranged GETs that read their range alone (:mod:`sluice.local.ranged_reads`), as S3 does.
 """
 
 from __future__ import annotations
@@ -109,7 +110,9 @@ class MotoServer:
         )
         from werkzeug.serving import make_server
 
-        app = gated(DomainDispatcherApplication(create_backend_app), self.gate)
+        from sluice.local.ranged_reads import served
+
+        app = gated(served(DomainDispatcherApplication(create_backend_app)), self.gate)
         self._server = make_server(self.host, self.port, app, threaded=True,
                                    request_handler=MotoRequestHandler)
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={
