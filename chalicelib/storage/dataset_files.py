@@ -11,7 +11,7 @@ import collections
 import hashlib
 import io
 import threading
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.datasets import names
@@ -261,6 +261,7 @@ class S3ObjectFile(io.RawIOBase):
         self._blocks: collections.OrderedDict[int, bytes] = collections.OrderedDict()
         self._ahead: dict[int, Future[bytes]] = {}  # blocks being fetched ahead of the reader
         self._last = -1  # the block read last (read-ahead only follows a front-to-back reader)
+        self._plan: list[int] = []  # the blocks the reader said it will read next (will_need), in order
         self._pool: ThreadPoolExecutor | None = None
 
     def readable(self) -> bool:
@@ -276,6 +277,18 @@ class S3ObjectFile(io.RawIOBase):
         base = {io.SEEK_SET: 0, io.SEEK_CUR: self.pos, io.SEEK_END: self.size}[whence]
         self.pos = max(0, base + offset)
         return self.pos
+
+    def will_need(self, ranges: list[tuple[int, int]]) -> None:
+        """The reader will read these byte ranges ``[start, end)`` next (Parquet: the column chunks of
+        the next row group): read ahead through their blocks and no others, until told again. Without
+        it, a reader taking one column chunk per row group (the key pre-pass) had the two blocks after
+        each chunk fetched for nothing (5M-row file: 1.7x its bytes read)."""
+        wanted = sorted({n for start, end in ranges if end > start
+                         for n in range(start // READ_BLOCK, (min(end, self.size) - 1) // READ_BLOCK + 1)})
+        for unplanned in [n for n in self._ahead if n not in wanted]:
+            self._ahead.pop(unplanned).cancel()
+        self._plan = wanted
+        self._fetch_ahead(wanted[:READ_AHEAD])
 
     def readinto(self, buffer: Any) -> int:
         view = memoryview(buffer).cast("B")
@@ -308,7 +321,9 @@ class S3ObjectFile(io.RawIOBase):
                 self._blocks.popitem(last=False)
         else:
             self._blocks.move_to_end(number)
-        if number == self._last + 1:
+        if self._plan:
+            self._fetch_ahead([n for n in self._plan if n > number][:READ_AHEAD])
+        elif number == self._last + 1:
             self._read_ahead(number)
         self._last = number
         return found
@@ -321,7 +336,10 @@ class S3ObjectFile(io.RawIOBase):
         """Start the GETs of the next ``READ_AHEAD`` blocks; forget those the reader jumped past."""
         for behind in [n for n in self._ahead if n <= number]:
             self._ahead.pop(behind).cancel()
-        for following in range(number + 1, number + 1 + READ_AHEAD):
+        self._fetch_ahead(range(number + 1, number + 1 + READ_AHEAD))
+
+    def _fetch_ahead(self, numbers: Iterable[int]) -> None:
+        for following in numbers:
             if following * READ_BLOCK >= self.size or following in self._blocks or following in self._ahead:
                 continue
             if self._pool is None:

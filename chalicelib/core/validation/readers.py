@@ -424,6 +424,7 @@ class ParquetReader(TableReader):
         import pyarrow.parquet as pq
 
         sniff_head(head, "parquet", "utf-8")
+        self._advise = getattr(fh, "will_need", None)  # a file that reads ahead (S3) is told what comes
         try:
             self._file = pq.ParquetFile(fh)
             names = set(self._file.schema_arrow.names)
@@ -464,8 +465,27 @@ class ParquetReader(TableReader):
         read until the iteration ends (measured: +50 MiB per 1M-row group of the benchmark file, so the
         memory grew with the file); one row group at a time it is handed back."""
         for group in range(self._file.metadata.num_row_groups):
+            if self._advise is not None:
+                self._advise(self.column_chunks(group, columns))
             yield from self._file.iter_batches(batch_size=self.chunk_rows, row_groups=[group],
                                                columns=columns, use_threads=ARROW_THREADS)
+
+    def column_chunks(self, group: int, columns: list[str]) -> list[tuple[int, int]]:
+        """The byte ranges ``[start, end)`` of row group ``group``'s chunks of ``columns`` (every leaf
+        of a nested column), in file order."""
+        meta = self._file.metadata.row_group(group)
+        wanted = set(columns)
+        tops = [path[0] for path in self._file.reader.column_paths]  # a leaf's column ("a.b" may be a name)
+        ranges = []
+        for i in range(meta.num_columns):
+            chunk = meta.column(i)
+            if tops[i] not in wanted:
+                continue
+            start = chunk.data_page_offset
+            if chunk.has_dictionary_page and 0 < chunk.dictionary_page_offset < start:
+                start = chunk.dictionary_page_offset
+            ranges.append((start, start + chunk.total_compressed_size))
+        return sorted(ranges)
 
 
     def parts(self, columns: list[str] | None = None) -> Iterator[Part]:

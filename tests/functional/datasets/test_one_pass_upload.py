@@ -14,6 +14,7 @@ import boto3
 import pytest
 
 from chalicelib.core.events import ObjectRef
+from chalicelib.core.validation.contract import FormatSpec
 from chalicelib.services import uploads as service
 from chalicelib.services.uploads import process_object
 from chalicelib.storage import dataset_files as outputs
@@ -132,6 +133,49 @@ def test_a_front_to_back_reader_has_the_next_blocks_fetched_ahead_and_a_seek_doe
     file.read(10)  # a jump (Parquet's footer, a column chunk): no read-ahead from there
     assert sorted(raw.starts) == [0, 100, 200, 300, 700]
     file.close()
+
+
+class BytesRaw(FakeRaw):
+    """A raw object holding ``data``, recording the blocks asked of S3."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__(len(data))
+        self.data = data
+
+    def fetch(self, start: int, end: int) -> bytes:
+        self.starts.append(start)
+        return self.data[start:end]
+
+
+def test_parquet_row_groups_are_read_ahead_through_the_chunks_read_and_no_other_blocks(monkeypatch):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from chalicelib.core.validation.readers import ParquetReader
+    from chalicelib.core.validation.sources import Source
+
+    monkeypatch.setattr(outputs, "READ_BLOCK", 1024)
+    n = 8_000
+    table = pa.table({"id": [f"{i * 7919:016x}" for i in range(n)], "x": [i * 0.5 for i in range(n)],
+                      "note": [f"note {i * 31 % 997:04d} of many words" for i in range(n)]})
+    sink = io.BytesIO()
+    pq.write_table(table, sink, row_group_size=2_000, compression="none", use_dictionary=False)
+    raw = BytesRaw(sink.getvalue())
+    reader = ParquetReader(Source(raw.open, name="x.parquet"), FormatSpec(type="parquet"), chunk_rows=500)
+    blocks = len(raw.data) // 1024 + 1
+    opened = set(raw.starts)  # the head and the footer
+    raw.starts.clear()
+
+    assert sum(t.num_rows for t in reader.chunks(["id"])) == n  # the key pre-pass: the id chunks alone
+    needed = {b * 1024 for g in range(4) for start, end in reader.column_chunks(g, ["id"])
+              for b in range(start // 1024, (end - 1) // 1024 + 1)}
+    assert set(raw.starts) - opened <= needed and len(raw.starts) <= len(needed) + 1, \
+        "a block outside the id column chunks was fetched (read-ahead past a chunk)"
+    assert len(needed) < blocks / 2
+
+    raw.starts.clear()
+    assert reader.chunks().__next__().num_rows == 500 and len(raw.starts) >= 2  # read ahead within a group
+    reader.close()
 
 
 def test_unique_and_hashed_columns_are_written_without_a_parquet_dictionary(client, moto_world):
