@@ -76,14 +76,29 @@ def put_contract(dataset: str, data: Any) -> StoredContract:
     contract = parse_contract(data)
     collisions = layout.curated_collisions(contract.column_names)
     if collisions:
-        clash = "; ".join(f"{', '.join(repr(n) for n in group)} → {curated!r}"
-                          for curated, group in collisions.items())
-        raise InvalidInputError(
-            f"columns would share one name in curated data and its Glue table (Athena takes lowercase "
-            f"letters, digits and '_'): {clash}; rename one of each", code="curated_name_collision",
-            details={"collisions": collisions})
+        raise InvalidInputError(_collision_message(collisions), code="curated_name_collision",
+                                details={"collisions": collisions})
     glue_tables.claim_table_of(dataset)
     return store.put_contract(contract)
+
+
+def _collision_message(collisions: dict[str, list[str]]) -> str:
+    clash = "; ".join(f"{', '.join(repr(n) for n in group)} → {curated!r}"
+                      for curated, group in collisions.items())
+    return (f"columns would share one name in curated data and its Glue table (Athena takes lowercase "
+            f"letters, digits and '_'): {clash}; rename one of each")
+
+
+def suggestion_warnings(contract: dict[str, Any]) -> list[dict[str, Any]]:
+    """What would stop a suggested contract from being stored as it stands (the file's own column names
+    colliding once curated, e.g. ``X`` and ``x``): said with the suggestion, not first at ``PUT``."""
+    names_ = [str(c.get("name")) for c in contract.get("columns") or [] if isinstance(c, dict)]
+    collisions = layout.curated_collisions(names_)
+    if not collisions:
+        return []
+    return [{"code": "curated_name_collision", "message": _collision_message(collisions) + " in the file, "
+             "or leave one of each out of the contract (undeclared columns follow extra_columns): as it "
+             "stands, this contract is refused", "collisions": collisions}]
 
 
 def suggest_contract(dataset: str, key: str, file_format: str | None = None,
@@ -130,7 +145,7 @@ def infer_here(dataset: str, key: str, file_format: str | None, settings: Settin
     source = {"bucket": obj.bucket, "key": obj.key, "version_id": obj.version_id, "etag": obj.etag,
               "size": obj.size}
     return {"dataset": dataset, "source": source, "sampled_bytes": read,
-            "contract": suggestion}
+            "contract": suggestion, "warnings": suggestion_warnings(suggestion)}
 
 
 def _find(dataset: str, key: str, settings: Settings) -> Any:

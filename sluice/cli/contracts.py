@@ -47,7 +47,9 @@ def contract_infer(api: ApiClient, a: argparse.Namespace) -> Any:
     else:
         result = _infer_from_file(api, a)
     if output is not None:
-        output.write_text(contract_document(result["contract"], output, _origin(result)), encoding="utf-8")
+        output.write_text(contract_document(result["contract"], output, _origin(result),
+                                            [w.get("message", "") for w in result.get("warnings") or []]),
+                          encoding="utf-8")
         result["written"] = str(output)
     return result
 
@@ -91,8 +93,10 @@ def _origin(result: dict[str, Any]) -> str:
     return f"s3://{source.get('bucket')}/{source.get('key')}"
 
 
-def contract_document(contract: dict[str, Any], path: Path, origin: str) -> str:
-    """The contract as a file ``sluice contract put`` reads back: JSON for ``.json``, else YAML."""
+def contract_document(contract: dict[str, Any], path: Path, origin: str, warnings: list[str] | None = None,
+                      ) -> str:
+    """The contract as a file ``sluice contract put`` reads back: JSON for ``.json``, else YAML (with
+    ``warnings`` as comments at the top)."""
     if path.suffix.lower() == ".json":
         return json.dumps(contract, indent=2) + "\n"
     import yaml
@@ -100,6 +104,7 @@ def contract_document(contract: dict[str, Any], path: Path, origin: str) -> str:
     head = (f"# Suggested by `sluice contract infer` from {origin}.\n"
             f"# Review it (types, ranges, allowed values, pii), then: "
             f"sluice contract put {contract.get('dataset')} {path.name}\n")
+    head += "".join(f"# WARNING: {' '.join(w.split())}\n" for w in warnings or [])
     return head + yaml.dump(contract, Dumper=_contract_dumper(), sort_keys=False, allow_unicode=True,
                             width=100)
 
@@ -164,6 +169,9 @@ def contract_view(console: Console, result: Any) -> None:
     for key in ("rules", "failure_policy", "extra_columns", "undeclared_pii"):
         if contract.get(key) not in (None, {}, []):
             console.print(f"{key}: {cell(contract[key])}", highlight=False, markup=False)
+    for warning in result.get("warnings") or []:
+        console.print(f"warning ({warning.get('code')}): {warning.get('message')}", style="yellow",
+                      highlight=False, markup=False)
     if result.get("written"):
         console.print(f"wrote {result['written']}; review it, then `sluice contract put "
                       f"{result.get('dataset')} {result['written']}`", highlight=False, markup=False)

@@ -145,6 +145,19 @@ def test_infer_suggests_a_contract_from_a_raw_object_that_can_be_stored(client):
     assert stored.status_code == 201
 
 
+def test_a_suggestion_whose_columns_collide_once_curated_says_so_and_put_refuses_it_alike(client):
+    ref = put_raw("raw/rides/cased.csv", b"X,x,fare\n1,2,3.5\n4,5,6.5\n")
+    out = json.loads(post(client, "/datasets/rides/contract/infer", {"key": ref.key}).body)
+    assert [c["name"] for c in out["contract"]["columns"]] == ["X", "x", "fare"]
+    (warning,) = out["warnings"]
+    assert warning["code"] == "curated_name_collision" and warning["collisions"] == {"x": ["X", "x"]}
+    refused = client.http.put("/datasets/rides/contract", body=json.dumps(out["contract"]), headers=JSON)
+    assert refused.status_code == 400 and error_of(refused)["code"] == warning["code"]
+    plain = put_raw("raw/rides/plain.csv", rides_csv(3))
+    again = json.loads(post(client, "/datasets/rides/contract/infer", {"key": plain.key}).body)
+    assert again["warnings"] == []
+
+
 def test_infer_on_an_unreadable_object_is_400_with_the_reason(client):
     ref = put_raw("raw/rides/empty.csv", b"ride_id,fare\n")
     response = post(client, "/datasets/rides/contract/infer", {"key": ref.key})

@@ -4,6 +4,7 @@ and so does the same contract with unique/primary-key rules on every column whos
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import tempfile
 
@@ -12,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chalicelib.core.validation.infer import infer_contract
+from chalicelib.services.contracts import suggestion_warnings
 from chalicelib.storage import datasets as store
 from tests.functional.datasets.conftest import put_contract, upload_and_process
 from tests.unit.validation.frames import frames
@@ -34,6 +36,12 @@ def test_an_inferred_contract_put_over_http_passes_the_upload_of_its_own_file_wi
         with open(path, "rb") as fh:
             body = fh.read()
         inferred = infer_contract(path, dataset)
+    if suggestion_warnings(inferred):  # e.g. columns "X" and "x": one curated name, said with the suggestion
+        refused = client.http.put(f"/datasets/{dataset}/contract", body=json.dumps(inferred),
+                                  headers={"Content-Type": "application/json"})
+        code = json.loads(refused.body)["error"]["code"]
+        assert (refused.status_code, code) == (400, "curated_name_collision")
+        return
     for version, document in enumerate([inferred, with_keys(inferred, frame)], start=1):
         stored = put_contract(client, document)
         assert stored["version"] == version

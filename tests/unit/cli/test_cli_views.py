@@ -115,10 +115,11 @@ def test_a_written_contract_file_reads_back_as_the_same_document(columns, descri
     contract = {"dataset": "rides", "description": description, "columns": columns,
                 "rules": {"row_count": {"min": 0}}}
     path = Path("rides" + suffix)
-    text = contract_document(contract, path, "rides.csv")
+    text = contract_document(contract, path, "rides.csv", [f"columns {description!r} and x\ncollide"])
     read = json.loads(text) if suffix == ".json" else yaml.safe_load(text)
     assert read == contract
     assert text.startswith("# Suggested by") != (suffix == ".json")  # JSON has no comments
+    assert ("\n# WARNING: columns " in text) != (suffix == ".json")  # on one comment line, never in the data
 
 
 def test_a_run_shows_each_warning_it_recorded_with_its_code():
