@@ -71,8 +71,9 @@ template: venv
 package: layers template
 
 # infra/sizing.json (the template's memory, timeouts, /tmp and training's row limit) from measurements
-# on the bench data: docs/sizing.md. 100k-1M rows (~3 minutes on 2 cores): below a few chunks the upload
-# path's memory looks linear in rows and the limits come out far too low. SIZING_ARGS=--quick: 25k-100k.
+# on the bench data: docs/sizing.md. 100k-1M rows, validation also 5M (~3 minutes on 2 cores, plus the 5M
+# data the first time): below a few chunks the upload path's memory looks linear in rows and the limits
+# come out far too low. SIZING_ARGS=--quick: 25k-100k.
 SIZING_ARGS ?= --full
 sizing: venv
 	$(BIN)/python bench/sizing.py $(SIZING_ARGS)

@@ -5,7 +5,7 @@ largest dataset it can take at that setting, written to ``infra/sizing.json`` (t
 scripts/render_template.py reads it; docs/sizing.md explains it).
 
     make sizing                                  # 25k, 50k, 100k rows (a few minutes on 2 cores)
-    .venv/bin/python bench/sizing.py --full      # 100k, 300k, 1M rows
+    .venv/bin/python bench/sizing.py --full      # 100k, 300k, 1M rows (validation also 5M)
     .venv/bin/python bench/sizing.py --dry-run   # measure and print, write nothing
 
 Every measurement runs in its own process. Its memory is the process's peak resident set (``VmHWM``)
@@ -50,6 +50,9 @@ SHARED = Path(os.environ.get("SLUICE_BENCH_SHARED", "/work/shared/bench"))
 DATA = Path(os.environ.get("BENCH_DATA_SIZING", "/tmp/bench-data-sizing"))
 OUT = ROOT / "infra" / "sizing.json"
 SIZES, FULL_SIZES = ("25k", "50k", "100k"), ("100k", "300k", "1m")
+# validation alone, with --full: its memory is flat past a few chunks, so only a size well past them
+# resolves the per-row part (the engine's books: ~1 byte per row + 8 per key rule, twice in the pre-pass)
+FULL_VALIDATION_EXTRA = ("5m",)
 PII_KEY = b"benchmark-only-key-not-a-secret!"
 
 MEMORY_HEADROOM = 0.8   # plan for 80% of the memory: the allocator and Lambda's runtime need the rest
@@ -256,20 +259,24 @@ def worker(args: argparse.Namespace) -> int:
 
 
 def fit_line(points: list[tuple[float, float]]) -> tuple[float, float, str]:
-    """``y = fixed + per_row * x`` by least squares, and how it was found.
+    """``y = fixed + per_row * x``: the least-squares slope, with the fixed part raised so that the line
+    lies on or above every measured point (a cost that levels off — the upload path's memory, flat past a
+    few chunks — is never under-counted at the sizes measured), and how it was found.
 
     When the sizes do not resolve a growth (the slope is not positive, or the line starts below 0: at
-    small sizes, fixed costs and the machine's load swamp it), the largest run's ``y / x`` is used with no
-    fixed part: an upper bound of the per-row cost, so the limit derived from it errs low."""
+    small sizes, fixed costs and the machine's load swamp it), the highest ``y / x`` of any run is used
+    with no fixed part: an upper bound of the per-row cost, so the limit derived from it errs low."""
     n = len(points)
     mean_x = sum(x for x, _ in points) / n
     mean_y = sum(y for _, y in points) / n
     spread = sum((x - mean_x) ** 2 for x, _ in points)
     slope = sum((x - mean_x) * (y - mean_y) for x, y in points) / spread if spread else 0.0
     if slope > 0 and mean_y - slope * mean_x >= 0:
-        return mean_y - slope * mean_x, slope, "least squares"
-    x, y = max(points)
-    return 0.0, max(0.0, y) / x, "upper bound: largest run / rows (no growth resolved at these sizes)"
+        fixed = max(y - slope * x for x, y in points)
+        raised = fixed > mean_y - slope * mean_x + 1e-9 * max(1.0, abs(fixed))
+        return fixed, slope, "least squares" + (", raised to the highest point" if raised else "")
+    return 0.0, max(max(0.0, y) / x for x, y in points), \
+        "upper bound: the highest cost per row of any run (no growth resolved at these sizes)"
 
 
 def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -329,8 +336,14 @@ def function_entry(policy: Policy, workloads: dict[str, Any]) -> dict[str, Any]:
     if policy.workload == "validation" and cost and entry["max_rows"]:
         # the largest upload, in the bytes known before reading: the measured row limit at the bench
         # data's bytes per row (text formats as CSV; Parquet packs ~2.7x more rows per byte)
-        entry["max_upload_bytes"] = {"csv": int(entry["max_rows"] * cost["csv_bytes_per_row"]),
-                                     "parquet": int(entry["max_rows"] * cost["parquet_bytes_per_row"])}
+        # never above the upload path's ceiling (what it would apply anyway), so the template says the limit
+        from chalicelib.services.uploads import MAX_UPLOAD_BYTES
+
+        measured = {"csv": int(entry["max_rows"] * cost["csv_bytes_per_row"]),
+                    "parquet": int(entry["max_rows"] * cost["parquet_bytes_per_row"])}
+        entry["max_upload_bytes"] = {kind: min(MAX_UPLOAD_BYTES, size) for kind, size in measured.items()}
+        if entry["max_upload_bytes"] != measured:
+            entry["max_upload_bytes_measured"] = measured  # what the memory would take: the ceiling binds
         entry["environment"] = {"SLUICE_MAX_UPLOAD_BYTES": entry["max_upload_bytes"]["csv"],
                                 "SLUICE_MAX_UPLOAD_BYTES_PARQUET": entry["max_upload_bytes"]["parquet"]}
     return entry
@@ -383,12 +396,16 @@ def run_worker(args: argparse.Namespace, workload: str, size: str, narrow: bool 
     return out
 
 
-def measure_all(args: argparse.Namespace, sizes: list[str]) -> dict[str, list[dict[str, Any]]]:
-    ensure_data(args.data, sizes)
-    print(f"measuring {', '.join(sizes)} rows, each run in its own process (load {os.getloadavg()[0]:.1f})")
+def measure_all(args: argparse.Namespace, sizes: list[str], validation_extra: tuple[str, ...] = (),
+                ) -> dict[str, list[dict[str, Any]]]:
+    ensure_data(args.data, sizes + list(validation_extra))
+    also = f" (validation also {', '.join(validation_extra)})" if validation_extra else ""
+    print(f"measuring {', '.join(sizes)} rows{also}, each run in its own process "
+          f"(load {os.getloadavg()[0]:.1f})")
     runs: dict[str, list[dict[str, Any]]] = {}
     for workload in ("validation", "training", "drift"):
-        runs[workload] = [run_worker(args, workload, size) for size in sizes]
+        extra = validation_extra if workload == "validation" else ()
+        runs[workload] = [run_worker(args, workload, size) for size in sizes + list(extra)]
     runs["training"].append(run_worker(args, "training", sizes[-1], narrow=True))
     return runs
 
@@ -420,7 +437,8 @@ def print_table(document: dict[str, Any]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--full", action="store_true",
-                        help=f"sizes {', '.join(FULL_SIZES)} (what make sizing runs: the upload path's "
+                        help=f"sizes {', '.join(FULL_SIZES)}, validation also "
+                             f"{', '.join(FULL_VALIDATION_EXTRA)} (what make sizing runs: the upload path's "
                              "memory is flat only past a few chunks)")
     parser.add_argument("--quick", action="store_true", help=f"sizes {', '.join(SIZES)} (a smoke run)")
     parser.add_argument("--sizes", nargs="+", help="row counts as make_data.py names them (25k, 1m)")
@@ -444,7 +462,9 @@ def main(argv: list[str] | None = None) -> int:
         sizes = list(args.sizes or (FULL_SIZES if args.full else SIZES))
         if len(sizes) < 2:
             raise SystemExit("give at least two sizes: the per-row cost is a slope")
-        runs = measure_all(args, sizes)
+        runs = measure_all(args, sizes, FULL_VALIDATION_EXTRA if args.full and not args.sizes else ())
+        sizes = sizes + [f"{size} (validation)" for size in (FULL_VALIDATION_EXTRA if args.full and not
+                                                              args.sizes else ())]
     workloads = {name: summarise(points) for name, points in runs.items()}
     document = sizing_document(workloads, sizes)
     if args.refit:
