@@ -74,6 +74,10 @@ CHUNK_ROWS = 65_536
 # deployed function may take less: the template renders its measured limit (infra/sizing.json) per format
 MAX_UPLOAD_BYTES = 2 * 2**30
 ENV_MAX_UPLOAD_BYTES = {"text": "SLUICE_MAX_UPLOAD_BYTES", "parquet": "SLUICE_MAX_UPLOAD_BYTES_PARQUET"}
+# ... and the rows its memory holds (what the engine keeps grows with rows, not bytes: a narrow file has
+# many more rows per byte than the bench's), measured with a contract of that many key rules
+ENV_MAX_UPLOAD_ROWS = "SLUICE_MAX_UPLOAD_ROWS"
+ENV_MAX_UPLOAD_ROWS_KEY_RULES = "SLUICE_MAX_UPLOAD_ROWS_KEY_RULES"
 ON_DATASET_VERSION = "on_dataset_version"
 _REASONS = {"invalid_rows": "rows failed error-severity rules",
             "too_many_invalid_rows": "more rows failed than the failure policy allows",
@@ -256,7 +260,8 @@ def _process(obj: StoredObject, dataset: str, version: int, settings: Settings,
     raw_object = outputs.RawObject(obj, settings)
     profiled = ProfilingSink(curated)  # the report's column profile, from the curated stream's first rows
     result = validate_stream(raw_object.open, stored.contract, pii_key=pii_key(settings), curated=profiled,
-                             quarantine=quarantine, name=obj.key, chunk_rows=CHUNK_ROWS)
+                             quarantine=quarantine, name=obj.key, chunk_rows=CHUNK_ROWS,
+                             max_rows=upload_row_limit(stored.contract))
     raw_object.raise_failed()  # S3 trouble while reading is not bad input: retried, never a verdict
     validated = time.perf_counter()
     raw = {**obj.to_dict(), "sha256": raw_object.sha256()}
@@ -364,6 +369,22 @@ def upload_limit(key: str) -> int:
     kind = "parquet" if names.file_format_of(key) == "parquet" else "text"
     configured = os.environ.get(ENV_MAX_UPLOAD_BYTES[kind], "")
     return min(MAX_UPLOAD_BYTES, int(configured)) if configured.isdigit() else MAX_UPLOAD_BYTES
+
+
+def upload_row_limit(contract: Any) -> int | None:
+    """The most rows validated with ``contract``: the template's measured limit (``SLUICE_MAX_UPLOAD_ROWS``,
+    measured with ``SLUICE_MAX_UPLOAD_ROWS_KEY_RULES`` key rules) scaled by the engine's books per row for
+    this contract's key rules; None when no limit is set (the local stack, tests)."""
+    import os
+
+    from chalicelib.core.validation.engine import key_rule_count, row_books_bytes
+
+    measured = os.environ.get(ENV_MAX_UPLOAD_ROWS, "")
+    if not measured.isdigit():
+        return None
+    rules = os.environ.get(ENV_MAX_UPLOAD_ROWS_KEY_RULES, "")
+    at = row_books_bytes(int(rules) if rules.isdigit() else 0)
+    return int(measured) * at // row_books_bytes(key_rule_count(contract))
 
 
 def _refuse_too_large(obj: StoredObject, dataset: str, version: int, started: float, settings: Settings,

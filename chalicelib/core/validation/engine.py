@@ -289,14 +289,19 @@ def validate_file(source: Input, contract: Contract, *, pii_key: bytes, file_for
 def validate_stream(source: Input, contract: Contract, *, pii_key: bytes, curated: Sink | None = None,
                     quarantine: Sink | None = None, file_format: str | None = None,
                     chunk_rows: int = DEFAULT_CHUNK_ROWS, now: dt.datetime | None = None,
-                    name: str | None = None) -> ValidationResult:
+                    name: str | None = None, max_rows: int | None = None) -> ValidationResult:
     """Validate ``source`` and hand its curated and quarantined rows to the sinks, in one pass.
 
-    Arguments as :func:`validate_file`. The sinks receive ``pyarrow.Table`` s (see :mod:`outputs` for
-    their columns and :class:`outputs.Sink` for the calls; the module docstring says what the caller
-    must do). The result's report, verdict and counts equal :func:`validate_file`'s, ``outputs``
-    summarises what the sinks received. A contract with a unique or primary-key rule needs a source
-    that can be read again (SourceError otherwise, before anything is read).
+    Arguments as :func:`validate_file`. ``max_rows``: the most rows the caller's memory holds (what the
+    engine keeps grows with the rows: :func:`row_books_bytes`); a file with more fails readable with code
+    ``file_too_large`` — a Parquet file before any row is read (its footer counts them), a text file as
+    soon as the read passes the limit — and nothing goes out.
+
+    The sinks receive ``pyarrow.Table`` s (see :mod:`outputs` for their columns and :class:`outputs.Sink`
+    for the calls; the module docstring says what the caller must do). The result's report, verdict and
+    counts equal :func:`validate_file`'s, ``outputs`` summarises what the sinks received. A contract with a
+    unique or primary-key rule needs a source that can be read again (SourceError otherwise, before
+    anything is read).
     """
     key = _checked_key(contract, pii_key)
     src = as_source(source, name)
@@ -306,7 +311,7 @@ def validate_stream(source: Input, contract: Contract, *, pii_key: bytes, curate
                           "second read of the input; pass a path, an opener or a seekable object")
     sinks = _Sinks(curated, quarantine)
     try:
-        result = _Run(src, contract, key, file_format, chunk_rows, now, sinks).execute()
+        result = _Run(src, contract, key, file_format, chunk_rows, now, sinks, max_rows).execute()
         sinks.finish(result)
     except SinkFailure as exc:  # the sink's own exception, as it raised it
         sinks.abort_all()
@@ -408,12 +413,38 @@ class SinkFailure(Exception):
     """A sink raised: never mistaken for unreadable input (``__cause__`` is the sink's exception)."""
 
 
+def key_rule_count(contract: Contract) -> int:
+    """The contract's unique and primary-key rules: what the engine keeps per row grows with them."""
+    return sum(1 for c in contract.columns if c.unique) + (contract.rules.primary_key is not None)
+
+
+def row_books_bytes(key_rules: int) -> int:
+    """The bytes the engine keeps per row of a file until the end of the pass: a byte for the row's
+    validity, and an 8-byte hash per key rule — twice while the key pre-pass's copy is alive."""
+    return 1 + 16 * key_rules
+
+
+class TooManyRows(ReadFailure):
+    """More rows than the caller's memory holds (``validate_stream(max_rows=…)``)."""
+
+    def __init__(self, limit: int, contract: Contract) -> None:
+        rules = key_rule_count(contract)
+        super().__init__(
+            "file_too_large",
+            f"the file has more than {limit:,} rows, the most this function validates with this contract "
+            f"({rules} unique/primary-key rule{'' if rules == 1 else 's'}: every row is kept in memory until "
+            "the end of the pass): split it into several files, each a dataset version",
+            {"limit_rows": limit, "key_rules": rules})
+
+
 class _Run:
     """One validation (the verdict pass, or the one pass with outputs) and its bookkeeping."""
 
     def __init__(self, source: Source, contract: Contract, pii_key: bytes, file_format: str | None,
-                 chunk_rows: int, now: dt.datetime | None, sinks: _Sinks | None = None) -> None:
+                 chunk_rows: int, now: dt.datetime | None, sinks: _Sinks | None = None,
+                 max_rows: int | None = None) -> None:
         self.source, self.contract, self.pii_key = source, contract, pii_key
+        self.max_rows = max_rows
         self.file_format, self.chunk_rows = file_format, max(1, int(chunk_rows))
         self.now = (now.astimezone(dt.UTC).replace(tzinfo=None) if now and now.tzinfo else now) \
             or dt.datetime.now(dt.UTC).replace(tzinfo=None)
@@ -449,6 +480,7 @@ class _Run:
                                  parquet_dictionary_columns=typed_columns(self.contract))
             with contextlib.closing(reader):
                 self.fmt = reader.fmt
+                self._within_limit(getattr(reader, "num_rows", 0))  # Parquet: counted in the footer
                 self._columns(reader)
                 if self.sinks is None:
                     self._stream(reader)
@@ -555,6 +587,7 @@ class _Run:
                 part = next(parts, None)
                 self.t_read += time.perf_counter() - t
                 if part is not None:
+                    self._within_limit(offset + part.table.num_rows)
                     pending.append((part, pool.submit(self._work, checker, builder, part.table, offset)))
                     offset += part.table.num_rows
                 while pending and (part is None or len(pending) > CHECK_THREADS):
@@ -585,6 +618,10 @@ class _Run:
         except Exception as exc:
             raise SinkFailure(str(exc)) from exc
 
+    def _within_limit(self, rows: int) -> None:
+        if self.max_rows is not None and rows > self.max_rows:
+            raise TooManyRows(self.max_rows, self.contract)
+
     def _has_keys(self) -> bool:
         return any(o.ref.kind in KEY_KINDS and o.evaluated for o in self.outcomes.values())
 
@@ -598,12 +635,15 @@ class _Run:
         import pyarrow as pa
 
         found: dict[str, list[np.ndarray]] = {}
+        rows = 0
         try:
             for table in reader.chunks(checker.key_columns()):
+                rows += table.num_rows
+                self._within_limit(rows)  # the key hashes kept here grow with the rows
                 for rid, h in checker.key_hashes(table).items():
                     found.setdefault(rid, []).append(h)
-        except (ReadFailure, pa.ArrowException, OSError, ValueError):
-            if reader.fmt == "parquet":
+        except (ReadFailure, pa.ArrowException, OSError, ValueError) as exc:
+            if reader.fmt == "parquet" or isinstance(exc, TooManyRows):
                 raise
             return None
         if self.sinks is not None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import threading
 import time
 from typing import Any
@@ -287,6 +288,28 @@ def test_the_deployed_limit_of_each_format_comes_from_the_template_and_never_exc
     assert f"{len(body) - 1:,} bytes" in record.reason
     monkeypatch.setenv("SLUICE_MAX_UPLOAD_BYTES", str(len(body)))
     assert process_object(put_raw("raw/rides/fits.csv", body)).status == "passed"
+
+
+def test_a_file_with_more_rows_than_the_memory_holds_is_file_too_large_and_leaves_no_curated_data(
+        client, moto_world, monkeypatch):
+    from chalicelib.core.validation.contract import parse_contract
+
+    put_contract(client, rides_contract())  # ride_id unique and the primary key: two key rules
+    monkeypatch.setenv("SLUICE_MAX_UPLOAD_ROWS", "30")  # what sizing.json renders, measured...
+    monkeypatch.setenv("SLUICE_MAX_UPLOAD_ROWS_KEY_RULES", "2")  # ...with as many key rules
+    outcome = process_object(put_raw("raw/rides/long.csv", rides_csv(40)))
+    record = store.get_version("rides", 1)
+    assert (outcome.status, record.code, record.curated_path) == ("failed", "file_too_large", None)
+    assert "more than 30 rows" in record.reason and "split it" in record.reason
+    assert not all_objects(os.environ["SLUICE_BUCKET"], "curated/rides/")
+    assert process_object(put_raw("raw/rides/short.csv", rides_csv(30))).status == "passed"
+    # measured with no key rule, a contract with two holds fewer rows: the books per row scale the limit
+    monkeypatch.setenv("SLUICE_MAX_UPLOAD_ROWS", "3300")
+    monkeypatch.setenv("SLUICE_MAX_UPLOAD_ROWS_KEY_RULES", "0")
+    keyed = parse_contract(rides_contract())
+    assert service.upload_row_limit(keyed) == 3300 * 1 // 33
+    monkeypatch.delenv("SLUICE_MAX_UPLOAD_ROWS")
+    assert service.upload_row_limit(keyed) is None  # no measured limit (the local stack): none applied
 
 
 def test_the_default_limit_is_the_documented_one():
