@@ -139,8 +139,8 @@ def _top(values: pd.Series) -> list[dict[str, Any]]:
 
     Counted first, scrubbed after: only the distinct values go through :func:`scrub` (every one of 100k
     values did: ~1.4 s per upload). Values are counted as themselves where equal values always show the
-    same text (text, integers, booleans: ~0.13 s per 100k-row profile with two boolean columns
-    mapped value by value), else by their unscrubbed text; values whose texts are equal only once
+    same text (text, integers, booleans: two boolean columns mapped value by value were ~30 ms of a
+    100k-row profile), else by their unscrubbed text; values whose texts are equal only once
     scrubbed or cut are then added up, so the counts are those of the texts shown."""
     import pandas as pd
 

@@ -432,8 +432,8 @@ class TooManyRows(ReadFailure):
         super().__init__(
             "file_too_large",
             f"the file has more than {limit:,} rows, the most this function validates with this contract "
-            f"({rules} unique/primary-key rule{'' if rules == 1 else 's'}: every row is kept in memory until "
-            "the end of the pass): split it into several files, each a dataset version",
+            f"({rules} unique/primary-key rule{'' if rules == 1 else 's'}; what it keeps grows with the rows "
+            "until the end of the pass): split it into several files, each a dataset version",
             {"limit_rows": limit, "key_rules": rules})
 
 
